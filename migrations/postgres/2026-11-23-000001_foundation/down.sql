@@ -1,0 +1,12 @@
+DROP TABLE audit_events;
+DROP TABLE invitations;
+DROP TABLE memberships;
+DROP TABLE email_verifications;
+DROP TABLE login_throttle;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE organizations;
+DROP TABLE users;
+DROP FUNCTION tenantry_user();
+DROP FUNCTION tenantry_tenant();
+REVOKE USAGE ON SCHEMA public FROM tenantry_app;

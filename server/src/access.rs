@@ -1,0 +1,167 @@
+//! Who may call which method: the one permission table of the server.
+//!
+//! The authentication layer looks every call up here before it reaches a
+//! service: public methods pass, the rest need a valid token, and methods of an
+//! organization need the caller's *current* role there to be at least the one
+//! listed. A method missing from this table is refused (and a unit test fails
+//! when a method of the contract has no entry).
+
+use tenantry_proto::auth::v1 as pb;
+
+/// Roles of a member, lowest first; each includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    pub fn to_proto(self) -> pb::Role {
+        match self {
+            Role::Viewer => pb::Role::Viewer,
+            Role::Member => pb::Role::Member,
+            Role::Admin => pb::Role::Admin,
+            Role::Owner => pb::Role::Owner,
+        }
+    }
+
+    /// `None` for UNSPECIFIED and unknown numbers.
+    pub fn from_proto(value: i32) -> Option<Self> {
+        match pb::Role::try_from(value).ok()? {
+            pb::Role::Unspecified => None,
+            pb::Role::Viewer => Some(Role::Viewer),
+            pb::Role::Member => Some(Role::Member),
+            pb::Role::Admin => Some(Role::Admin),
+            pb::Role::Owner => Some(Role::Owner),
+        }
+    }
+}
+
+/// What a method requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (rate-limited per client IP).
+    Public,
+    /// A valid token; no organization needed.
+    SignedIn,
+    /// A token pinned to an organization where the caller holds at least this
+    /// role.
+    Org(Role),
+}
+
+const AUTH: &str = "tenantry.auth.v1.AuthService";
+const ORG: &str = "tenantry.org.v1.OrgService";
+const AUDIT: &str = "tenantry.audit.v1.AuditService";
+
+/// The access rule of a gRPC path (`/package.Service/Method`).
+pub fn access(path: &str) -> Option<Access> {
+    use Access::{Org, Public, SignedIn};
+    if crate::side_door::serves(path) {
+        return Some(Public);
+    }
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    let rule = match (service, method) {
+        ("grpc.health.v1.Health", "Check" | "Watch") => Public,
+        (
+            "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection",
+            "ServerReflectionInfo",
+        ) => Public,
+
+        (AUTH, "Register" | "Login" | "Refresh" | "GetJwks" | "VerifyEmail") => Public,
+        (
+            AUTH,
+            "RequestEmailVerification"
+            | "Logout"
+            | "ListSessions"
+            | "RevokeSession"
+            | "RevokeOtherSessions"
+            | "GetMe"
+            | "UpdateProfile"
+            | "ChangePassword"
+            | "DeleteAccount",
+        ) => SignedIn,
+
+        (
+            ORG,
+            "CreateOrganization"
+            | "ListMyOrganizations"
+            | "SwitchOrganization"
+            | "AcceptInvitation",
+        ) => SignedIn,
+        (ORG, "GetOrganization" | "ListMembers" | "LeaveOrganization") => Org(Role::Viewer),
+        (
+            ORG,
+            "UpdateOrganization" | "UpdateMemberRole" | "RemoveMember" | "CreateInvitation"
+            | "ListInvitations" | "RevokeInvitation",
+        ) => Org(Role::Admin),
+        (ORG, "DeleteOrganization") => Org(Role::Owner),
+
+        (AUDIT, "ListAuditEvents" | "ExportAuditEvents" | "VerifyAuditChain") => Org(Role::Admin),
+
+        _ => return None,
+    };
+    Some(rule)
+}
+
+/// Whether the access layer may skip the rate limiter (health probes).
+pub fn is_probe(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/")
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+
+    #[test]
+    fn every_method_of_the_contract_has_a_rule() {
+        let fds =
+            prost_types::FileDescriptorSet::decode(tenantry_proto::FILE_DESCRIPTOR_SET).unwrap();
+        let mut checked = 0;
+        for file in &fds.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    assert!(access(&path).is_some(), "{path} has no access rule");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 30, "only {checked} methods found");
+    }
+
+    #[test]
+    fn unknown_methods_have_no_rule() {
+        assert_eq!(access("/tenantry.auth.v1.AuthService/Nope"), None);
+        assert_eq!(access("/not-grpc"), None);
+        assert_eq!(access("/.well-known/jwks.json"), Some(Access::Public));
+    }
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
+        assert!(Role::Member > Role::Viewer);
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert_eq!(Role::from_proto(role.to_proto() as i32), Some(role));
+        }
+    }
+}

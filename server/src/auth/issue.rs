@@ -1,0 +1,161 @@
+//! Opening sessions and issuing token pairs. Used by sign-in, refresh,
+//! organization creation and switching, and SSO.
+
+use chrono::NaiveDateTime;
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use tenantry_proto::auth::v1 as pb;
+
+use crate::{
+    access::Role,
+    clock::to_proto,
+    context::RequestMeta,
+    crypto::{
+        jwt::AccessClaims,
+        tokens::{hash_token, random_token},
+    },
+    db::{
+        TenantScope, Tx,
+        rows::{RefreshTokenRow, SessionRow},
+        schema::{memberships, refresh_tokens, sessions},
+    },
+    error::ApiResult,
+    state::{AppState, after},
+};
+
+pub const REFRESH_PREFIX: &str = "rt";
+
+/// Opens a session for `user_id` pinned to `org_id` (if any) and issues its
+/// first token pair.
+pub fn open_session(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    user_id: &str,
+    org_id: Option<String>,
+    meta: &RequestMeta,
+) -> ApiResult<pb::TokenPair> {
+    let now = state.now();
+    let absolute = after(now, state.config.sessions.session_absolute_timeout);
+    let session = SessionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user_id.to_owned(),
+        org_id,
+        created_at: now,
+        last_active_at: now,
+        idle_expires_at: after(now, state.config.sessions.session_idle_timeout).min(absolute),
+        absolute_expires_at: absolute,
+        revoked_at: None,
+        revoke_reason: None,
+        user_agent: meta.user_agent.clone(),
+        client_ip: meta.client_ip.clone(),
+    };
+    diesel::insert_into(sessions::table)
+        .values(&session)
+        .execute(tx.conn())?;
+    let refresh = random_token(REFRESH_PREFIX);
+    let refresh_expires = store_refresh_token(tx, state, &session, &refresh, now)?;
+    token_pair(tx, state, &session, refresh, refresh_expires, now)
+}
+
+/// Re-pins a live session to another organization (or none): its refresh
+/// tokens are spent, and tokens pinned to the old organization stop working.
+pub fn repin_session(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    session_id: &str,
+    org_id: Option<String>,
+) -> ApiResult<pb::TokenPair> {
+    let now = state.now();
+    let session: SessionRow = diesel::update(sessions::table.find(session_id))
+        .set((
+            sessions::org_id.eq(&org_id),
+            sessions::last_active_at.eq(now),
+        ))
+        .returning(sessions::all_columns)
+        .get_result(tx.conn())?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::spent_at.is_null()),
+    )
+    .set(refresh_tokens::spent_at.eq(now))
+    .execute(tx.conn())?;
+    state.liveness.forget(session_id);
+    let refresh = random_token(REFRESH_PREFIX);
+    let refresh_expires = store_refresh_token(tx, state, &session, &refresh, now)?;
+    token_pair(tx, state, &session, refresh, refresh_expires, now)
+}
+
+/// Stores a refresh token's hash; returns when it expires.
+pub fn store_refresh_token(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    session: &SessionRow,
+    token: &str,
+    now: NaiveDateTime,
+) -> ApiResult<NaiveDateTime> {
+    let expires_at =
+        after(now, state.config.tokens.refresh_token_ttl).min(session.absolute_expires_at);
+    let row = RefreshTokenRow {
+        token_hash: hash_token(token),
+        session_id: session.id.clone(),
+        created_at: now,
+        expires_at,
+        spent_at: None,
+        successor_hash: None,
+    };
+    diesel::insert_into(refresh_tokens::table)
+        .values(&row)
+        .execute(tx.conn())?;
+    Ok(expires_at)
+}
+
+/// A token pair for `session` with a freshly signed access token carrying the
+/// caller's current role.
+pub fn token_pair(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    session: &SessionRow,
+    refresh_token: String,
+    refresh_expires: NaiveDateTime,
+    now: NaiveDateTime,
+) -> ApiResult<pb::TokenPair> {
+    let role = match &session.org_id {
+        Some(org) => current_role(tx, org, &session.user_id)?,
+        None => None,
+    };
+    let access_expires =
+        after(now, state.config.tokens.access_token_ttl).min(session.absolute_expires_at);
+    let claims = AccessClaims {
+        sub: session.user_id.clone(),
+        sid: session.id.clone(),
+        tid: session.org_id.clone(),
+        role: role.map(|r| r.as_str().to_owned()),
+        iat: now.and_utc().timestamp(),
+        exp: access_expires.and_utc().timestamp(),
+        iss: state.tokens.issuer().to_owned(),
+        aud: state.tokens.audience().to_owned(),
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    Ok(pb::TokenPair {
+        access_token: state.tokens.sign(&claims)?,
+        access_token_expire_time: Some(to_proto(access_expires)),
+        refresh_token,
+        refresh_token_expire_time: Some(to_proto(refresh_expires)),
+        session_id: session.id.clone(),
+        organization_id: session.org_id.clone().unwrap_or_default(),
+        role: role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
+    })
+}
+
+/// The user's role in `org_id`, read in that organization's scope (the
+/// organization comes from a session row the server wrote).
+pub fn current_role(tx: &mut Tx<'_>, org_id: &str, user_id: &str) -> ApiResult<Option<Role>> {
+    let mut t = tx.tenant(&TenantScope::verified(org_id))?;
+    let role: Option<String> = t
+        .memberships()
+        .filter(memberships::user_id.eq(user_id))
+        .select(memberships::role)
+        .first(t.conn())
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}

@@ -1,0 +1,161 @@
+//! Is the session behind an access token still live, and what is the caller's
+//! role now? Asked on every authenticated call.
+//!
+//! Each instance keeps what it read for `session_cache_ttl` (default 500 ms,
+//! measured against the server clock): a revocation, role change or removal
+//! made on another instance takes effect here within that time; on the
+//! instance that made it, at once (it drops its cached entries).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+
+use crate::{
+    access::Role,
+    clock::SharedClock,
+    context::AuthContext,
+    crypto::jwt::AccessClaims,
+    db::{
+        Db, TenantScope,
+        schema::{memberships, organizations, sessions},
+    },
+    error::{ApiError, ApiResult},
+};
+
+#[derive(Debug, Clone)]
+struct SessionState {
+    user_id: String,
+    org_id: Option<String>,
+    live: bool,
+    absolute_expires_at: NaiveDateTime,
+    role: Option<Role>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    state: Option<SessionState>,
+    fetched_at: DateTime<Utc>,
+    epoch: u64,
+}
+
+pub struct SessionLiveness {
+    db: Db,
+    clock: SharedClock,
+    ttl: chrono::Duration,
+    cache: quick_cache::sync::Cache<String, Cached>,
+    /// Bumped to drop every cached entry at once (role changes).
+    epoch: AtomicU64,
+}
+
+const ENDED: ApiError = ApiError::Unauthenticated("the session of this token has ended");
+
+impl SessionLiveness {
+    pub fn new(db: Db, clock: SharedClock, ttl: std::time::Duration) -> Self {
+        Self {
+            db,
+            clock,
+            ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::zero()),
+            cache: quick_cache::sync::Cache::new(100_000),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// The caller behind verified claims, or UNAUTHENTICATED when their
+    /// session has ended or the token was superseded.
+    pub async fn context(&self, claims: &AccessClaims) -> ApiResult<AuthContext> {
+        let now = self.clock.now();
+        let state = self.state(&claims.sid, now).await?.ok_or(ENDED)?;
+        if state.user_id != claims.sub
+            || !state.live
+            || state.absolute_expires_at <= now.naive_utc()
+        {
+            return Err(ENDED);
+        }
+        if state.org_id != claims.tid {
+            return Err(ApiError::Unauthenticated(
+                "this token was replaced when the session switched organization",
+            ));
+        }
+        Ok(AuthContext {
+            user_id: state.user_id,
+            session_id: claims.sid.clone(),
+            org_id: state.org_id,
+            role: state.role,
+        })
+    }
+
+    /// Drops one session's entry (after revoking it here).
+    pub fn forget(&self, session_id: &str) {
+        self.cache.remove(session_id);
+    }
+
+    /// Drops every entry (after a change that touches many sessions or roles).
+    pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn state(&self, session_id: &str, now: DateTime<Utc>) -> ApiResult<Option<SessionState>> {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        if let Some(hit) = self.cache.get(session_id)
+            && hit.epoch == epoch
+            && now - hit.fetched_at < self.ttl
+        {
+            return Ok(hit.state);
+        }
+        let id = session_id.to_owned();
+        let state = self.db.read(move |tx| load(tx, &id)).await?;
+        self.cache.insert(
+            session_id.to_owned(),
+            Cached {
+                state: state.clone(),
+                fetched_at: now,
+                epoch,
+            },
+        );
+        Ok(state)
+    }
+}
+
+fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<SessionState>> {
+    let row: Option<(String, Option<String>, Option<NaiveDateTime>, NaiveDateTime)> =
+        sessions::table
+            .find(session_id)
+            .select((
+                sessions::user_id,
+                sessions::org_id,
+                sessions::revoked_at,
+                sessions::absolute_expires_at,
+            ))
+            .first(tx.conn())
+            .optional()?;
+    let Some((user_id, org_id, revoked_at, absolute_expires_at)) = row else {
+        return Ok(None);
+    };
+    let mut live = revoked_at.is_none();
+    let mut role = None;
+    if let Some(org) = &org_id {
+        let deleted: Option<Option<NaiveDateTime>> = organizations::table
+            .find(org)
+            .select(organizations::deleted_at)
+            .first(tx.conn())
+            .optional()?;
+        live &= matches!(deleted, Some(None));
+        // The organization comes from the session row the server wrote.
+        let mut t = tx.tenant(&TenantScope::verified(org.clone()))?;
+        let found: Option<String> = t
+            .memberships()
+            .filter(memberships::user_id.eq(&user_id))
+            .select(memberships::role)
+            .first(t.conn())
+            .optional()?;
+        role = found.as_deref().and_then(Role::parse);
+    }
+    Ok(Some(SessionState {
+        user_id,
+        org_id,
+        live,
+        absolute_expires_at,
+        role,
+    }))
+}

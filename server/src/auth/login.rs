@@ -1,0 +1,148 @@
+//! Sign-in with email and password.
+//!
+//! Timing-safe: an unknown email costs the same argon2 verification as a wrong
+//! password, both answer the same words, and both count toward the lockout of
+//! that email.
+
+use std::time::Duration;
+
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use tenantry_proto::auth::v1 as pb;
+
+use super::{issue, lockout, rules, users};
+use crate::{
+    audit::{self, Actor, Event},
+    context::RequestMeta,
+    db::{
+        TenantScope, Tx, UserScope,
+        rows::UserRow,
+        schema::{memberships, organizations, users as users_table},
+    },
+    error::{ApiError, ApiResult, Violations},
+    state::AppState,
+};
+
+const REFUSED: ApiError = ApiError::Unauthenticated("invalid email or password");
+
+pub async fn login(
+    state: &AppState,
+    meta: RequestMeta,
+    request: pb::LoginRequest,
+) -> ApiResult<pb::LoginResponse> {
+    let mut violations = Violations::new();
+    let email = violations.take("email", rules::normalize_email(&request.email));
+    violations.take("password", rules::check_password_input(&request.password));
+    let org_id = if request.organization_id.is_empty() {
+        None
+    } else {
+        violations.take("organization_id", rules::parse_id(&request.organization_id))
+    };
+    violations.finish()?;
+    let email = email.unwrap_or_default();
+
+    let now = state.now();
+    let key = email.clone();
+    if let Some(until) = state
+        .db
+        .read(move |tx| lockout::locked_until(tx.conn(), &key, now))
+        .await?
+    {
+        return Err(locked(until - now));
+    }
+
+    let key = email.clone();
+    let user = state
+        .db
+        .read(move |tx| users::find_by_email(tx.conn(), &key))
+        .await?;
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let valid = state
+        .passwords
+        .verify(request.password, stored_hash)
+        .await?;
+
+    let Some(user) = user.filter(|_| valid) else {
+        let st = state.clone();
+        let lock = state
+            .db
+            .write(move |tx| record_failure(tx, &st, &email, &meta))
+            .await?;
+        return Err(lock.map_or(REFUSED, |until| locked(until - now)));
+    };
+
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            lockout::clear(tx.conn(), &email)?;
+            let pinned = choose_org(tx, &user, org_id.as_deref())?;
+            let tokens = issue::open_session(tx, &st, &user.id, pinned.clone(), &meta)?;
+            diesel::update(users_table::table.find(&user.id))
+                .set(users_table::last_org_id.eq(&pinned))
+                .execute(tx.conn())?;
+            let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
+            let mut t = tx.tenant(&scope)?;
+            let event = Event::by_user(&user.id, "auth.login", "session", &tokens.session_id)
+                .details(serde_json::json!({ "method": "password" }));
+            audit::record(&mut t, st.now(), &meta, event)?;
+            Ok(pb::LoginResponse {
+                user: Some(users::to_proto_user(&user)),
+                tokens: Some(tokens),
+            })
+        })
+        .await
+}
+
+fn locked(remaining: chrono::TimeDelta) -> ApiError {
+    let secs = remaining.num_seconds().max(1);
+    ApiError::ResourceExhausted {
+        message: format!("too many failed sign-ins for this account; try again in {secs} s"),
+        retry_after: Some(Duration::from_secs(u64::try_from(secs).unwrap_or(1))),
+    }
+}
+
+/// Counts the failure and audits it (in the account events: a failed sign-in
+/// belongs to no organization).
+fn record_failure(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    email: &str,
+    meta: &RequestMeta,
+) -> ApiResult<Option<chrono::NaiveDateTime>> {
+    let now = state.now();
+    let lock = lockout::record_failure(tx.conn(), &state.config.limits, email, now)?;
+    let mut t = tx.tenant(&TenantScope::account_events())?;
+    let event = Event::new(Actor::Anonymous, "auth.login", "account", email)
+        .failed()
+        .details(serde_json::json!({ "reason": "invalid_credentials", "locked": lock.is_some() }));
+    audit::record(&mut t, now, meta, event)?;
+    Ok(lock)
+}
+
+/// The organization to pin: the requested one (which must be a live
+/// membership), else the last one used if still a member, else none.
+fn choose_org(
+    tx: &mut Tx<'_>,
+    user: &UserRow,
+    requested: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let wanted = match requested {
+        Some(org) => Some(org.to_owned()),
+        None => user.last_org_id.clone(),
+    };
+    let Some(org) = wanted else { return Ok(None) };
+    let mut own = tx.user(&UserScope::verified(&user.id))?;
+    let member: Option<String> = own
+        .memberships()
+        .inner_join(organizations::table)
+        .filter(memberships::org_id.eq(&org))
+        .filter(organizations::deleted_at.is_null())
+        .select(memberships::org_id)
+        .first(own.conn())
+        .optional()?;
+    match (member, requested) {
+        (Some(org), _) => Ok(Some(org)),
+        (None, Some(_)) => Err(ApiError::NotFound("organization")),
+        (None, None) => Ok(None),
+    }
+}

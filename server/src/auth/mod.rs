@@ -1,0 +1,16 @@
+//! Accounts, sign-in, tokens and sessions (`tenantry.auth.v1`).
+
+mod email_verification;
+pub mod issue;
+pub mod liveness;
+mod lockout;
+mod login;
+mod profile;
+mod refresh;
+mod register;
+pub mod rules;
+mod service;
+mod sessions;
+pub mod users;
+
+pub use service::AuthApi;

@@ -1,0 +1,197 @@
+//! The caller's own account: read it, rename, change the password, delete it.
+
+use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
+use tenantry_proto::auth::v1 as pb;
+
+use super::{rules, sessions, users};
+use crate::{
+    access::Role,
+    audit::{self, Event},
+    context::{AuthContext, RequestMeta},
+    db::{
+        TenantScope, UserScope,
+        schema::{memberships, organizations, users as users_table},
+    },
+    error::{ApiError, ApiResult, Violations},
+    state::AppState,
+};
+
+pub async fn get_me(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetMeResponse> {
+    let user_id = caller.user_id.clone();
+    let user = state
+        .db
+        .read(move |tx| users::find(tx.conn(), &user_id))
+        .await?;
+    Ok(pb::GetMeResponse {
+        user: Some(users::to_proto_user(&user)),
+        session_id: caller.session_id,
+        organization_id: caller.org_id.unwrap_or_default(),
+        role: caller.role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::UpdateProfileRequest,
+) -> ApiResult<pb::UpdateProfileResponse> {
+    if request.display_name.trim().is_empty() {
+        return Err(ApiError::invalid("display_name", "is required"));
+    }
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let user = users::find(tx.conn(), &caller.user_id)?;
+            let name = rules::clean_display_name(&request.display_name, &user.email)
+                .map_err(|d| ApiError::invalid("display_name", d))?;
+            let now = st.now();
+            diesel::update(users_table::table.find(&user.id))
+                .set((
+                    users_table::display_name.eq(&name),
+                    users_table::updated_at.eq(now),
+                ))
+                .execute(tx.conn())?;
+            let mut t = tx.tenant(&TenantScope::account_events())?;
+            let event = Event::by_user(&user.id, "auth.user.profile_updated", "user", &user.id)
+                .details(serde_json::json!({ "display_name": name }));
+            audit::record(&mut t, now, &meta, event)?;
+            let user = users::find(t.conn(), &caller.user_id)?;
+            Ok(pb::UpdateProfileResponse {
+                user: Some(users::to_proto_user(&user)),
+            })
+        })
+        .await
+}
+
+pub async fn change_password(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::ChangePasswordRequest,
+) -> ApiResult<pb::ChangePasswordResponse> {
+    let user_id = caller.user_id.clone();
+    let user = state
+        .db
+        .read(move |tx| users::find(tx.conn(), &user_id))
+        .await?;
+    let mut violations = Violations::new();
+    violations.take(
+        "current_password",
+        rules::check_password_input(&request.current_password),
+    );
+    violations.take(
+        "new_password",
+        rules::check_new_password(&request.new_password, &user.email),
+    );
+    violations.finish()?;
+    if !state
+        .passwords
+        .verify(request.current_password, user.password_hash.clone())
+        .await?
+    {
+        return Err(ApiError::permission_denied("the current password is wrong"));
+    }
+    let hash = state.passwords.hash(request.new_password).await?;
+    let st = state.clone();
+    let revoked = state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            diesel::update(users_table::table.find(&caller.user_id))
+                .set((
+                    users_table::password_hash.eq(&hash),
+                    users_table::updated_at.eq(now),
+                ))
+                .execute(tx.conn())?;
+            let revoked = sessions::end_sessions(
+                tx,
+                &st,
+                &caller,
+                None,
+                Some(&caller.session_id),
+                "password_changed",
+            )?;
+            let mut t = tx.tenant(&TenantScope::account_events())?;
+            let event = Event::by_user(
+                &caller.user_id,
+                "auth.user.password_changed",
+                "user",
+                &caller.user_id,
+            )
+            .details(serde_json::json!({ "revoked_sessions": revoked }));
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(revoked)
+        })
+        .await?;
+    Ok(pb::ChangePasswordResponse {
+        revoked_sessions: i64::try_from(revoked).unwrap_or(i64::MAX),
+    })
+}
+
+pub async fn delete_account(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::DeleteAccountRequest,
+) -> ApiResult<pb::DeleteAccountResponse> {
+    rules::check_password_input(&request.password).map_err(|d| ApiError::invalid("password", d))?;
+    let user_id = caller.user_id.clone();
+    let user = state
+        .db
+        .read(move |tx| users::find(tx.conn(), &user_id))
+        .await?;
+    if user.password_hash.is_none() {
+        return Err(ApiError::failed_precondition(
+            "this account has no password (it signs in through SSO); ask an organization admin to remove it",
+        ));
+    }
+    if !state
+        .passwords
+        .verify(request.password, user.password_hash.clone())
+        .await?
+    {
+        return Err(ApiError::permission_denied("the password is wrong"));
+    }
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut own = tx.user(&UserScope::verified(&caller.user_id))?;
+            let orgs: Vec<(String, String)> = own
+                .memberships()
+                .inner_join(organizations::table)
+                .filter(organizations::deleted_at.is_null())
+                .select((memberships::org_id, memberships::role))
+                .load(own.conn())?;
+            for (org_id, role) in &orgs {
+                let mut t = tx.tenant(&TenantScope::verified(org_id.clone()))?;
+                if role == Role::Owner.as_str() {
+                    let owners: i64 = t
+                        .memberships()
+                        .filter(memberships::role.eq(Role::Owner.as_str()))
+                        .count()
+                        .get_result(t.conn())?;
+                    if owners <= 1 {
+                        return Err(ApiError::failed_precondition(format!(
+                            "you are the last owner of organization {org_id}: make someone else owner or delete it first"
+                        )));
+                    }
+                }
+                diesel::delete(t.memberships().filter(memberships::user_id.eq(&caller.user_id)))
+                    .execute(t.conn())?;
+                let event = Event::by_user(&caller.user_id, "org.member.account_deleted", "user", &caller.user_id);
+                audit::record(&mut t, now, &meta, event)?;
+            }
+            sessions::end_sessions(tx, &st, &caller, None, None, "account_deleted")?;
+            diesel::delete(users_table::table.find(&caller.user_id)).execute(tx.conn())?;
+            let mut t = tx.tenant(&TenantScope::account_events())?;
+            let event = Event::by_user(&caller.user_id, "auth.user.deleted", "user", &caller.user_id)
+                .details(serde_json::json!({ "organizations_left": orgs.len() }));
+            audit::record(&mut t, now, &meta, event)
+        })
+        .await?;
+    Ok(pb::DeleteAccountResponse {})
+}

@@ -1,0 +1,172 @@
+//! Refresh-token rotation with reuse detection.
+//!
+//! A refresh token is spent when used and replaced by a successor derived
+//! from it under a server key. Presenting a spent token again means it was
+//! copied: the whole session is revoked — unless it is presented within the
+//! grace window and its successor is still unspent, which is what a client
+//! whose response was lost does; it then gets that same successor again.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use tenantry_proto::auth::v1 as pb;
+
+use super::{issue, rules};
+use crate::{
+    audit::{self, Event},
+    context::RequestMeta,
+    crypto::tokens::{derive_token, hash_token},
+    db::{
+        TenantScope, Tx,
+        rows::{RefreshTokenRow, SessionRow},
+        schema::{refresh_tokens, sessions},
+    },
+    error::{ApiError, ApiResult},
+    state::{AppState, after},
+};
+
+enum Outcome {
+    Issued(pb::TokenPair),
+    /// Refused, with what the caller is told; any revocation it caused is
+    /// committed.
+    Refused(&'static str),
+}
+
+pub async fn refresh(
+    state: &AppState,
+    meta: RequestMeta,
+    request: pb::RefreshRequest,
+) -> ApiResult<pb::RefreshResponse> {
+    rules::check_token(&request.refresh_token)
+        .map_err(|d| ApiError::invalid("refresh_token", d))?;
+    let st = state.clone();
+    let token = request.refresh_token;
+    match state
+        .db
+        .write(move |tx| rotate(tx, &st, &meta, &token))
+        .await?
+    {
+        Outcome::Issued(tokens) => Ok(pb::RefreshResponse {
+            tokens: Some(tokens),
+        }),
+        Outcome::Refused(reason) => Err(ApiError::Unauthenticated(reason)),
+    }
+}
+
+fn rotate(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+) -> ApiResult<Outcome> {
+    let now = state.now();
+    let hash = hash_token(token);
+    let Some(mut presented) = find_token(tx, &hash)? else {
+        return Ok(Outcome::Refused("invalid refresh token"));
+    };
+    let session: SessionRow = sessions::table
+        .find(&presented.session_id)
+        .select(SessionRow::as_select())
+        .first(tx.conn())?;
+    if let Some(reason) = session_refusal(&session, &presented, now) {
+        return Ok(Outcome::Refused(reason));
+    }
+    let successor = derive_token(&state.refresh_key, issue::REFRESH_PREFIX, token);
+    let successor_hash = hash_token(&successor);
+
+    if presented.spent_at.is_none() {
+        // Only one of several concurrent refreshes may spend the token.
+        let claimed = diesel::update(
+            refresh_tokens::table
+                .find(&hash)
+                .filter(refresh_tokens::spent_at.is_null()),
+        )
+        .set((
+            refresh_tokens::spent_at.eq(now),
+            refresh_tokens::successor_hash.eq(&successor_hash),
+        ))
+        .execute(tx.conn())?;
+        if claimed == 1 {
+            let idle = after(now, state.config.sessions.session_idle_timeout)
+                .min(session.absolute_expires_at);
+            diesel::update(sessions::table.find(&session.id))
+                .set((
+                    sessions::last_active_at.eq(now),
+                    sessions::idle_expires_at.eq(idle),
+                ))
+                .execute(tx.conn())?;
+            let expires = issue::store_refresh_token(tx, state, &session, &successor, now)?;
+            return Ok(Outcome::Issued(issue::token_pair(
+                tx, state, &session, successor, expires, now,
+            )?));
+        }
+        presented =
+            find_token(tx, &hash)?.ok_or(ApiError::Unauthenticated("invalid refresh token"))?;
+    }
+
+    let grace = after(
+        presented.spent_at.unwrap_or(now),
+        state.config.tokens.refresh_grace,
+    );
+    if now <= grace
+        && presented.successor_hash.as_deref() == Some(successor_hash.as_str())
+        && let Some(next) = find_token(tx, &successor_hash)?.filter(|t| t.spent_at.is_none())
+    {
+        let pair = issue::token_pair(tx, state, &session, successor, next.expires_at, now)?;
+        return Ok(Outcome::Issued(pair));
+    }
+
+    // A spent token came back: someone holds a copy. End the session.
+    diesel::update(sessions::table.find(&session.id))
+        .set((
+            sessions::revoked_at.eq(now),
+            sessions::revoke_reason.eq("refresh_token_reuse"),
+        ))
+        .execute(tx.conn())?;
+    state.liveness.forget(&session.id);
+    let scope = session
+        .org_id
+        .clone()
+        .map_or_else(TenantScope::account_events, TenantScope::verified);
+    let mut t = tx.tenant(&scope)?;
+    let event = Event::by_user(
+        &session.user_id,
+        "auth.session.reuse_detected",
+        "session",
+        &session.id,
+    )
+    .failed()
+    .details(serde_json::json!({ "revoked": true }));
+    audit::record(&mut t, now, meta, event)?;
+    Ok(Outcome::Refused(
+        "refresh token reuse detected: the session has been revoked",
+    ))
+}
+
+fn find_token(tx: &mut Tx<'_>, hash: &str) -> ApiResult<Option<RefreshTokenRow>> {
+    Ok(refresh_tokens::table
+        .find(hash)
+        .select(RefreshTokenRow::as_select())
+        .first(tx.conn())
+        .optional()?)
+}
+
+fn session_refusal(
+    session: &SessionRow,
+    token: &RefreshTokenRow,
+    now: NaiveDateTime,
+) -> Option<&'static str> {
+    if session.revoked_at.is_some() {
+        Some("the session has ended")
+    } else if now >= session.absolute_expires_at {
+        Some("the session has expired; sign in again")
+    } else if now >= session.idle_expires_at {
+        Some("the session expired after inactivity; sign in again")
+    } else if now >= token.expires_at {
+        Some("the refresh token has expired; sign in again")
+    } else {
+        None
+    }
+}

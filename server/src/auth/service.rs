@@ -1,0 +1,139 @@
+//! `tenantry.auth.v1.AuthService`: each method reads its caller and request
+//! and hands them to the domain function that does the work.
+
+use tenantry_proto::auth::v1::{self as pb, auth_service_server::AuthService};
+use tonic::{Request, Response, Status};
+
+use super::{email_verification, login, profile, refresh, register, sessions};
+use crate::{
+    context::{caller, meta},
+    state::AppState,
+};
+
+#[derive(Clone)]
+pub struct AuthApi {
+    state: AppState,
+}
+
+impl AuthApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn ok<T>(result: crate::error::ApiResult<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl AuthService for AuthApi {
+    async fn register(&self, request: Request<pb::RegisterRequest>) -> Reply<pb::RegisterResponse> {
+        let meta = meta(&request);
+        ok(register::register(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {
+        let meta = meta(&request);
+        ok(login::login(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn refresh(&self, request: Request<pb::RefreshRequest>) -> Reply<pb::RefreshResponse> {
+        let meta = meta(&request);
+        ok(refresh::refresh(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Reply<pb::GetJwksResponse> {
+        let keys = self
+            .state
+            .tokens
+            .keys()
+            .published()
+            .iter()
+            .map(|key| pb::Jwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x: key.x.clone(),
+                kid: key.kid.clone(),
+                alg: "EdDSA".into(),
+                r#use: "sig".into(),
+            })
+            .collect();
+        Ok(Response::new(pb::GetJwksResponse { keys }))
+    }
+
+    async fn request_email_verification(
+        &self,
+        request: Request<pb::RequestEmailVerificationRequest>,
+    ) -> Reply<pb::RequestEmailVerificationResponse> {
+        let caller = caller(&request)?;
+        ok(email_verification::request(&self.state, caller).await)
+    }
+
+    async fn verify_email(
+        &self,
+        request: Request<pb::VerifyEmailRequest>,
+    ) -> Reply<pb::VerifyEmailResponse> {
+        let meta = meta(&request);
+        ok(email_verification::verify(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::logout(&self.state, meta, caller).await)
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> Reply<pb::ListSessionsResponse> {
+        let caller = caller(&request)?;
+        ok(sessions::list(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<pb::RevokeSessionRequest>,
+    ) -> Reply<pb::RevokeSessionResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::revoke(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        request: Request<pb::RevokeOtherSessionsRequest>,
+    ) -> Reply<pb::RevokeOtherSessionsResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::revoke_others(&self.state, meta, caller).await)
+    }
+
+    async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::GetMeResponse> {
+        let caller = caller(&request)?;
+        ok(profile::get_me(&self.state, caller).await)
+    }
+
+    async fn update_profile(
+        &self,
+        request: Request<pb::UpdateProfileRequest>,
+    ) -> Reply<pb::UpdateProfileResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(profile::update(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Reply<pb::ChangePasswordResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(profile::change_password(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn delete_account(
+        &self,
+        request: Request<pb::DeleteAccountRequest>,
+    ) -> Reply<pb::DeleteAccountResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(profile::delete_account(&self.state, meta, caller, request.into_inner()).await)
+    }
+}

@@ -1,0 +1,196 @@
+//! The caller's sessions: list, revoke one, revoke the others, log out.
+
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use tenantry_proto::auth::v1 as pb;
+
+use super::rules;
+use crate::{
+    audit::{self, Event},
+    clock::to_proto,
+    context::{AuthContext, RequestMeta},
+    db::{TenantScope, Tx, rows::SessionRow, schema::sessions},
+    error::{ApiError, ApiResult},
+    paging::{Page, time_key},
+    state::AppState,
+};
+
+pub async fn list(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::ListSessionsRequest,
+) -> ApiResult<pb::ListSessionsResponse> {
+    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let after = page.after_time_and_id()?;
+    let now = state.now();
+    let user_id = caller.user_id.clone();
+    let rows = state
+        .db
+        .read(move |tx| {
+            let mut query = sessions::table
+                .filter(sessions::user_id.eq(&user_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::absolute_expires_at.gt(now))
+                .filter(sessions::idle_expires_at.gt(now))
+                .select(SessionRow::as_select())
+                .order((sessions::created_at.desc(), sessions::id.desc()))
+                .limit(page.limit())
+                .into_boxed();
+            if let Some((time, id)) = after {
+                query = query.filter(
+                    sessions::created_at
+                        .lt(time)
+                        .or(sessions::created_at.eq(time).and(sessions::id.lt(id))),
+                );
+            }
+            let rows: Vec<SessionRow> = query.load(tx.conn())?;
+            Ok(page.finish(rows, |s| vec![time_key(s.created_at), s.id.clone()]))
+        })
+        .await?;
+    let (rows, next_page_token) = rows;
+    Ok(pb::ListSessionsResponse {
+        sessions: rows
+            .iter()
+            .map(|s| to_proto_session(s, &caller.session_id))
+            .collect(),
+        next_page_token,
+    })
+}
+
+pub async fn revoke(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::RevokeSessionRequest,
+) -> ApiResult<pb::RevokeSessionResponse> {
+    let id =
+        rules::parse_id(&request.session_id).map_err(|d| ApiError::invalid("session_id", d))?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let ended = end_sessions(tx, &st, &caller, Some(&id), None, "revoked_by_user")?;
+            if ended == 0 {
+                return Err(ApiError::NotFound("session"));
+            }
+            audit_session_event(tx, &st, &caller, &meta, "auth.session.revoked", &id)
+        })
+        .await?;
+    Ok(pb::RevokeSessionResponse {})
+}
+
+pub async fn revoke_others(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+) -> ApiResult<pb::RevokeOtherSessionsResponse> {
+    let st = state.clone();
+    let count = state
+        .db
+        .write(move |tx| {
+            let ended = end_sessions(
+                tx,
+                &st,
+                &caller,
+                None,
+                Some(&caller.session_id),
+                "revoked_by_user",
+            )?;
+            audit_session_event(
+                tx,
+                &st,
+                &caller,
+                &meta,
+                "auth.session.others_revoked",
+                &caller.session_id,
+            )?;
+            Ok(ended)
+        })
+        .await?;
+    Ok(pb::RevokeOtherSessionsResponse {
+        revoked_count: i64::try_from(count).unwrap_or(i64::MAX),
+    })
+}
+
+pub async fn logout(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+) -> ApiResult<pb::LogoutResponse> {
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            end_sessions(tx, &st, &caller, Some(&caller.session_id), None, "logout")?;
+            audit_session_event(tx, &st, &caller, &meta, "auth.logout", &caller.session_id)
+        })
+        .await?;
+    Ok(pb::LogoutResponse {})
+}
+
+/// Revokes the caller's live sessions: only `only` if given, all but
+/// `except` otherwise. Returns how many ended.
+pub fn end_sessions(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    caller: &AuthContext,
+    only: Option<&str>,
+    except: Option<&str>,
+    reason: &str,
+) -> ApiResult<usize> {
+    let now = state.now();
+    let mut target = diesel::update(sessions::table)
+        .filter(sessions::user_id.eq(&caller.user_id))
+        .filter(sessions::revoked_at.is_null())
+        .into_boxed();
+    if let Some(id) = only {
+        target = target.filter(sessions::id.eq(id));
+    }
+    if let Some(id) = except {
+        target = target.filter(sessions::id.ne(id));
+    }
+    let ended = target
+        .set((
+            sessions::revoked_at.eq(now),
+            sessions::revoke_reason.eq(reason),
+        ))
+        .execute(tx.conn())?;
+    match only {
+        Some(id) => state.liveness.forget(id),
+        None => state.liveness.forget_all(),
+    }
+    Ok(ended)
+}
+
+fn audit_session_event(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    caller: &AuthContext,
+    meta: &RequestMeta,
+    action: &'static str,
+    session_id: &str,
+) -> ApiResult<()> {
+    let mut t = tx.tenant(&TenantScope::account_events())?;
+    audit::record(
+        &mut t,
+        state.now(),
+        meta,
+        Event::by_user(&caller.user_id, action, "session", session_id),
+    )
+}
+
+fn to_proto_session(row: &SessionRow, current: &str) -> pb::Session {
+    pb::Session {
+        id: row.id.clone(),
+        create_time: Some(to_proto(row.created_at)),
+        last_active_time: Some(to_proto(row.last_active_at)),
+        idle_expire_time: Some(to_proto(row.idle_expires_at)),
+        absolute_expire_time: Some(to_proto(row.absolute_expires_at)),
+        user_agent: row.user_agent.clone(),
+        client_ip: row.client_ip.clone(),
+        organization_id: row.org_id.clone().unwrap_or_default(),
+        current: row.id == current,
+    }
+}

@@ -1,0 +1,120 @@
+//! Every setting is a flag with a `TENANTRY_*` environment twin; the defaults
+//! make `cargo run -p tenantry-server` work on a fresh machine (SQLite and a
+//! local data folder under `./data`).
+
+mod limits;
+mod security;
+mod storage;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Parser, Subcommand};
+
+pub use limits::LimitsConfig;
+pub use security::{PasswordConfig, SessionConfig, TokenConfig};
+pub use storage::StorageConfig;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tenantry-server",
+    version,
+    about = "Tenantry: a gRPC-first multi-tenant SaaS backend (auth, organizations, files, SSO)"
+)]
+pub struct Config {
+    /// Address to serve gRPC, grpc-web and the HTTP side door on.
+    #[arg(long, env = "TENANTRY_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Folder for the embedded database, keys, blobs and mail when no other
+    /// location is given. Created on first start.
+    #[arg(long, env = "TENANTRY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for PostgreSQL, `sqlite://PATH` or a file path for
+    /// SQLite. Default: SQLite at `<data-dir>/tenantry.db`.
+    #[arg(long, env = "TENANTRY_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Connections in the database pool.
+    #[arg(long, env = "TENANTRY_DATABASE_POOL_SIZE", default_value_t = 16)]
+    pub database_pool_size: u32,
+
+    /// Browser origins allowed to call over grpc-web (repeat the flag or
+    /// separate with commas), e.g. `https://app.example.com`. None by default.
+    #[arg(
+        long = "cors-origin",
+        env = "TENANTRY_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// The URL clients reach this server at; used in links the server hands
+    /// out (email verification, signed downloads). Default: `http://<listen>`.
+    #[arg(long, env = "TENANTRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Log format: `auto` (JSON when stdout is not a terminal), `json` or `text`.
+    #[arg(long, env = "TENANTRY_LOG_FORMAT", default_value = "auto")]
+    pub log_format: String,
+
+    #[command(flatten)]
+    pub tokens: TokenConfig,
+
+    #[command(flatten)]
+    pub sessions: SessionConfig,
+
+    #[command(flatten)]
+    pub passwords: PasswordConfig,
+
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+
+    #[command(flatten)]
+    pub storage: StorageConfig,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Writes a new Ed25519 signing key (PKCS#8 PEM) for key rotation and
+    /// prints its key id.
+    GenerateSigningKey {
+        /// Where to write the key (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+impl Config {
+    /// The configuration a flagless `tenantry-server` would use, rooted at
+    /// `data_dir` (tests and benchmarks start from this).
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["tenantry-server"]);
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tenantry.db").display()))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+}
+
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}

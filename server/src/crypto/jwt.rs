@@ -1,0 +1,101 @@
+//! Access tokens: JWTs signed with EdDSA. Verification accepts only EdDSA,
+//! only known key ids, only our issuer and audience, and checks expiry against
+//! the server's clock.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::signing_keys::SigningKeys;
+use crate::error::ApiError;
+
+/// Tokens issued a little in the future (clock skew between instances) are
+/// accepted up to this many seconds.
+const ALLOWED_SKEW_SECS: i64 = 60;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user.
+    pub sub: String,
+    /// The session.
+    pub sid: String,
+    /// The organization the token is pinned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// The role in that organization when the token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+    pub jti: String,
+}
+
+#[derive(Debug)]
+pub struct TokenCodec {
+    keys: Arc<SigningKeys>,
+    issuer: String,
+    audience: String,
+    validation: Validation,
+}
+
+impl TokenCodec {
+    pub fn new(keys: Arc<SigningKeys>, issuer: String, audience: String) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[&audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Expiry is checked against the server's clock below.
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        Self {
+            keys,
+            issuer,
+            audience,
+            validation,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    pub fn keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, ApiError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.keys.active_kid().to_owned());
+        jsonwebtoken::encode(&header, claims, self.keys.active()).map_err(ApiError::internal)
+    }
+
+    /// The claims of a valid token; the reason otherwise (for logs only: the
+    /// caller always hears "invalid or expired token").
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, &'static str> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
+        if header.alg != Algorithm::EdDSA {
+            return Err("unexpected algorithm");
+        }
+        let kid = header.kid.ok_or("token has no key id")?;
+        let key = self.keys.verifying(&kid).ok_or("unknown key id")?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+            .map_err(|_| "bad signature or claims")?;
+        let claims = data.claims;
+        let now = now.timestamp();
+        if claims.exp <= now {
+            return Err("token expired");
+        }
+        if claims.iat > now + ALLOWED_SKEW_SECS {
+            return Err("token issued in the future");
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,134 @@
+//! Rows as stored. They sit next to the schema because tenant-owned tables are
+//! not visible outside `db` (see `schema`).
+
+use chrono::NaiveDateTime;
+use diesel::{Insertable, Queryable, Selectable};
+
+use super::schema::{
+    email_verifications, login_throttle, organizations, refresh_tokens, sessions,
+    tenant::{audit_events, invitations, memberships},
+    users,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub password_hash: Option<String>,
+    pub display_name: String,
+    pub last_org_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub login_policy: String,
+    pub max_file_size: i64,
+    pub storage_quota: i64,
+    pub audit_seq: i64,
+    pub audit_head: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub org_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_active_at: NaiveDateTime,
+    pub idle_expires_at: NaiveDateTime,
+    pub absolute_expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoke_reason: Option<String>,
+    pub user_agent: String,
+    pub client_ip: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub session_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub spent_at: Option<NaiveDateTime>,
+    pub successor_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = login_throttle, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct LoginThrottleRow {
+    pub email: String,
+    pub failures: i64,
+    pub last_failure_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = email_verifications, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct EmailVerificationRow {
+    pub token_hash: String,
+    pub user_id: String,
+    pub email: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct MembershipRow {
+    pub org_id: String,
+    pub user_id: String,
+    pub role: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct InvitationRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub role: String,
+    pub token_hash: String,
+    pub inviter_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub accepted_by: Option<String>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct AuditEventRow {
+    pub id: String,
+    pub org_id: String,
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub outcome: String,
+    pub request_id: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}

@@ -1,0 +1,171 @@
+//! The one schema for both databases: portable types only (Text, BigInt,
+//! Bool, Timestamp); ids are UUIDv7 text.
+//!
+//! Tables that belong to no tenant (accounts, sessions, the organization
+//! registry) are public. Tenant-owned tables live in the private [`tenant`]
+//! module: service code sees only their columns and reaches the rows through a
+//! [`Tenant`](super::Tenant) scope, which filters by organization — so an
+//! unscoped query on them does not compile outside `db`.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_verified -> Bool,
+        password_hash -> Nullable<Text>,
+        display_name -> Text,
+        last_org_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        slug -> Text,
+        login_policy -> Text,
+        max_file_size -> BigInt,
+        storage_quota -> BigInt,
+        audit_seq -> BigInt,
+        audit_head -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        org_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_active_at -> Timestamp,
+        idle_expires_at -> Timestamp,
+        absolute_expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+        user_agent -> Text,
+        client_ip -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        spent_at -> Nullable<Timestamp>,
+        successor_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_throttle (email) {
+        email -> Text,
+        failures -> BigInt,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_verifications (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(email_verifications -> users (user_id));
+
+pub(in crate::db) mod tenant {
+    use super::{
+        email_verifications, login_throttle, organizations, refresh_tokens, sessions, users,
+    };
+
+    diesel::table! {
+        memberships (org_id, user_id) {
+            org_id -> Text,
+            user_id -> Text,
+            role -> Text,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        invitations (id) {
+            id -> Text,
+            org_id -> Text,
+            email -> Text,
+            role -> Text,
+            token_hash -> Text,
+            inviter_id -> Text,
+            created_at -> Timestamp,
+            expires_at -> Timestamp,
+            accepted_at -> Nullable<Timestamp>,
+            accepted_by -> Nullable<Text>,
+            revoked_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
+        audit_events (id) {
+            id -> Text,
+            org_id -> Text,
+            seq -> BigInt,
+            occurred_at -> Timestamp,
+            actor_type -> Text,
+            actor_id -> Text,
+            action -> Text,
+            target_type -> Text,
+            target_id -> Text,
+            outcome -> Text,
+            request_id -> Text,
+            client_ip -> Text,
+            user_agent -> Text,
+            details -> Text,
+            prev_hash -> Text,
+            hash -> Text,
+        }
+    }
+
+    diesel::joinable!(memberships -> users (user_id));
+    diesel::joinable!(memberships -> organizations (org_id));
+
+    diesel::allow_tables_to_appear_in_same_query!(
+        users,
+        organizations,
+        sessions,
+        refresh_tokens,
+        login_throttle,
+        email_verifications,
+        memberships,
+        invitations,
+        audit_events,
+    );
+}
+
+/// Columns of the tenant-owned `memberships` table.
+pub mod memberships {
+    pub use super::tenant::memberships::columns::*;
+}
+
+/// Columns of the tenant-owned `invitations` table.
+pub mod invitations {
+    pub use super::tenant::invitations::columns::*;
+}
+
+/// Columns of the tenant-owned `audit_events` table.
+pub mod audit_events {
+    pub use super::tenant::audit_events::columns::*;
+}

@@ -1,0 +1,196 @@
+//! Who a transaction acts for. Tenant-owned rows are reachable only through a
+//! [`Tenant`] handle, made from a [`TenantScope`]; on PostgreSQL entering a
+//! scope also sets the row-level-security settings for the rest of the
+//! transaction, so the database enforces the same rule a second time.
+
+use diesel::{
+    ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
+    dsl::{Eq, Filter},
+    query_builder::IncompleteInsertStatement,
+    sql_types::Text,
+};
+
+use super::{connection::AnyConnection, schema::tenant};
+use crate::{
+    context::AuthContext,
+    error::{ApiError, ApiResult},
+};
+
+/// The organization whose rows a piece of work may touch.
+///
+/// Made from a verified [`AuthContext`] — or, in the few places where the
+/// tenant is named by something the server itself verified (an invitation
+/// token, an SSO state, a background job, an organization being created), by
+/// [`TenantScope::verified`], whose callers say why in a comment.
+#[derive(Debug, Clone)]
+pub struct TenantScope {
+    org_id: String,
+    user_id: Option<String>,
+}
+
+/// The organization of account events that belong to no organization.
+pub const ACCOUNT_EVENTS_ORG: &str = "00000000-0000-0000-0000-000000000000";
+
+impl TenantScope {
+    /// The organization the caller's token is pinned to.
+    pub fn from_auth(ctx: &AuthContext) -> ApiResult<Self> {
+        let org_id = ctx.org_id.clone().ok_or_else(|| {
+            ApiError::failed_precondition(
+                "this call needs an organization: create one, accept an invitation or switch to one",
+            )
+        })?;
+        Ok(Self {
+            org_id,
+            user_id: Some(ctx.user_id.clone()),
+        })
+    }
+
+    /// An organization named by a capability the server verified itself.
+    pub fn verified(org_id: impl Into<String>) -> Self {
+        Self {
+            org_id: org_id.into(),
+            user_id: None,
+        }
+    }
+
+    /// The chain of account events (sign-ups, failed sign-ins, …).
+    pub fn account_events() -> Self {
+        Self::verified(ACCOUNT_EVENTS_ORG)
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+}
+
+/// A signed-in user reading their own rows across organizations (their
+/// memberships) and nothing else.
+#[derive(Debug, Clone)]
+pub struct UserScope {
+    user_id: String,
+}
+
+impl UserScope {
+    pub fn from_auth(ctx: &AuthContext) -> Self {
+        Self {
+            user_id: ctx.user_id.clone(),
+        }
+    }
+
+    /// A user whose credentials the server just verified (sign-in).
+    pub fn verified(user_id: impl Into<String>) -> Self {
+        Self {
+            user_id: user_id.into(),
+        }
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+/// A transaction in progress.
+pub struct Tx<'c> {
+    pub(super) conn: &'c mut AnyConnection,
+}
+
+impl Tx<'_> {
+    /// The connection, for tables that belong to no tenant (see `schema`).
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.conn
+    }
+
+    /// Acts for one organization for the rest of the transaction (until the
+    /// next call of `tenant` or `user`).
+    pub fn tenant(&mut self, scope: &TenantScope) -> ApiResult<Tenant<'_>> {
+        set_rls(self.conn, Some(&scope.org_id), scope.user_id.as_deref())?;
+        Ok(Tenant {
+            conn: self.conn,
+            org_id: scope.org_id.clone(),
+        })
+    }
+
+    /// Acts for one user's own rows for the rest of the transaction.
+    pub fn user(&mut self, scope: &UserScope) -> ApiResult<OwnRows<'_>> {
+        set_rls(self.conn, None, Some(&scope.user_id))?;
+        Ok(OwnRows {
+            conn: self.conn,
+            user_id: scope.user_id.clone(),
+        })
+    }
+}
+
+fn set_rls(conn: &mut AnyConnection, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query(
+            "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
+        )
+        .bind::<Text, _>(org.unwrap_or(""))
+        .bind::<Text, _>(user.unwrap_or(""))
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// One organization's rows inside a transaction.
+pub struct Tenant<'t> {
+    conn: &'t mut AnyConnection,
+    org_id: String,
+}
+
+macro_rules! scoped_tables {
+    ($($table:ident, $insert:ident;)*) => {
+        impl Tenant<'_> {
+            $(
+                #[doc = concat!("`", stringify!($table), "` rows of this organization.")]
+                pub fn $table(&self) -> Filter<tenant::$table::table, Eq<tenant::$table::org_id, String>> {
+                    tenant::$table::table.filter(tenant::$table::org_id.eq(self.org_id.clone()))
+                }
+
+                #[doc = concat!("An insert into `", stringify!($table), "` (rows carry `org_id()`).")]
+                pub fn $insert(&self) -> IncompleteInsertStatement<tenant::$table::table> {
+                    diesel::insert_into(tenant::$table::table)
+                }
+            )*
+        }
+    };
+}
+
+scoped_tables! {
+    memberships, insert_memberships;
+    invitations, insert_invitations;
+    audit_events, insert_audit_events;
+}
+
+impl Tenant<'_> {
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.conn
+    }
+}
+
+/// One user's own rows across organizations, inside a transaction.
+pub struct OwnRows<'t> {
+    conn: &'t mut AnyConnection,
+    user_id: String,
+}
+
+impl OwnRows<'_> {
+    /// The user's memberships in every organization.
+    pub fn memberships(
+        &self,
+    ) -> Filter<tenant::memberships::table, Eq<tenant::memberships::user_id, String>> {
+        tenant::memberships::table.filter(tenant::memberships::user_id.eq(self.user_id.clone()))
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.conn
+    }
+}

@@ -1,0 +1,28 @@
+//! The few statements whose SQL differs between the backends (diesel's
+//! `on_conflict` does not compile on a multi-backend connection).
+
+use diesel::RunQueryDsl as _;
+
+use super::{AnyConnection, rows::LoginThrottleRow, schema::login_throttle};
+use crate::error::ApiResult;
+
+/// Inserts the row unless one with its key exists.
+pub fn insert_login_throttle_if_absent(
+    conn: &mut AnyConnection,
+    row: &LoginThrottleRow,
+) -> ApiResult<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::insert_into(login_throttle::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(pg)?;
+        }
+        AnyConnection::Sqlite(sqlite) => {
+            diesel::insert_or_ignore_into(login_throttle::table)
+                .values(row)
+                .execute(sqlite)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The error of the request path and its one mapping to `tonic::Status`.
+//!
+//! Policy: a caller's mistake gets a precise code, a lowercase message that
+//! says what to change, and google.rpc details (BadRequest field violations,
+//! RetryInfo, PreconditionFailure). Our own failures are logged with their
+//! cause and answer INTERNAL with a message that reveals nothing (no SQL, no
+//! paths, no keys). Foreign ids answer NOT_FOUND exactly like missing ones.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// A boxed cause of an internal failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<Violation>),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The thing that was not found, e.g. "file".
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{message}")]
+    FailedPrecondition {
+        message: String,
+        /// (type, subject, description) for a google.rpc.PreconditionFailure.
+        violation: Option<(String, String, String)>,
+    },
+    #[error("{message}")]
+    ResourceExhausted {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{0}")]
+    DataLoss(String),
+    #[error("{0}")]
+    Aborted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// One field of a request that is not acceptable, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub description: String,
+}
+
+fn describe(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    pub fn failed_precondition(message: impl Into<String>) -> Self {
+        Self::FailedPrecondition {
+            message: message.into(),
+            violation: None,
+        }
+    }
+
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::PermissionDenied(message.into())
+    }
+
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(err: r2d2::Error) -> Self {
+        tracing::warn!(error = %err, "database pool exhausted or unreachable");
+        Self::Unavailable("the database is not available, retry later".into())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(err: std::io::Error) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        let message = err.to_string();
+        match err {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            ApiError::Unauthenticated(_) => Status::unauthenticated(message),
+            ApiError::PermissionDenied(_) => Status::permission_denied(message),
+            ApiError::NotFound(_) => Status::not_found(message),
+            ApiError::AlreadyExists(_) => Status::already_exists(message),
+            ApiError::FailedPrecondition {
+                violation: Some((kind, subject, description)),
+                ..
+            } => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_precondition_failure_violation(kind, subject, description),
+            ),
+            ApiError::FailedPrecondition { .. } => Status::failed_precondition(message),
+            ApiError::ResourceExhausted {
+                retry_after: Some(delay),
+                ..
+            } => Status::with_error_details(
+                Code::ResourceExhausted,
+                message,
+                ErrorDetails::with_retry_info(Some(delay)),
+            ),
+            ApiError::ResourceExhausted { .. } => Status::resource_exhausted(message),
+            ApiError::DataLoss(_) => Status::data_loss(message),
+            ApiError::Aborted(_) => Status::aborted(message),
+            ApiError::Unavailable(_) => Status::unavailable(message),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, debug = ?cause, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// Collects field violations so a request reports all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Records the violation of a validation result, keeping its value.
+    pub fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(description) => {
+                self.add(field, description);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument(self.0))
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

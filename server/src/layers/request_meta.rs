@@ -1,0 +1,115 @@
+//! Gives every call a request id (the caller's `x-request-id` when it is sane,
+//! else a new UUIDv7), records who is calling from where, opens the tracing
+//! span every log line of the call carries, and returns the id in the response
+//! metadata.
+
+use std::{
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use futures::future::BoxFuture;
+use http::{HeaderValue, Request, Response};
+use tonic::transport::server::TcpConnectInfo;
+use tower::{Layer, Service};
+use tracing::{Instrument as _, field::Empty};
+
+use crate::context::RequestMeta;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestMetaLayer;
+
+impl<S> Layer<S> for RequestMetaLayer {
+    type Service = RequestMetaService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestMetaService { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestMetaService<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<Request<B>> for RequestMetaService<S>
+where
+    S: Service<Request<B>, Response = Response<R>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response<R>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| is_sane_id(id))
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+        let client_ip = request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr)
+            .map(|addr| addr.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "call",
+            request_id = %request_id,
+            method = %request.uri().path(),
+            client_ip = %client_ip,
+            user_id = Empty,
+            org_id = Empty,
+        );
+        let header = HeaderValue::from_str(&request_id).ok();
+        request.extensions_mut().insert(RequestMeta {
+            request_id,
+            client_ip,
+            user_agent,
+        });
+        let started = Instant::now();
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        Box::pin(
+            async move {
+                let mut response = future.await?;
+                if let Some(header) = header {
+                    response.headers_mut().insert(REQUEST_ID, header);
+                }
+                let grpc_status = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("in trailers")
+                    .to_owned();
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    grpc_status,
+                    "call answered"
+                );
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Ids we echo into logs and headers: short, visible ASCII.
+fn is_sane_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+}

@@ -1,0 +1,25 @@
+//! Tenantry's server: a gRPC-first multi-tenant SaaS backend.
+//!
+//! The binary (`tenantry-server`) parses a [`Config`] and calls
+//! [`Server::build`] then [`Server::serve`]; tests and benchmarks do the same
+//! in-process with a [`ManualClock`](clock::ManualClock).
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod db;
+pub mod error;
+mod health;
+pub mod layers;
+pub mod mail;
+pub mod paging;
+mod server;
+mod side_door;
+pub mod state;
+
+pub use config::Config;
+pub use server::Server;

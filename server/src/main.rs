@@ -1,0 +1,81 @@
+//! `tenantry-server`: parse flags, set up logs, serve until SIGINT/SIGTERM.
+
+use std::{io::IsTerminal as _, process::ExitCode, sync::Arc};
+
+use clap::Parser as _;
+use tenantry_server::{Config, Server, clock::SystemClock, config::Command, crypto::signing_keys};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    init_logs(&config.log_format);
+    if let Some(Command::GenerateSigningKey { out }) = &config.command {
+        return match signing_keys::generate(out) {
+            Ok(kid) => {
+                println!("wrote {} (kid {kid})", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "server stopped");
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let listen = config.listen;
+    let backend = tenantry_server::db::parse_url(&config.database_url()).0;
+    let server = Server::build(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(%listen, database = backend.name(), "serving gRPC, grpc-web and HTTP");
+    server.serve(listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot watch SIGTERM; stopping on SIGINT only");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down: draining calls in flight");
+}
+
+fn init_logs(format: &str) {
+    let filter = EnvFilter::try_from_env("TENANTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match format {
+        "json" => true,
+        "text" => false,
+        _ => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,170 @@
+//! Assembling the server: state, services, layers, one listener.
+
+use std::{future::Future, sync::Arc};
+
+use tenantry_proto::auth::v1::auth_service_server::AuthServiceServer;
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{
+    auth::{AuthApi, liveness::SessionLiveness},
+    clock::SharedClock,
+    config::Config,
+    crypto::{
+        jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher,
+        signing_keys::SigningKeys,
+    },
+    db::Db,
+    error::BoxError,
+    health,
+    layers::{
+        authenticate::AuthenticateLayer, grpc_web::GrpcWebOnlyLayer, rate_limit::RateLimitLayer,
+        request_meta::RequestMetaLayer,
+    },
+    mail::Mailer,
+    side_door,
+    state::{AppState, Inner},
+};
+
+/// A configured server, ready to serve on a listener.
+pub struct Server {
+    state: AppState,
+}
+
+impl Server {
+    /// Opens the database (applying migrations), loads or creates keys.
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, BoxError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            format!(
+                "cannot create data folder {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        let url = config.database_url();
+        let pool_size = config.database_pool_size;
+        let db = tokio::task::spawn_blocking(move || Db::open(&url, pool_size)).await??;
+        let keys = Arc::new(SigningKeys::load(&config)?);
+        let tokens = Arc::new(TokenCodec::new(
+            keys,
+            config.tokens.issuer.clone(),
+            config.tokens.audience.clone(),
+        ));
+        let master_keys = MasterKeys::load(&config)?;
+        let passwords = PasswordHasher::new(&config.passwords)?;
+        let liveness = Arc::new(SessionLiveness::new(
+            db.clone(),
+            clock.clone(),
+            config.sessions.session_cache_ttl,
+        ));
+        let mail_dir = config
+            .storage
+            .mail_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("mail"));
+        let mailer = Mailer::new(mail_dir)?;
+        let refresh_key = master_keys.derive("refresh-successor");
+        let state = AppState::new(Inner {
+            config,
+            db,
+            clock,
+            tokens,
+            master_keys,
+            passwords,
+            liveness,
+            mailer,
+            refresh_key,
+        });
+        Ok(Self { state })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains calls in flight.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), BoxError> {
+        let state = self.state;
+        let config = &state.config;
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health_task = health::watch_database(state.db.clone(), reporter).await;
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(tenantry_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        let max = config.limits.max_message_bytes;
+        let auth =
+            AuthServiceServer::new(AuthApi::new(state.clone())).max_decoding_message_size(max);
+
+        let rate_limit = RateLimitLayer::new(
+            config.limits.public_rate_limit,
+            config.limits.user_rate_limit,
+        );
+        rate_limit.spawn_housekeeping();
+        let layers = ServiceBuilder::new()
+            .layer(RequestMetaLayer)
+            .layer(AuthenticateLayer::new(
+                state.tokens.clone(),
+                state.liveness.clone(),
+                state.clock.clone(),
+            ))
+            .layer(rate_limit)
+            .into_inner();
+
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let result = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .concurrency_limit_per_connection(config.limits.concurrency_per_connection)
+            .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+            .layer(cors(&config.cors_origins)?)
+            .layer(GrpcWebOnlyLayer)
+            .layer(layers)
+            .add_routes(side_door::routes(state.clone()).into())
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(auth)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await;
+        health_task.abort();
+        result.map_err(Into::into)
+    }
+}
+
+/// Browsers may call from the configured origins only; they must be able to
+/// read the gRPC status headers of an error answer.
+fn cors(origins: &[String]) -> Result<CorsLayer, BoxError> {
+    let origins = origins
+        .iter()
+        .map(|o| o.parse())
+        .collect::<Result<Vec<http::HeaderValue>, _>>()
+        .map_err(|e| format!("invalid --cors-origin: {e}"))?;
+    let header = |name: &'static str| http::HeaderName::from_static(name);
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+        .allow_headers([
+            header("content-type"),
+            header("authorization"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("x-request-id"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+            header("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(86_400)))
+}

@@ -1,0 +1,33 @@
+//! The HTTP side door on the gRPC port: plain GET routes for clients that do
+//! not speak gRPC (JWKS for token verifiers).
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// Paths served here; the access table lets them through without a token
+/// (each route checks what it needs itself).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// Whether `path` is one of the routes here.
+pub fn serves(path: &str) -> bool {
+    path == JWKS_PATH
+}
+
+pub fn routes(state: AppState) -> Router {
+    Router::new().route(JWKS_PATH, get(jwks)).with_state(state)
+}
+
+async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    let keys: Vec<Value> = state
+        .tokens
+        .keys()
+        .published()
+        .iter()
+        .map(|key| {
+            json!({ "kty": "OKP", "crv": "Ed25519", "x": key.x, "kid": key.kid, "alg": "EdDSA", "use": "sig" })
+        })
+        .collect();
+    Json(json!({ "keys": keys }))
+}

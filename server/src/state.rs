@@ -1,0 +1,58 @@
+//! What every service shares: configuration, database, clock, keys.
+
+use std::{ops::Deref, sync::Arc};
+
+use chrono::NaiveDateTime;
+
+use crate::{
+    auth::liveness::SessionLiveness,
+    clock::{SharedClock, naive_now},
+    config::Config,
+    crypto::{jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher},
+    db::Db,
+    mail::Mailer,
+};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub tokens: Arc<TokenCodec>,
+    pub master_keys: MasterKeys,
+    pub passwords: PasswordHasher,
+    pub liveness: Arc<SessionLiveness>,
+    pub mailer: Mailer,
+    /// Derives a spent refresh token's successor, so a retry within the grace
+    /// window gets the same one on any instance without storing it.
+    pub refresh_key: [u8; 32],
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// Now, as stored in the database.
+    pub fn now(&self) -> NaiveDateTime {
+        naive_now(self.clock.as_ref())
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// `now + d`, saturating instead of overflowing on absurd settings.
+pub fn after(now: NaiveDateTime, d: std::time::Duration) -> NaiveDateTime {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(NaiveDateTime::MAX)
+}
