@@ -1,0 +1,6 @@
+mod account;
+mod inputs;
+mod lockout;
+mod sessions;
+mod tampering;
+mod tokens;

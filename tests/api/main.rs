@@ -1,0 +1,5 @@
+//! Tenantry's API tests: each folder mirrors a service; every test runs on
+//! SQLite and on PostgreSQL against real servers started in-process.
+
+mod auth;
+mod server;
