@@ -26,7 +26,7 @@
 
 use std::sync::{Arc, RwLock};
 
-pub use tenantry_proto::{audit, auth, org};
+pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, org};
 pub use tonic;
 pub use tonic_types;
 

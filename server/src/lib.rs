@@ -16,6 +16,7 @@ pub mod error;
 mod health;
 pub mod layers;
 pub mod mail;
+pub mod org;
 pub mod paging;
 mod server;
 mod side_door;

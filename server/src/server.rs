@@ -2,13 +2,18 @@
 
 use std::{future::Future, sync::Arc};
 
-use tenantry_proto::auth::v1::auth_service_server::AuthServiceServer;
+use tenantry_proto::{
+    audit::v1::audit_service_server::AuditServiceServer,
+    auth::v1::auth_service_server::AuthServiceServer,
+    org::v1::org_service_server::OrgServiceServer,
+};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
+    audit::AuditApi,
     auth::{AuthApi, liveness::SessionLiveness},
     clock::SharedClock,
     config::Config,
@@ -24,6 +29,7 @@ use crate::{
         request_meta::RequestMetaLayer,
     },
     mail::Mailer,
+    org::OrgApi,
     side_door,
     state::{AppState, Inner},
 };
@@ -104,6 +110,9 @@ impl Server {
         let max = config.limits.max_message_bytes;
         let auth =
             AuthServiceServer::new(AuthApi::new(state.clone())).max_decoding_message_size(max);
+        let org = OrgServiceServer::new(OrgApi::new(state.clone())).max_decoding_message_size(max);
+        let audit =
+            AuditServiceServer::new(AuditApi::new(state.clone())).max_decoding_message_size(max);
 
         let rate_limit = RateLimitLayer::new(
             config.limits.public_rate_limit,
@@ -133,6 +142,8 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(auth)
+            .add_service(org)
+            .add_service(audit)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
         health_task.abort();

@@ -1,5 +1,7 @@
 //! Tenantry's API tests: each folder mirrors a service; every test runs on
 //! SQLite and on PostgreSQL against real servers started in-process.
 
+mod audit;
 mod auth;
+mod org;
 mod server;

@@ -13,11 +13,13 @@
 mod app;
 mod assertions;
 mod mail;
+mod orgs;
 mod postgres;
 mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
 pub use assertions::{assert_code, field_violations};
+pub use orgs::Team;
 pub use user::{PASSWORD, TestUser};
 
 /// Whether the PostgreSQL variant of a test can run. In a plain developer run

@@ -2,7 +2,10 @@
 //! each organization's events form a hash chain.
 
 pub mod chain;
+mod query;
 pub mod record;
-// pub mod service;
+pub mod service;
+mod verify;
 
 pub use record::{Actor, Event, record};
+pub use service::AuditApi;

@@ -1,0 +1,326 @@
+//! Invitations: the only way into an organization. A token is single-use,
+//! expires, is stored only hashed, and names its organization so accepting it
+//! can act in that organization's scope.
+
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
+    RunQueryDsl as _, SelectableHelper as _,
+};
+use tenantry_proto::org::v1 as pb;
+
+use super::{convert, organizations};
+use crate::{
+    access::Role,
+    audit::{self, Event},
+    auth::{
+        rules::{check_token, normalize_email, parse_id},
+        users,
+    },
+    context::{AuthContext, RequestMeta},
+    crypto::tokens::{hash_token, random_token},
+    db::{
+        TenantScope,
+        rows::{InvitationRow, MembershipRow},
+        schema::{invitations, memberships, users as users_table},
+    },
+    error::{ApiError, ApiResult, Violations},
+    paging::{Page, time_key},
+    state::{AppState, after},
+};
+
+/// `inv_<organization id, hex>_<256 random bits, base64url>`.
+fn new_token(org_id: &str) -> ApiResult<String> {
+    let org = uuid::Uuid::try_parse(org_id).map_err(ApiError::internal)?;
+    let secret = random_token("x");
+    Ok(format!("inv_{}_{}", org.simple(), &secret[2..]))
+}
+
+/// The organization a token names, if it is shaped like one of ours.
+fn org_of(token: &str) -> Option<String> {
+    let (org, secret) = token.strip_prefix("inv_")?.split_once('_')?;
+    if secret.len() < 43 {
+        return None;
+    }
+    uuid::Uuid::try_parse(org).ok().map(|u| u.to_string())
+}
+
+pub async fn create(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::CreateInvitationRequest,
+) -> ApiResult<pb::CreateInvitationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let actor = caller.role.unwrap_or(Role::Viewer);
+    let mut violations = Violations::new();
+    let email = violations.take("email", normalize_email(&request.email));
+    let role = Role::from_proto(request.role);
+    match role {
+        None => violations.add("role", "must be VIEWER, MEMBER, ADMIN or OWNER"),
+        Some(role) if role > actor => violations.add("role", "must not be above your own role"),
+        Some(_) => {}
+    }
+    violations.finish()?;
+    let (email, role) = (email.unwrap_or_default(), role.unwrap_or(Role::Viewer));
+    let st = state.clone();
+    let (invitation, token, org_name) = state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let org = organizations::load(tx, &scope)?;
+            let mut t = tx.tenant(&scope)?;
+            let already: Option<String> = t
+                .memberships()
+                .inner_join(users_table::table)
+                .filter(users_table::email.eq(&email))
+                .select(memberships::user_id)
+                .first(t.conn())
+                .optional()?;
+            if already.is_some() {
+                return Err(ApiError::AlreadyExists(
+                    "this address already belongs to a member".into(),
+                ));
+            }
+            // A new invitation replaces a pending one for the same address.
+            diesel::update(
+                t.invitations()
+                    .filter(invitations::email.eq(&email))
+                    .filter(invitations::accepted_at.is_null())
+                    .filter(invitations::revoked_at.is_null()),
+            )
+            .set(invitations::revoked_at.eq(now))
+            .execute(t.conn())?;
+            let token = new_token(&org.id)?;
+            let row = InvitationRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                org_id: org.id.clone(),
+                email: email.clone(),
+                role: role.as_str().into(),
+                token_hash: hash_token(&token),
+                inviter_id: caller.user_id.clone(),
+                created_at: now,
+                expires_at: after(now, st.config.sessions.invitation_ttl),
+                accepted_at: None,
+                accepted_by: None,
+                revoked_at: None,
+            };
+            t.insert_invitations().values(&row).execute(t.conn())?;
+            let event = Event::by_user(
+                &caller.user_id,
+                "org.invitation.created",
+                "invitation",
+                &row.id,
+            )
+            .details(serde_json::json!({ "email": email, "role": role.as_str() }));
+            audit::record(&mut t, now, &meta, event)?;
+            Ok((convert::invitation(&row, now), token, org.name))
+        })
+        .await?;
+    let body = format!(
+        "You are invited to join {org_name} on Tenantry as {}.\r\n\r\nInvitation token: {token}\r\n\r\n\
+         Sign in with this address and pass the token to AcceptInvitation.\r\n",
+        role.as_str()
+    );
+    if let Err(err) = state
+        .mailer
+        .send(&invitation.email, "You are invited", &body)
+        .await
+    {
+        tracing::error!(error = %err, "could not queue the invitation mail");
+    }
+    Ok(pb::CreateInvitationResponse {
+        invitation: Some(invitation),
+        token,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::ListInvitationsRequest,
+) -> ApiResult<pb::ListInvitationsResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let after_key = page.after_time_and_id()?;
+    let now = state.now();
+    let (rows, next_page_token) = state
+        .db
+        .read(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            let mut query = t
+                .invitations()
+                .select(InvitationRow::as_select())
+                .order((invitations::created_at.desc(), invitations::id.desc()))
+                .limit(page.limit())
+                .into_boxed();
+            if let Some((time, id)) = after_key {
+                query = query.filter(
+                    invitations::created_at
+                        .lt(time)
+                        .or(invitations::created_at.eq(time).and(invitations::id.lt(id))),
+                );
+            }
+            let rows: Vec<InvitationRow> = query.load(t.conn())?;
+            Ok(page.finish(rows, |r| vec![time_key(r.created_at), r.id.clone()]))
+        })
+        .await?;
+    Ok(pb::ListInvitationsResponse {
+        invitations: rows.iter().map(|r| convert::invitation(r, now)).collect(),
+        next_page_token,
+    })
+}
+
+pub async fn revoke(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::RevokeInvitationRequest,
+) -> ApiResult<pb::RevokeInvitationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let id = parse_id(&request.invitation_id).map_err(|d| ApiError::invalid("invitation_id", d))?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            let row = t
+                .invitations()
+                .filter(invitations::id.eq(&id))
+                .select(InvitationRow::as_select())
+                .first(t.conn())
+                .optional()?
+                .ok_or(ApiError::NotFound("invitation"))?;
+            if row.accepted_at.is_some() || row.revoked_at.is_some() {
+                return Err(ApiError::failed_precondition(
+                    "this invitation is no longer pending",
+                ));
+            }
+            diesel::update(t.invitations().filter(invitations::id.eq(&id)))
+                .set(invitations::revoked_at.eq(now))
+                .execute(t.conn())?;
+            let event =
+                Event::by_user(&caller.user_id, "org.invitation.revoked", "invitation", &id)
+                    .details(serde_json::json!({ "email": row.email }));
+            audit::record(&mut t, now, &meta, event)
+        })
+        .await?;
+    Ok(pb::RevokeInvitationResponse {})
+}
+
+pub async fn accept(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::AcceptInvitationRequest,
+) -> ApiResult<pb::AcceptInvitationResponse> {
+    check_token(&request.token).map_err(|d| ApiError::invalid("token", d))?;
+    let org_id = org_of(&request.token).ok_or(ApiError::NotFound("invitation"))?;
+    let hash = hash_token(&request.token);
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let user = users::find(tx.conn(), &caller.user_id)?;
+            // The token names the organization; the hash match below proves it.
+            let scope = TenantScope::verified(&org_id);
+            let org =
+                organizations::load(tx, &scope).map_err(|_| ApiError::NotFound("invitation"))?;
+            let mut t = tx.tenant(&scope)?;
+            let invitation = t
+                .invitations()
+                .filter(invitations::token_hash.eq(&hash))
+                .select(InvitationRow::as_select())
+                .first(t.conn())
+                .optional()?
+                .ok_or(ApiError::NotFound("invitation"))?;
+            if invitation.accepted_at.is_some() {
+                return Err(ApiError::failed_precondition(
+                    "this invitation has already been used",
+                ));
+            }
+            if invitation.revoked_at.is_some() {
+                return Err(ApiError::failed_precondition("this invitation was revoked"));
+            }
+            if invitation.expires_at <= now {
+                return Err(ApiError::failed_precondition("this invitation has expired"));
+            }
+            if user.email != invitation.email {
+                return Err(ApiError::permission_denied(
+                    "this invitation is for another email address",
+                ));
+            }
+            if !user.email_verified {
+                return Err(ApiError::failed_precondition(
+                    "verify your email address before accepting an invitation",
+                ));
+            }
+            let taken = t
+                .memberships()
+                .filter(memberships::user_id.eq(&user.id))
+                .count()
+                .get_result::<i64>(t.conn())?;
+            if taken > 0 {
+                return Err(ApiError::AlreadyExists(
+                    "you are already a member of this organization".into(),
+                ));
+            }
+            let row = MembershipRow {
+                org_id: org.id.clone(),
+                user_id: user.id.clone(),
+                role: invitation.role.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            t.insert_memberships().values(&row).execute(t.conn())?;
+            let claimed = diesel::update(
+                t.invitations()
+                    .filter(invitations::id.eq(&invitation.id))
+                    .filter(
+                        invitations::accepted_at
+                            .is_null()
+                            .and(invitations::revoked_at.is_null()),
+                    ),
+            )
+            .set((
+                invitations::accepted_at.eq(now),
+                invitations::accepted_by.eq(&user.id),
+            ))
+            .execute(t.conn())?;
+            if claimed != 1 {
+                return Err(ApiError::failed_precondition(
+                    "this invitation has already been used",
+                ));
+            }
+            let event = Event::by_user(
+                &user.id,
+                "org.invitation.accepted",
+                "invitation",
+                &invitation.id,
+            )
+            .details(serde_json::json!({ "role": invitation.role }));
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(pb::AcceptInvitationResponse {
+                membership: Some(convert::membership(&org, &row)),
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_organization() {
+        let org = uuid::Uuid::now_v7().to_string();
+        let token = new_token(&org).unwrap();
+        assert_eq!(org_of(&token), Some(org));
+        assert_eq!(
+            org_of("inv_nothex_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            None
+        );
+        assert_eq!(org_of("rt_abc"), None);
+    }
+}

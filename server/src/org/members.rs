@@ -1,0 +1,225 @@
+//! Members of the pinned organization and their roles.
+
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
+    RunQueryDsl as _, SelectableHelper as _,
+};
+use tenantry_proto::org::v1 as pb;
+
+use super::{convert, organizations, rules};
+use crate::{
+    access::Role,
+    audit::{self, Event},
+    auth::rules::parse_id,
+    clock::to_proto,
+    context::{AuthContext, RequestMeta},
+    db::{
+        Tenant, TenantScope,
+        rows::{MembershipRow, UserRow},
+        schema::{memberships, users},
+    },
+    error::{ApiError, ApiResult, Violations},
+    paging::{Page, time_key},
+    state::AppState,
+};
+
+fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {
+    pb::Member {
+        user_id: row.user_id.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        role: convert::role(&row.role),
+        join_time: Some(to_proto(row.created_at)),
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::ListMembersRequest,
+) -> ApiResult<pb::ListMembersResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let after = page.after_time_and_id()?;
+    let (rows, next_page_token) = state
+        .db
+        .read(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            let mut query = t
+                .memberships()
+                .inner_join(users::table)
+                .select((MembershipRow::as_select(), UserRow::as_select()))
+                .order((memberships::created_at.asc(), memberships::user_id.asc()))
+                .limit(page.limit())
+                .into_boxed();
+            if let Some((time, id)) = after {
+                query = query.filter(
+                    memberships::created_at.gt(time).or(memberships::created_at
+                        .eq(time)
+                        .and(memberships::user_id.gt(id))),
+                );
+            }
+            let rows: Vec<(MembershipRow, UserRow)> = query.load(t.conn())?;
+            Ok(page.finish(rows, |(m, _)| {
+                vec![time_key(m.created_at), m.user_id.clone()]
+            }))
+        })
+        .await?;
+    Ok(pb::ListMembersResponse {
+        members: rows.iter().map(|(m, u)| member(m, u)).collect(),
+        next_page_token,
+    })
+}
+
+/// The member's row and account, NOT_FOUND when not a member here.
+fn find(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<(MembershipRow, UserRow)> {
+    t.memberships()
+        .inner_join(users::table)
+        .filter(memberships::user_id.eq(user_id))
+        .select((MembershipRow::as_select(), UserRow::as_select()))
+        .first(t.conn())
+        .optional()?
+        .ok_or(ApiError::NotFound("member"))
+}
+
+fn caller_role(caller: &AuthContext) -> ApiResult<Role> {
+    caller.role.ok_or_else(|| {
+        ApiError::permission_denied("you are no longer a member of this organization")
+    })
+}
+
+pub async fn update_role(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::UpdateMemberRoleRequest,
+) -> ApiResult<pb::UpdateMemberRoleResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let actor = caller_role(&caller)?;
+    let mut violations = Violations::new();
+    let user_id = violations.take("user_id", parse_id(&request.user_id));
+    let new_role = Role::from_proto(request.role);
+    if new_role.is_none() {
+        violations.add("role", "must be VIEWER, MEMBER, ADMIN or OWNER");
+    }
+    violations.finish()?;
+    let (user_id, new_role) = (
+        user_id.unwrap_or_default(),
+        new_role.unwrap_or(Role::Viewer),
+    );
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            let (mut row, user) = find(&mut t, &user_id)?;
+            let current = Role::parse(&row.role).unwrap_or(Role::Viewer);
+            if !rules::may_manage(actor, current, Some(new_role)) {
+                return Err(ApiError::permission_denied(
+                    "you may only manage members below your role and grant roles up to your own",
+                ));
+            }
+            if new_role != Role::Owner {
+                organizations::keep_an_owner(&mut t, current)?;
+            }
+            diesel::update(t.memberships().filter(memberships::user_id.eq(&user_id)))
+                .set((
+                    memberships::role.eq(new_role.as_str()),
+                    memberships::updated_at.eq(now),
+                ))
+                .execute(t.conn())?;
+            let event =
+                Event::by_user(&caller.user_id, "org.member.role_updated", "user", &user_id)
+                    .details(
+                        serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }),
+                    );
+            audit::record(&mut t, now, &meta, event)?;
+            st.liveness.forget_all();
+            row.role = new_role.as_str().into();
+            Ok(pb::UpdateMemberRoleResponse {
+                member: Some(member(&row, &user)),
+            })
+        })
+        .await
+}
+
+pub async fn remove(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::RemoveMemberRequest,
+) -> ApiResult<pb::RemoveMemberResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let actor = caller_role(&caller)?;
+    let user_id = parse_id(&request.user_id).map_err(|d| ApiError::invalid("user_id", d))?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            let (row, _) = find(&mut t, &user_id)?;
+            let current = Role::parse(&row.role).unwrap_or(Role::Viewer);
+            if !rules::may_manage(actor, current, None) {
+                return Err(ApiError::permission_denied(
+                    "you may only remove members below your role",
+                ));
+            }
+            leave(
+                &mut t,
+                &st,
+                &meta,
+                &caller.user_id,
+                &user_id,
+                current,
+                "org.member.removed",
+            )
+        })
+        .await?;
+    Ok(pb::RemoveMemberResponse {})
+}
+
+pub async fn leave_pinned(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+) -> ApiResult<pb::LeaveOrganizationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let current = caller_role(&caller)?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            leave(
+                &mut t,
+                &st,
+                &meta,
+                &caller.user_id,
+                &caller.user_id,
+                current,
+                "org.member.left",
+            )
+        })
+        .await?;
+    Ok(pb::LeaveOrganizationResponse {})
+}
+
+/// Ends a membership (keeping an owner) and audits it.
+fn leave(
+    t: &mut Tenant<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    actor: &str,
+    user_id: &str,
+    current: Role,
+    action: &'static str,
+) -> ApiResult<()> {
+    organizations::keep_an_owner(t, current)?;
+    diesel::delete(t.memberships().filter(memberships::user_id.eq(user_id))).execute(t.conn())?;
+    let event = Event::by_user(actor, action, "user", user_id)
+        .details(serde_json::json!({ "role": current.as_str() }));
+    audit::record(t, state.now(), meta, event)?;
+    state.liveness.forget_all();
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Organizations (tenants), members, roles and invitations
+//! (`tenantry.org.v1`).
+
+mod convert;
+mod invitations;
+mod members;
+mod organizations;
+mod rules;
+mod service;
+
+pub use service::OrgApi;

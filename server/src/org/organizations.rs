@@ -1,0 +1,345 @@
+//! Creating, reading, changing and deleting organizations; the caller's
+//! memberships; switching the organization a session is pinned to.
+
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
+    RunQueryDsl as _, SelectableHelper as _, result::DatabaseErrorKind,
+};
+use tenantry_proto::org::v1 as pb;
+
+use super::{convert, rules};
+use crate::{
+    access::Role,
+    audit::{self, Event, chain::GENESIS},
+    auth::{issue, rules::parse_id},
+    context::{AuthContext, RequestMeta},
+    db::{
+        TenantScope, Tx, UserScope,
+        rows::{MembershipRow, OrganizationRow},
+        schema::{memberships, organizations, sessions, users},
+    },
+    error::{ApiError, ApiResult, Violations},
+    paging::{Page, time_key},
+    state::AppState,
+};
+
+pub async fn create(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::CreateOrganizationRequest,
+) -> ApiResult<pb::CreateOrganizationResponse> {
+    let mut violations = Violations::new();
+    let name = violations.take("name", rules::clean_name(&request.name));
+    violations.take("slug", rules::check_slug(&request.slug));
+    violations.finish()?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let storage = &st.config.storage;
+            let org = OrganizationRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                name: name.unwrap_or_default(),
+                slug: request.slug,
+                login_policy: "local".into(),
+                max_file_size: i64::try_from(storage.max_file_size.as_u64()).unwrap_or(i64::MAX),
+                storage_quota: i64::try_from(storage.default_storage_quota.as_u64())
+                    .unwrap_or(i64::MAX),
+                audit_seq: 0,
+                audit_head: GENESIS.into(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            let inserted = diesel::insert_into(organizations::table)
+                .values(&org)
+                .execute(tx.conn());
+            if let Err(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            )) = inserted
+            {
+                return Err(ApiError::AlreadyExists("this slug is taken".into()));
+            }
+            inserted?;
+            // The organization is the one this transaction just created.
+            let mut t = tx.tenant(&TenantScope::verified(&org.id))?;
+            let owner = MembershipRow {
+                org_id: org.id.clone(),
+                user_id: caller.user_id.clone(),
+                role: Role::Owner.as_str().into(),
+                created_at: now,
+                updated_at: now,
+            };
+            t.insert_memberships().values(&owner).execute(t.conn())?;
+            let event = Event::by_user(&caller.user_id, "org.created", "organization", &org.id)
+                .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
+            audit::record(&mut t, now, &meta, event)?;
+            let tokens = pin(tx, &st, &caller, &org.id)?;
+            Ok(pb::CreateOrganizationResponse {
+                organization: Some(convert::organization(&org)),
+                tokens: Some(tokens),
+            })
+        })
+        .await
+}
+
+/// Re-pins the caller's session to `org_id` and remembers it for sign-in.
+fn pin(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    caller: &AuthContext,
+    org_id: &str,
+) -> ApiResult<tenantry_proto::auth::v1::TokenPair> {
+    diesel::update(users::table.find(&caller.user_id))
+        .set(users::last_org_id.eq(org_id))
+        .execute(tx.conn())?;
+    issue::repin_session(tx, state, &caller.session_id, Some(org_id.to_owned()))
+}
+
+/// The organization of a scope (it is live: the session check saw to that).
+pub fn load(tx: &mut Tx<'_>, scope: &TenantScope) -> ApiResult<OrganizationRow> {
+    organizations::table
+        .find(scope.org_id())
+        .filter(organizations::deleted_at.is_null())
+        .select(OrganizationRow::as_select())
+        .first(tx.conn())
+        .optional()?
+        .ok_or(ApiError::NotFound("organization"))
+}
+
+pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetOrganizationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let org = state.db.read(move |tx| load(tx, &scope)).await?;
+    Ok(pb::GetOrganizationResponse {
+        organization: Some(convert::organization(&org)),
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::UpdateOrganizationRequest,
+) -> ApiResult<pb::UpdateOrganizationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let mut violations = Violations::new();
+    let name = match &request.name {
+        Some(raw) => violations.take("name", rules::clean_name(raw)),
+        None => None,
+    };
+    let policy = match pb::LoginPolicy::try_from(request.login_policy) {
+        Ok(policy) => convert::login_policy_text(policy),
+        Err(_) => {
+            violations.add("login_policy", "is not a known policy");
+            None
+        }
+    };
+    let server_max = i64::try_from(state.config.storage.max_file_size.as_u64()).unwrap_or(i64::MAX);
+    if let Some(size) = request.max_file_size_bytes
+        && !(1..=server_max).contains(&size)
+    {
+        violations.add(
+            "max_file_size_bytes",
+            format!("must be between 1 and {server_max}"),
+        );
+    }
+    violations.finish()?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let before = load(tx, &scope)?;
+            let mut after = before.clone();
+            if let Some(name) = name {
+                after.name = name;
+            }
+            if let Some(policy) = policy {
+                after.login_policy = policy.into();
+            }
+            if let Some(size) = request.max_file_size_bytes {
+                after.max_file_size = size;
+            }
+            after.updated_at = now;
+            diesel::update(organizations::table.find(&after.id))
+                .set((
+                    organizations::name.eq(&after.name),
+                    organizations::login_policy.eq(&after.login_policy),
+                    organizations::max_file_size.eq(after.max_file_size),
+                    organizations::updated_at.eq(now),
+                ))
+                .execute(tx.conn())?;
+            let mut changes = serde_json::Map::new();
+            if before.name != after.name {
+                changes.insert("name".into(), after.name.clone().into());
+            }
+            if before.login_policy != after.login_policy {
+                changes.insert("login_policy".into(), after.login_policy.clone().into());
+            }
+            if before.max_file_size != after.max_file_size {
+                changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
+            }
+            let mut t = tx.tenant(&scope)?;
+            let event = Event::by_user(&caller.user_id, "org.updated", "organization", &after.id)
+                .details(changes.into());
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(pb::UpdateOrganizationResponse {
+                organization: Some(convert::organization(&after)),
+            })
+        })
+        .await
+}
+
+pub async fn delete(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::DeleteOrganizationRequest,
+) -> ApiResult<pb::DeleteOrganizationResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    if request.confirm_slug.is_empty() {
+        return Err(ApiError::invalid(
+            "confirm_slug",
+            "is required: the organization's slug",
+        ));
+    }
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let org = load(tx, &scope)?;
+            if org.slug != request.confirm_slug {
+                return Err(ApiError::invalid(
+                    "confirm_slug",
+                    "does not match this organization's slug",
+                ));
+            }
+            diesel::update(organizations::table.find(&org.id))
+                .set((
+                    organizations::deleted_at.eq(now),
+                    organizations::updated_at.eq(now),
+                ))
+                .execute(tx.conn())?;
+            let ended = diesel::update(
+                sessions::table
+                    .filter(sessions::org_id.eq(&org.id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set((
+                sessions::revoked_at.eq(now),
+                sessions::revoke_reason.eq("organization_deleted"),
+            ))
+            .execute(tx.conn())?;
+            st.liveness.forget_all();
+            let mut t = tx.tenant(&scope)?;
+            let event = Event::by_user(&caller.user_id, "org.deleted", "organization", &org.id)
+                .details(serde_json::json!({ "slug": org.slug, "sessions_ended": ended }));
+            audit::record(&mut t, now, &meta, event)
+        })
+        .await?;
+    Ok(pb::DeleteOrganizationResponse {})
+}
+
+pub async fn list_mine(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::ListMyOrganizationsRequest,
+) -> ApiResult<pb::ListMyOrganizationsResponse> {
+    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let after = page.after_time_and_id()?;
+    let scope = UserScope::from_auth(&caller);
+    let (rows, next_page_token) = state
+        .db
+        .read(move |tx| {
+            let mut own = tx.user(&scope)?;
+            let mut query = own
+                .memberships()
+                .inner_join(organizations::table)
+                .filter(organizations::deleted_at.is_null())
+                .select((MembershipRow::as_select(), OrganizationRow::as_select()))
+                .order((memberships::created_at.asc(), memberships::org_id.asc()))
+                .limit(page.limit())
+                .into_boxed();
+            if let Some((time, id)) = after {
+                query = query.filter(
+                    memberships::created_at.gt(time).or(memberships::created_at
+                        .eq(time)
+                        .and(memberships::org_id.gt(id))),
+                );
+            }
+            let rows: Vec<(MembershipRow, OrganizationRow)> = query.load(own.conn())?;
+            Ok(page.finish(rows, |(m, _)| {
+                vec![time_key(m.created_at), m.org_id.clone()]
+            }))
+        })
+        .await?;
+    Ok(pb::ListMyOrganizationsResponse {
+        memberships: rows
+            .iter()
+            .map(|(m, o)| convert::membership(o, m))
+            .collect(),
+        next_page_token,
+    })
+}
+
+pub async fn switch(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::SwitchOrganizationRequest,
+) -> ApiResult<pb::SwitchOrganizationResponse> {
+    let org_id =
+        parse_id(&request.organization_id).map_err(|d| ApiError::invalid("organization_id", d))?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let mut own = tx.user(&UserScope::from_auth(&caller))?;
+            let member: Option<String> = own
+                .memberships()
+                .inner_join(organizations::table)
+                .filter(memberships::org_id.eq(&org_id))
+                .filter(organizations::deleted_at.is_null())
+                .select(memberships::org_id)
+                .first(own.conn())
+                .optional()?;
+            let org_id = member.ok_or(ApiError::NotFound("organization"))?;
+            let tokens = pin(tx, &st, &caller, &org_id)?;
+            // A live membership of the caller's, just read.
+            let mut t = tx.tenant(&TenantScope::verified(&org_id))?;
+            let event = Event::by_user(
+                &caller.user_id,
+                "auth.organization_switched",
+                "session",
+                &caller.session_id,
+            );
+            audit::record(&mut t, st.now(), &meta, event)?;
+            Ok(pb::SwitchOrganizationResponse {
+                tokens: Some(tokens),
+            })
+        })
+        .await
+}
+
+/// How many owners the organization has.
+pub fn owner_count(t: &mut crate::db::Tenant<'_>) -> ApiResult<i64> {
+    Ok(t.memberships()
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .count()
+        .get_result(t.conn())?)
+}
+
+/// Refuses when `user_id` is the organization's last owner and would stop
+/// being one.
+pub fn keep_an_owner(t: &mut crate::db::Tenant<'_>, current: Role) -> ApiResult<()> {
+    if current == Role::Owner && owner_count(t)? <= 1 {
+        return Err(ApiError::failed_precondition(
+            "an organization must keep at least one owner: make someone else owner first",
+        ));
+    }
+    Ok(())
+}

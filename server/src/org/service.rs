@@ -1,0 +1,143 @@
+//! `tenantry.org.v1.OrgService`: each method reads its caller and request and
+//! hands them to the domain function that does the work.
+
+use tenantry_proto::org::v1::{self as pb, org_service_server::OrgService};
+use tonic::{Request, Response, Status};
+
+use super::{invitations, members, organizations};
+use crate::{
+    context::{caller, meta},
+    error::ApiResult,
+    state::AppState,
+};
+
+#[derive(Clone)]
+pub struct OrgApi {
+    state: AppState,
+}
+
+impl OrgApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn ok<T>(result: ApiResult<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl OrgService for OrgApi {
+    async fn create_organization(
+        &self,
+        request: Request<pb::CreateOrganizationRequest>,
+    ) -> Reply<pb::CreateOrganizationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(organizations::create(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Reply<pb::GetOrganizationResponse> {
+        ok(organizations::get(&self.state, caller(&request)?).await)
+    }
+
+    async fn update_organization(
+        &self,
+        request: Request<pb::UpdateOrganizationRequest>,
+    ) -> Reply<pb::UpdateOrganizationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(organizations::update(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn delete_organization(
+        &self,
+        request: Request<pb::DeleteOrganizationRequest>,
+    ) -> Reply<pb::DeleteOrganizationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(organizations::delete(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn list_my_organizations(
+        &self,
+        request: Request<pb::ListMyOrganizationsRequest>,
+    ) -> Reply<pb::ListMyOrganizationsResponse> {
+        let caller = caller(&request)?;
+        ok(organizations::list_mine(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn switch_organization(
+        &self,
+        request: Request<pb::SwitchOrganizationRequest>,
+    ) -> Reply<pb::SwitchOrganizationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(organizations::switch(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn list_members(
+        &self,
+        request: Request<pb::ListMembersRequest>,
+    ) -> Reply<pb::ListMembersResponse> {
+        let caller = caller(&request)?;
+        ok(members::list(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn update_member_role(
+        &self,
+        request: Request<pb::UpdateMemberRoleRequest>,
+    ) -> Reply<pb::UpdateMemberRoleResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(members::update_role(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn remove_member(
+        &self,
+        request: Request<pb::RemoveMemberRequest>,
+    ) -> Reply<pb::RemoveMemberResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(members::remove(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn leave_organization(
+        &self,
+        request: Request<pb::LeaveOrganizationRequest>,
+    ) -> Reply<pb::LeaveOrganizationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(members::leave_pinned(&self.state, meta, caller).await)
+    }
+
+    async fn create_invitation(
+        &self,
+        request: Request<pb::CreateInvitationRequest>,
+    ) -> Reply<pb::CreateInvitationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(invitations::create(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn list_invitations(
+        &self,
+        request: Request<pb::ListInvitationsRequest>,
+    ) -> Reply<pb::ListInvitationsResponse> {
+        let caller = caller(&request)?;
+        ok(invitations::list(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn revoke_invitation(
+        &self,
+        request: Request<pb::RevokeInvitationRequest>,
+    ) -> Reply<pb::RevokeInvitationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(invitations::revoke(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn accept_invitation(
+        &self,
+        request: Request<pb::AcceptInvitationRequest>,
+    ) -> Reply<pb::AcceptInvitationResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(invitations::accept(&self.state, meta, caller, request.into_inner()).await)
+    }
+}

@@ -1,0 +1,111 @@
+//! The hash chain: an event edited or removed directly in the database
+//! breaks `VerifyAuditChain` at that event. (These tests reach under the API
+//! on purpose, with the database's own tools.)
+
+use diesel::{Connection as _, RunQueryDsl as _};
+use tenantry_client::audit::v1::{ListAuditEventsRequest, VerifyAuditChainRequest};
+use tenantry_tests::{Backend, TestApp, on_both_backends};
+
+fn execute(app: &TestApp, sql: &str) {
+    match app.backend {
+        Backend::Sqlite => {
+            let path = app.data_dir().join("tenantry.db");
+            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(&app.database_url()).unwrap();
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+    }
+}
+
+async fn an_edited_event_breaks_the_chain_there(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let audit = team.owner.client.audit();
+    let verdict = audit
+        .clone()
+        .verify_audit_chain(VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(verdict.intact, "{verdict:?}");
+    let events = audit
+        .clone()
+        .list_audit_events(ListAuditEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(verdict.events_checked, events.len() as i64);
+    let victim = &events[events.len() / 2];
+    execute(
+        &app,
+        &format!(
+            "UPDATE audit_events SET details = '{{\"role\":\"owner\"}}' WHERE id = '{}'",
+            victim.id
+        ),
+    );
+    let verdict = audit
+        .clone()
+        .verify_audit_chain(VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!verdict.intact);
+    assert_eq!(
+        (
+            verdict.first_broken_event_id.as_str(),
+            verdict.first_broken_sequence
+        ),
+        (victim.id.as_str(), victim.sequence)
+    );
+    assert!(verdict.reason.contains("altered"), "{}", verdict.reason);
+}
+
+async fn a_removed_event_breaks_the_chain(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let audit = team.owner.client.audit();
+    let events = audit
+        .clone()
+        .list_audit_events(ListAuditEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    // The newest event: nothing after it would notice, but the head does.
+    execute(
+        &app,
+        &format!("DELETE FROM audit_events WHERE id = '{}'", events[0].id),
+    );
+    let verdict = audit
+        .clone()
+        .verify_audit_chain(VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!verdict.intact);
+    assert_eq!(verdict.first_broken_sequence, events[0].sequence);
+    // One in the middle.
+    execute(
+        &app,
+        &format!("DELETE FROM audit_events WHERE id = '{}'", events[2].id),
+    );
+    let verdict = audit
+        .clone()
+        .verify_audit_chain(VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        verdict.first_broken_sequence, events[1].sequence,
+        "{verdict:?}"
+    );
+}
+
+on_both_backends!(
+    an_edited_event_breaks_the_chain_there,
+    a_removed_event_breaks_the_chain
+);

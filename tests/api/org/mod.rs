@@ -1,0 +1,5 @@
+mod invitations;
+mod isolation;
+mod members;
+mod organizations;
+mod permissions;
