@@ -1,0 +1,238 @@
+//! Organization commands.
+
+use clap::Subcommand;
+use tenantry_client::org::v1::{
+    AcceptInvitationRequest, CreateInvitationRequest, CreateOrganizationRequest,
+    DeleteOrganizationRequest, GetOrganizationRequest, LeaveOrganizationRequest,
+    ListInvitationsRequest, ListMembersRequest, ListMyOrganizationsRequest, RemoveMemberRequest,
+    SwitchOrganizationRequest, UpdateMemberRoleRequest,
+};
+
+use crate::{profile::Session, show};
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Creates an organization; you become its owner and switch to it.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+    },
+    /// Your organizations.
+    List,
+    /// The organization you are pinned to.
+    Show,
+    /// Pins your session to another organization (id or slug).
+    Switch { organization: String },
+    /// Members and their roles.
+    Members,
+    /// Invites an address; prints the token (also mailed).
+    Invite {
+        email: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// Invitations of the organization.
+    Invitations,
+    /// Joins the organization of an invitation.
+    Accept { token: String },
+    /// Changes a member's role.
+    SetRole { user_id: String, role: String },
+    /// Removes a member.
+    Remove { user_id: String },
+    /// Leaves the organization.
+    Leave,
+    /// Deletes the organization (owners; give its slug to confirm).
+    Delete {
+        #[arg(long)]
+        confirm: String,
+    },
+}
+
+pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<()> {
+    let client = session.signed_in().await?;
+    let org = client.org();
+    match command {
+        OrgCommand::Create { name, slug } => {
+            let created = org
+                .clone()
+                .create_organization(CreateOrganizationRequest { name, slug })
+                .await?
+                .into_inner();
+            session.store(&created.tokens.unwrap_or_default())?;
+            let o = created.organization.unwrap_or_default();
+            println!(
+                "created {} ({}) — you are its owner and now work in it",
+                o.slug, o.id
+            );
+        }
+        OrgCommand::List => {
+            let list = org
+                .clone()
+                .list_my_organizations(ListMyOrganizationsRequest::default())
+                .await?
+                .into_inner();
+            for m in list.memberships {
+                let o = m.organization.unwrap_or_default();
+                println!(
+                    "{}  {:<20} {:<8} {}",
+                    o.id,
+                    o.slug,
+                    show::role(m.role),
+                    o.name
+                );
+            }
+        }
+        OrgCommand::Show => {
+            let o = org
+                .clone()
+                .get_organization(GetOrganizationRequest {})
+                .await?
+                .into_inner()
+                .organization
+                .unwrap_or_default();
+            println!(
+                "{} ({})  {}  created {}",
+                o.slug,
+                o.id,
+                o.name,
+                show::time(o.create_time.as_ref())
+            );
+        }
+        OrgCommand::Switch { organization } => {
+            let id = resolve(&client, &organization).await?;
+            let tokens = org
+                .clone()
+                .switch_organization(SwitchOrganizationRequest {
+                    organization_id: id.clone(),
+                })
+                .await?
+                .into_inner()
+                .tokens
+                .unwrap_or_default();
+            session.store(&tokens)?;
+            println!("now working in {id} as {}", show::role(tokens.role));
+        }
+        OrgCommand::Members => {
+            let list = org
+                .clone()
+                .list_members(ListMembersRequest::default())
+                .await?
+                .into_inner();
+            for m in list.members {
+                println!(
+                    "{}  {:<8} {} <{}>",
+                    m.user_id,
+                    show::role(m.role),
+                    m.display_name,
+                    m.email
+                );
+            }
+        }
+        OrgCommand::Invite { email, role } => {
+            let role = show::parse_role(&role)? as i32;
+            let created = org
+                .clone()
+                .create_invitation(CreateInvitationRequest { email, role })
+                .await?
+                .into_inner();
+            let i = created.invitation.unwrap_or_default();
+            println!(
+                "invited {} as {} (expires {})",
+                i.email,
+                show::role(i.role),
+                show::time(i.expire_time.as_ref())
+            );
+            println!("token: {}", created.token);
+        }
+        OrgCommand::Invitations => {
+            let list = org
+                .clone()
+                .list_invitations(ListInvitationsRequest::default())
+                .await?
+                .into_inner();
+            for i in list.invitations {
+                let state = tenantry_client::org::v1::InvitationState::try_from(i.state)
+                    .map_or("?", |s| s.as_str_name());
+                println!(
+                    "{}  {:<30} {:<8} {}",
+                    i.id,
+                    i.email,
+                    show::role(i.role),
+                    state.trim_start_matches("INVITATION_STATE_").to_lowercase()
+                );
+            }
+        }
+        OrgCommand::Accept { token } => {
+            let joined = org
+                .clone()
+                .accept_invitation(AcceptInvitationRequest { token })
+                .await?
+                .into_inner();
+            let m = joined.membership.unwrap_or_default();
+            let o = m.organization.unwrap_or_default();
+            println!(
+                "joined {} ({}) as {}; `tenantry org switch {}` to work in it",
+                o.slug,
+                o.id,
+                show::role(m.role),
+                o.slug
+            );
+        }
+        OrgCommand::SetRole { user_id, role } => {
+            let role = show::parse_role(&role)? as i32;
+            let m = org
+                .clone()
+                .update_member_role(UpdateMemberRoleRequest { user_id, role })
+                .await?
+                .into_inner()
+                .member
+                .unwrap_or_default();
+            println!("{} is now {}", m.email, show::role(m.role));
+        }
+        OrgCommand::Remove { user_id } => {
+            org.clone()
+                .remove_member(RemoveMemberRequest { user_id })
+                .await?;
+            println!("removed");
+        }
+        OrgCommand::Leave => {
+            org.clone()
+                .leave_organization(LeaveOrganizationRequest {})
+                .await?;
+            println!("left the organization");
+        }
+        OrgCommand::Delete { confirm } => {
+            org.clone()
+                .delete_organization(DeleteOrganizationRequest {
+                    confirm_slug: confirm,
+                })
+                .await?;
+            session.forget()?;
+            println!("deleted; its sessions have ended (sign in again)");
+        }
+    }
+    Ok(())
+}
+
+/// An organization id from an id or one of the caller's slugs.
+async fn resolve(client: &tenantry_client::Client, text: &str) -> anyhow::Result<String> {
+    if text.len() == 36 && text.contains('-') {
+        return Ok(text.to_owned());
+    }
+    let list = client
+        .org()
+        .list_my_organizations(ListMyOrganizationsRequest {
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner();
+    list.memberships
+        .into_iter()
+        .filter_map(|m| m.organization)
+        .find(|o| o.slug == text)
+        .map(|o| o.id)
+        .ok_or_else(|| anyhow::anyhow!("you are in no organization with slug {text:?}"))
+}
