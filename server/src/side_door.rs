@@ -16,7 +16,18 @@ pub fn serves(path: &str) -> bool {
 }
 
 pub fn routes(state: AppState) -> Router {
-    Router::new().route(JWKS_PATH, get(jwks)).with_state(state)
+    Router::new()
+        .route(JWKS_PATH, get(jwks))
+        .fallback(unknown)
+        .with_state(state)
+}
+
+/// What tonic answers for a path no service serves.
+async fn unknown() -> axum::response::Response {
+    let (parts, ()) = tonic::Status::unimplemented("unknown method")
+        .into_http::<()>()
+        .into_parts();
+    axum::response::Response::from_parts(parts, axum::body::Body::empty())
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<Value> {
