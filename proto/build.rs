@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "tenantry/auth/v1/auth.proto",
     "tenantry/org/v1/org.proto",
     "tenantry/audit/v1/audit.proto",
+    "tenantry/file/v1/file.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .codec_path("crate::codec::ValidatingCodec")
+        // File chunks pass through without a copy.
+        .bytes(".tenantry.file.v1")
         .compile_fds(fds)?;
     Ok(())
 }

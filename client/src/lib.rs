@@ -26,7 +26,7 @@
 
 use std::sync::{Arc, RwLock};
 
-pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, org};
+pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, file, org};
 pub use tonic;
 pub use tonic_types;
 
@@ -97,6 +97,13 @@ impl Client {
     pub fn org(&self) -> org::v1::org_service_client::OrgServiceClient<AuthedChannel> {
         org::v1::org_service_client::OrgServiceClient::new(self.authed())
             .max_decoding_message_size(MAX_MESSAGE)
+    }
+
+    /// `tenantry.file.v1.FileService`.
+    pub fn files(&self) -> file::v1::file_service_client::FileServiceClient<AuthedChannel> {
+        file::v1::file_service_client::FileServiceClient::new(self.authed())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE)
     }
 
     /// `tenantry.audit.v1.AuditService`.

@@ -24,3 +24,4 @@ macro_rules! area {
 area!(auth, "tenantry.auth.v1");
 area!(org, "tenantry.org.v1");
 area!(audit, "tenantry.audit.v1");
+area!(file, "tenantry.file.v1");

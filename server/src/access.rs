@@ -69,6 +69,7 @@ pub enum Access {
 const AUTH: &str = "tenantry.auth.v1.AuthService";
 const ORG: &str = "tenantry.org.v1.OrgService";
 const AUDIT: &str = "tenantry.audit.v1.AuditService";
+const FILE: &str = "tenantry.file.v1.FileService";
 
 /// The access rule of a gRPC path (`/package.Service/Method`).
 pub fn access(path: &str) -> Option<Access> {
@@ -114,6 +115,24 @@ pub fn access(path: &str) -> Option<Access> {
         (ORG, "DeleteOrganization") => Org(Role::Owner),
 
         (AUDIT, "ListAuditEvents" | "ExportAuditEvents" | "VerifyAuditChain") => Org(Role::Admin),
+
+        (FILE, "GetFile" | "ListFiles" | "Download" | "CreateDownloadUrl" | "GetStorageUsage") => {
+            Org(Role::Viewer)
+        }
+        // Members change their own files only; the service checks ownership.
+        (
+            FILE,
+            "Upload"
+            | "CreateUploadSession"
+            | "AppendUploadChunk"
+            | "GetUploadSession"
+            | "CompleteUploadSession"
+            | "AbortUploadSession"
+            | "UpdateFile"
+            | "DeleteFile"
+            | "RestoreFile",
+        ) => Org(Role::Member),
+        (FILE, "PurgeFile") => Org(Role::Admin),
 
         _ => return None,
     };

@@ -46,6 +46,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// A status that arose on the wire (a request stream that broke or was
+    /// refused by the codec), passed on as it is.
+    #[error("{0}")]
+    Wire(tonic::Status),
 }
 
 /// One field of a request that is not acceptable, and why.
@@ -101,6 +105,12 @@ impl From<r2d2::Error> for ApiError {
     }
 }
 
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Wire(status)
+    }
+}
+
 impl From<std::io::Error> for ApiError {
     fn from(err: std::io::Error) -> Self {
         Self::Internal(Box::new(err))
@@ -143,6 +153,7 @@ impl From<ApiError> for Status {
             ApiError::DataLoss(_) => Status::data_loss(message),
             ApiError::Aborted(_) => Status::aborted(message),
             ApiError::Unavailable(_) => Status::unavailable(message),
+            ApiError::Wire(status) => status,
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, debug = ?cause, "internal error");
                 Status::internal("internal error")

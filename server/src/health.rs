@@ -12,6 +12,7 @@ const SERVICES: &[&str] = &[
     "tenantry.auth.v1.AuthService",
     "tenantry.org.v1.OrgService",
     "tenantry.audit.v1.AuditService",
+    "tenantry.file.v1.FileService",
 ];
 
 const PROBE_EVERY: Duration = Duration::from_secs(2);

@@ -7,13 +7,16 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod blob;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod files;
 mod health;
+pub mod jobs;
 pub mod layers;
 pub mod mail;
 pub mod org;

@@ -5,6 +5,7 @@ use std::{future::Future, sync::Arc};
 use tenantry_proto::{
     audit::v1::audit_service_server::AuditServiceServer,
     auth::v1::auth_service_server::AuthServiceServer,
+    file::v1::file_service_server::FileServiceServer,
     org::v1::org_service_server::OrgServiceServer,
 };
 use tokio::net::TcpListener;
@@ -15,6 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::{
     audit::AuditApi,
     auth::{AuthApi, liveness::SessionLiveness},
+    blob::{BlobStore, LocalStore, S3Store},
     clock::SharedClock,
     config::Config,
     crypto::{
@@ -23,7 +25,9 @@ use crate::{
     },
     db::Db,
     error::BoxError,
+    files::FileApi,
     health,
+    jobs::{self, JobRunner},
     layers::{
         authenticate::AuthenticateLayer, grpc_web::GrpcWebOnlyLayer, rate_limit::RateLimitLayer,
         request_meta::RequestMetaLayer,
@@ -71,6 +75,18 @@ impl Server {
             .unwrap_or_else(|| config.data_dir.join("mail"));
         let mailer = Mailer::new(mail_dir)?;
         let refresh_key = master_keys.derive("refresh-successor");
+        let download_key = master_keys.derive("download-url");
+        let blobs: Arc<dyn BlobStore> = match &config.storage.s3.s3_bucket {
+            Some(bucket) => Arc::new(S3Store::new(&config.storage.s3, bucket)),
+            None => {
+                let dir = config
+                    .storage
+                    .blob_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("blobs"));
+                Arc::new(LocalStore::new(dir)?)
+            }
+        };
         let state = AppState::new(Inner {
             config,
             db,
@@ -80,13 +96,21 @@ impl Server {
             passwords,
             liveness,
             mailer,
+            blobs,
+            download_key,
             refresh_key,
         });
+        jobs::schedule_recurring(&state).await?;
         Ok(Self { state })
     }
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Runs background jobs on demand (tests, operators' tools).
+    pub fn jobs(&self) -> JobRunner {
+        JobRunner::new(self.state.clone())
     }
 
     /// Serves until `shutdown` resolves, then drains calls in flight.
@@ -113,6 +137,10 @@ impl Server {
         let org = OrgServiceServer::new(OrgApi::new(state.clone())).max_decoding_message_size(max);
         let audit =
             AuditServiceServer::new(AuditApi::new(state.clone())).max_decoding_message_size(max);
+        let file =
+            FileServiceServer::new(FileApi::new(state.clone())).max_decoding_message_size(max);
+        let job_task = (!config.storage.job_interval.is_zero())
+            .then(|| JobRunner::new(state.clone()).spawn(config.storage.job_interval));
 
         let rate_limit = RateLimitLayer::new(
             config.limits.public_rate_limit,
@@ -144,9 +172,13 @@ impl Server {
             .add_service(auth)
             .add_service(org)
             .add_service(audit)
+            .add_service(file)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
         health_task.abort();
+        if let Some(task) = job_task {
+            task.abort();
+        }
         result.map_err(Into::into)
     }
 }

@@ -12,12 +12,16 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Whether `path` is one of the routes here.
 pub fn serves(path: &str) -> bool {
-    path == JWKS_PATH
+    path == JWKS_PATH || path == crate::files::download_url::PATH
 }
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route(JWKS_PATH, get(jwks))
+        .route(
+            crate::files::download_url::PATH,
+            get(crate::files::download_url::serve),
+        )
         .fallback(unknown)
         .with_state(state)
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 
 use crate::{
     auth::liveness::SessionLiveness,
+    blob::BlobStore,
     clock::{SharedClock, naive_now},
     config::Config,
     crypto::{jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher},
@@ -25,6 +26,9 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub liveness: Arc<SessionLiveness>,
     pub mailer: Mailer,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Signs download links served by the side door.
+    pub download_key: [u8; 32],
     /// Derives a spent refresh token's successor, so a retry within the grace
     /// window gets the same one on any instance without storing it.
     pub refresh_key: [u8; 32],

@@ -3,5 +3,6 @@
 
 mod audit;
 mod auth;
+mod files;
 mod org;
 mod server;

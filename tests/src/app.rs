@@ -3,26 +3,32 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tenantry_client::Client;
 use tenantry_server::{
     Config, Server,
     clock::{ManualClock, SharedClock},
+    jobs::JobRunner,
+    state::AppState,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::postgres::{self, TestDatabase};
+use crate::{
+    postgres::{self, TestDatabase},
+    s3::{self, S3Server},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// SQLite and the local blob folder.
     Sqlite,
-    /// PostgreSQL (row-level security on).
+    /// PostgreSQL (row-level security on) and an S3 server.
     Postgres,
 }
 
 struct Instance {
     addr: SocketAddr,
+    state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -34,6 +40,7 @@ pub struct TestApp {
     instances: Vec<Instance>,
     /// Held for its `Drop` (drops the database), after `instances`.
     _database: Option<TestDatabase>,
+    s3: Option<S3Server>,
     data_dir: tempfile::TempDir,
 }
 
@@ -43,12 +50,19 @@ type Tweak = Box<dyn FnOnce(&mut Config)>;
 pub struct TestAppBuilder {
     backend: Backend,
     tweaks: Vec<Tweak>,
+    clock_start: Option<DateTime<Utc>>,
 }
 
 impl TestAppBuilder {
     /// Changes the configuration before the server starts.
     pub fn configure(mut self, tweak: impl FnOnce(&mut Config) + 'static) -> Self {
         self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// Starts the server clock at `start` instead of now.
+    pub fn clock_at(mut self, start: DateTime<Utc>) -> Self {
+        self.clock_start = Some(start);
         self
     }
 
@@ -63,12 +77,21 @@ impl TestAppBuilder {
         config.limits.public_rate_limit = 0;
         config.limits.user_rate_limit = 0;
         config.database_pool_size = 6;
-        let database = match self.backend {
-            Backend::Sqlite => None,
+        // Jobs run when a test says so (`run_jobs`), not on a timer.
+        config.storage.job_interval = std::time::Duration::ZERO;
+        let (database, s3) = match self.backend {
+            Backend::Sqlite => (None, None),
             Backend::Postgres => {
                 let db = postgres::database();
                 config.database_url = Some(db.url.clone());
-                Some(db)
+                let s3 = S3Server::start().await;
+                let s3_config = &mut config.storage.s3;
+                s3_config.s3_bucket = Some(s3::BUCKET.into());
+                s3_config.s3_endpoint = Some(s3.endpoint());
+                s3_config.s3_access_key_id = Some(s3::ACCESS_KEY.into());
+                s3_config.s3_secret_access_key = Some(s3::SECRET_KEY.into());
+                s3_config.s3_force_path_style = true;
+                (Some(db), Some(s3))
             }
         };
         for tweak in self.tweaks {
@@ -76,10 +99,11 @@ impl TestAppBuilder {
         }
         let mut app = TestApp {
             backend: self.backend,
-            clock: Arc::new(ManualClock::new(Utc::now())),
+            clock: Arc::new(ManualClock::new(self.clock_start.unwrap_or_else(Utc::now))),
             config,
             instances: Vec::new(),
             _database: database,
+            s3,
             data_dir,
         };
         app.start_instance().await;
@@ -92,6 +116,7 @@ impl TestApp {
         TestAppBuilder {
             backend,
             tweaks: Vec::new(),
+            clock_start: None,
         }
     }
 
@@ -107,9 +132,10 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let clock: SharedClock = self.clock.clone();
-        let server = Server::build(self.config.clone(), clock)
-            .await
-            .expect("server builds");
+        let mut config = self.config.clone();
+        config.public_url = Some(format!("http://{addr}"));
+        let server = Server::build(config, clock).await.expect("server builds");
+        let state = server.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {
@@ -121,6 +147,7 @@ impl TestApp {
         });
         self.instances.push(Instance {
             addr,
+            state,
             shutdown: Some(tx),
             task,
         });
@@ -177,6 +204,51 @@ impl TestApp {
     /// The value of `label: …` in the newest mail to `to`.
     pub fn mailed(&self, to: &str, label: &str) -> Option<String> {
         crate::mail::last_value_mailed(&self.mail_dir(), to, label)
+    }
+
+    /// Runs every background job that is due by the server clock.
+    pub async fn run_jobs(&self) -> usize {
+        JobRunner::new(self.instances[0].state.clone())
+            .run_due()
+            .await
+            .expect("jobs run")
+    }
+
+    /// The first instance's state, for the few tests that must look at the
+    /// blob store or the database directly.
+    pub fn state(&self) -> &AppState {
+        &self.instances[0].state
+    }
+
+    /// Every object key in the blob store under `orgs/`.
+    pub async fn stored_objects(&self) -> Vec<String> {
+        let store = &self.state().blobs;
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let (page, next) = store.list("orgs/", token).await.expect("list blobs");
+            keys.extend(page.into_iter().map(|l| l.key));
+            match next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    /// Writes begun and never finished: temporary files of the local store,
+    /// open multipart uploads of the S3 server.
+    pub fn unfinished_writes(&self) -> usize {
+        match &self.s3 {
+            Some(s3) => s3.open_multipart_uploads(),
+            None => std::fs::read_dir(self.data_dir().join("blobs/.tmp")).map_or(0, |d| d.count()),
+        }
+    }
+
+    /// The server clock's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        tenantry_server::clock::Clock::now(self.clock.as_ref())
     }
 
     /// Moves the shared clock forward.

@@ -12,13 +12,16 @@
 
 mod app;
 mod assertions;
+mod files;
 mod mail;
 mod orgs;
 mod postgres;
+mod s3;
 mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
 pub use assertions::{assert_code, field_violations};
+pub use files::{chunks, sha256_hex};
 pub use orgs::Team;
 pub use user::{PASSWORD, TestUser};
 

@@ -8,6 +8,7 @@ use tenantry_client::{
 use crate::TestApp;
 
 /// A signed-in user with a client that sends their access token.
+#[derive(Clone)]
 pub struct TestUser {
     pub id: String,
     pub email: String,

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 pub use limits::LimitsConfig;
 pub use security::{PasswordConfig, SessionConfig, TokenConfig};
-pub use storage::StorageConfig;
+pub use storage::{S3Config, StorageConfig};
 
 #[derive(Debug, Clone, Parser)]
 #[command(

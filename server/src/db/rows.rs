@@ -5,8 +5,11 @@ use chrono::NaiveDateTime;
 use diesel::{Insertable, Queryable, Selectable};
 
 use super::schema::{
-    email_verifications, login_throttle, organizations, refresh_tokens, sessions,
-    tenant::{audit_events, invitations, memberships},
+    email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions,
+    tenant::{
+        audit_events, blobs, file_labels, files, invitations, memberships, upload_parts,
+        upload_sessions,
+    },
     users,
 };
 
@@ -37,6 +40,10 @@ pub struct OrganizationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    /// Bytes of all files not yet purged.
+    pub storage_used: i64,
+    /// Bytes actually stored (each distinct content once).
+    pub storage_stored: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -131,4 +138,82 @@ pub struct AuditEventRow {
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = blobs, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct BlobRow {
+    pub org_id: String,
+    pub sha256: String,
+    pub size: i64,
+    pub storage_key: String,
+    pub ref_count: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = files, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct FileRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub declared_content_type: String,
+    pub detected_content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploader_id: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = file_labels, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct FileLabelRow {
+    pub org_id: String,
+    pub file_id: String,
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = upload_sessions, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct UploadSessionRow {
+    pub id: String,
+    pub org_id: String,
+    pub uploader_id: String,
+    pub name: String,
+    pub content_type: String,
+    pub expected_size: Option<i64>,
+    pub expected_sha256: Option<String>,
+    /// JSON object of labels.
+    pub labels: String,
+    pub received: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = upload_parts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct UploadPartRow {
+    pub org_id: String,
+    pub session_id: String,
+    pub start_offset: i64,
+    pub size: i64,
+    pub storage_key: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub org_id: Option<String>,
+    pub target: String,
+    pub run_at: NaiveDateTime,
+    pub attempts: i64,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
 }

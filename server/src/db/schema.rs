@@ -33,6 +33,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        storage_used -> BigInt,
+        storage_stored -> BigInt,
     }
 }
 
@@ -83,13 +85,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        org_id -> Nullable<Text>,
+        target -> Text,
+        run_at -> Timestamp,
+        attempts -> BigInt,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(email_verifications -> users (user_id));
 
 pub(in crate::db) mod tenant {
     use super::{
-        email_verifications, login_throttle, organizations, refresh_tokens, sessions, users,
+        email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions, users,
     };
 
     diesel::table! {
@@ -139,6 +155,71 @@ pub(in crate::db) mod tenant {
         }
     }
 
+    diesel::table! {
+        blobs (org_id, sha256) {
+            org_id -> Text,
+            sha256 -> Text,
+            size -> BigInt,
+            storage_key -> Text,
+            ref_count -> BigInt,
+            created_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        files (id) {
+            id -> Text,
+            org_id -> Text,
+            name -> Text,
+            declared_content_type -> Text,
+            detected_content_type -> Text,
+            size -> BigInt,
+            sha256 -> Text,
+            uploader_id -> Text,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+            deleted_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
+        file_labels (file_id, key) {
+            org_id -> Text,
+            file_id -> Text,
+            key -> Text,
+            value -> Text,
+        }
+    }
+
+    diesel::table! {
+        upload_sessions (id) {
+            id -> Text,
+            org_id -> Text,
+            uploader_id -> Text,
+            name -> Text,
+            content_type -> Text,
+            expected_size -> Nullable<BigInt>,
+            expected_sha256 -> Nullable<Text>,
+            labels -> Text,
+            received -> BigInt,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+            expires_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        upload_parts (session_id, start_offset) {
+            org_id -> Text,
+            session_id -> Text,
+            start_offset -> BigInt,
+            size -> BigInt,
+            storage_key -> Text,
+        }
+    }
+
+    diesel::joinable!(file_labels -> files (file_id));
+    diesel::joinable!(upload_parts -> upload_sessions (session_id));
     diesel::joinable!(memberships -> users (user_id));
     diesel::joinable!(memberships -> organizations (org_id));
 
@@ -149,9 +230,15 @@ pub(in crate::db) mod tenant {
         refresh_tokens,
         login_throttle,
         email_verifications,
+        jobs,
         memberships,
         invitations,
         audit_events,
+        blobs,
+        files,
+        file_labels,
+        upload_sessions,
+        upload_parts,
     );
 }
 
@@ -168,4 +255,29 @@ pub mod invitations {
 /// Columns of the tenant-owned `audit_events` table.
 pub mod audit_events {
     pub use super::tenant::audit_events::columns::*;
+}
+
+/// Columns of the tenant-owned `blobs` table.
+pub mod blobs {
+    pub use super::tenant::blobs::columns::*;
+}
+
+/// Columns of the tenant-owned `files` table.
+pub mod files {
+    pub use super::tenant::files::columns::*;
+}
+
+/// Columns of the tenant-owned `file_labels` table.
+pub mod file_labels {
+    pub use super::tenant::file_labels::columns::*;
+}
+
+/// Columns of the tenant-owned `upload_sessions` table.
+pub mod upload_sessions {
+    pub use super::tenant::upload_sessions::columns::*;
+}
+
+/// Columns of the tenant-owned `upload_parts` table.
+pub mod upload_parts {
+    pub use super::tenant::upload_parts::columns::*;
 }

@@ -160,6 +160,11 @@ scoped_tables! {
     memberships, insert_memberships;
     invitations, insert_invitations;
     audit_events, insert_audit_events;
+    blobs, insert_blobs;
+    files, insert_files;
+    file_labels, insert_file_labels;
+    upload_sessions, insert_upload_sessions;
+    upload_parts, insert_upload_parts;
 }
 
 impl Tenant<'_> {

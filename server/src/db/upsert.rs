@@ -26,3 +26,23 @@ pub fn insert_login_throttle_if_absent(
     }
     Ok(())
 }
+
+/// Inserts a job unless one with its id exists (recurring jobs have fixed
+/// ids, so every instance may ask for them at start).
+pub fn insert_job_if_absent(conn: &mut AnyConnection, row: &super::rows::JobRow) -> ApiResult<()> {
+    use super::schema::jobs;
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::insert_into(jobs::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(pg)?;
+        }
+        AnyConnection::Sqlite(sqlite) => {
+            diesel::insert_or_ignore_into(jobs::table)
+                .values(row)
+                .execute(sqlite)?;
+        }
+    }
+    Ok(())
+}

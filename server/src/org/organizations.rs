@@ -52,6 +52,8 @@ pub async fn create(
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
+                storage_used: 0,
+                storage_stored: 0,
             };
             let inserted = diesel::insert_into(organizations::table)
                 .values(&org)

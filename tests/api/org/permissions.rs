@@ -94,6 +94,63 @@ const EXPECTED: &[(&str, Expect)] = &[
         "tenantry.audit.v1.AuditService/VerifyAuditChain",
         AtLeast(Role::Admin),
     ),
+    (
+        "tenantry.file.v1.FileService/GetFile",
+        AtLeast(Role::Viewer),
+    ),
+    (
+        "tenantry.file.v1.FileService/ListFiles",
+        AtLeast(Role::Viewer),
+    ),
+    (
+        "tenantry.file.v1.FileService/Download",
+        AtLeast(Role::Viewer),
+    ),
+    (
+        "tenantry.file.v1.FileService/CreateDownloadUrl",
+        AtLeast(Role::Viewer),
+    ),
+    (
+        "tenantry.file.v1.FileService/GetStorageUsage",
+        AtLeast(Role::Viewer),
+    ),
+    ("tenantry.file.v1.FileService/Upload", AtLeast(Role::Member)),
+    (
+        "tenantry.file.v1.FileService/CreateUploadSession",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/AppendUploadChunk",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/GetUploadSession",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/CompleteUploadSession",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/AbortUploadSession",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/UpdateFile",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/DeleteFile",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/RestoreFile",
+        AtLeast(Role::Member),
+    ),
+    (
+        "tenantry.file.v1.FileService/PurgeFile",
+        AtLeast(Role::Admin),
+    ),
 ];
 
 /// Methods that change who the caller is run last, so they do not disturb

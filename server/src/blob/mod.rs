@@ -1,0 +1,134 @@
+//! Where file bytes live: a local folder or any S3 API, behind one trait.
+//! Keys are made by the server (never from a file's name), prefixed by
+//! organization and sharded; nothing is visible at a key until its write
+//! has finished.
+
+pub mod keys;
+mod local;
+mod s3;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+
+pub use local::LocalStore;
+pub use s3::S3Store;
+
+use crate::error::ApiError;
+
+pub type ByteStream = BoxStream<'static, Result<Bytes, BlobError>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no such blob")]
+    NotFound,
+    #[error("blob store i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("s3: {0}")]
+    S3(String),
+}
+
+impl From<BlobError> for ApiError {
+    fn from(err: BlobError) -> Self {
+        match err {
+            BlobError::NotFound => {
+                tracing::error!("a file's bytes are missing from the blob store");
+                ApiError::DataLoss("the file's bytes are missing from the store".into())
+            }
+            other => {
+                tracing::error!(error = %other, "blob store failure");
+                ApiError::Unavailable("the file store is not available, retry later".into())
+            }
+        }
+    }
+}
+
+/// An object in a listing.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub modified: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Starts a streamed write to `key`; nothing is visible there until
+    /// [`BlobWriter::finish`].
+    async fn create(&self, key: &str) -> Result<Box<dyn BlobWriter>, BlobError>;
+
+    /// Stores a small object in one go.
+    async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError>;
+
+    /// Streams `length` bytes (all when `None`) from `offset`.
+    async fn read(
+        &self,
+        key: &str,
+        offset: u64,
+        length: Option<u64>,
+    ) -> Result<ByteStream, BlobError>;
+
+    /// Removes an object; removing a missing one is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// One page of the objects under `prefix` (pass the returned token for
+    /// the next).
+    async fn list(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+    ) -> Result<(Vec<Listed>, Option<String>), BlobError>;
+
+    /// Removes writes started before `before` that never finished (temporary
+    /// files, multipart uploads); returns how many.
+    async fn sweep_unfinished(&self, before: DateTime<Utc>) -> Result<u64, BlobError>;
+
+    /// A URL that downloads the object until `signed_at + ttl`, when the
+    /// store can make one.
+    async fn presign(
+        &self,
+        key: &str,
+        signed_at: DateTime<Utc>,
+        ttl: Duration,
+        filename: &str,
+    ) -> Result<Option<String>, BlobError>;
+
+    fn kind(&self) -> &'static str;
+}
+
+#[async_trait]
+pub trait BlobWriter: Send {
+    async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError>;
+    /// Makes the object visible at its key.
+    async fn finish(self: Box<Self>) -> Result<(), BlobError>;
+    /// Drops what was written.
+    async fn abort(self: Box<Self>);
+}
+
+/// A `Content-Disposition` that downloads under `filename` (RFC 6266, with
+/// an ASCII fallback), so a browser never renders uploaded content inline.
+pub fn attachment(filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}

@@ -1,0 +1,17 @@
+//! Files (`tenantry.file.v1`): streamed and resumable uploads, streamed and
+//! signed downloads, deduplication with reference counts, quotas, and the
+//! janitor that keeps the blob store free of leftovers.
+
+mod convert;
+pub mod download_url;
+mod ingest;
+pub mod janitor;
+mod manage;
+mod read;
+pub mod rules;
+mod service;
+mod sessions;
+mod store;
+mod upload;
+
+pub use service::FileApi;

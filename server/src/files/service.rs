@@ -1,0 +1,147 @@
+//! `tenantry.file.v1.FileService`.
+
+use tenantry_proto::file::v1::{self as pb, file_service_server::FileService};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{download_url, manage, read, sessions, upload};
+use crate::{
+    context::{caller, meta},
+    error::ApiResult,
+    state::AppState,
+};
+
+#[derive(Clone)]
+pub struct FileApi {
+    state: AppState,
+}
+
+impl FileApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn ok<T>(result: ApiResult<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl FileService for FileApi {
+    async fn upload(
+        &self,
+        request: Request<Streaming<pb::UploadRequest>>,
+    ) -> Reply<pb::UploadResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(upload::upload(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn create_upload_session(
+        &self,
+        request: Request<pb::CreateUploadSessionRequest>,
+    ) -> Reply<pb::CreateUploadSessionResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::create(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn append_upload_chunk(
+        &self,
+        request: Request<pb::AppendUploadChunkRequest>,
+    ) -> Reply<pb::AppendUploadChunkResponse> {
+        let caller = caller(&request)?;
+        ok(sessions::append(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn get_upload_session(
+        &self,
+        request: Request<pb::GetUploadSessionRequest>,
+    ) -> Reply<pb::GetUploadSessionResponse> {
+        let caller = caller(&request)?;
+        ok(sessions::get(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn complete_upload_session(
+        &self,
+        request: Request<pb::CompleteUploadSessionRequest>,
+    ) -> Reply<pb::CompleteUploadSessionResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::complete(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn abort_upload_session(
+        &self,
+        request: Request<pb::AbortUploadSessionRequest>,
+    ) -> Reply<pb::AbortUploadSessionResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(sessions::abort(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn get_file(&self, request: Request<pb::GetFileRequest>) -> Reply<pb::GetFileResponse> {
+        let caller = caller(&request)?;
+        ok(read::get(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn list_files(
+        &self,
+        request: Request<pb::ListFilesRequest>,
+    ) -> Reply<pb::ListFilesResponse> {
+        let caller = caller(&request)?;
+        ok(read::list(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn update_file(
+        &self,
+        request: Request<pb::UpdateFileRequest>,
+    ) -> Reply<pb::UpdateFileResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(manage::update(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    type DownloadStream = read::DownloadStream;
+
+    async fn download(&self, request: Request<pb::DownloadRequest>) -> Reply<Self::DownloadStream> {
+        let caller = caller(&request)?;
+        ok(read::download(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn create_download_url(
+        &self,
+        request: Request<pb::CreateDownloadUrlRequest>,
+    ) -> Reply<pb::CreateDownloadUrlResponse> {
+        let caller = caller(&request)?;
+        ok(download_url::create(&self.state, caller, request.into_inner()).await)
+    }
+
+    async fn delete_file(
+        &self,
+        request: Request<pb::DeleteFileRequest>,
+    ) -> Reply<pb::DeleteFileResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(manage::delete(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn restore_file(
+        &self,
+        request: Request<pb::RestoreFileRequest>,
+    ) -> Reply<pb::RestoreFileResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(manage::restore(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn purge_file(
+        &self,
+        request: Request<pb::PurgeFileRequest>,
+    ) -> Reply<pb::PurgeFileResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(manage::purge(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn get_storage_usage(
+        &self,
+        request: Request<pb::GetStorageUsageRequest>,
+    ) -> Reply<pb::GetStorageUsageResponse> {
+        let caller = caller(&request)?;
+        ok(manage::usage(&self.state, caller).await)
+    }
+}

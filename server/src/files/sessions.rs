@@ -1,0 +1,376 @@
+//! Resumable uploads in unary calls: each chunk is stored as its own small
+//! object and recorded in the database, so chunks may arrive at any instance
+//! and a session survives restarts. Completing streams the chunks, in order,
+//! through the same ingest as `Upload`.
+
+use diesel::{
+    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use futures::StreamExt as _;
+use tenantry_proto::file::v1 as pb;
+
+use super::{
+    convert,
+    ingest::{self, Ingest},
+    rules::{self, MAX_CHUNK},
+    store, upload,
+};
+use crate::{
+    audit::{self, Event},
+    auth::rules::parse_id,
+    blob::keys,
+    context::{AuthContext, RequestMeta},
+    db::{
+        Tenant, TenantScope,
+        rows::{UploadPartRow, UploadSessionRow},
+        schema::{upload_parts, upload_sessions},
+    },
+    error::{ApiError, ApiResult, Violations},
+    jobs,
+    state::{AppState, after},
+};
+
+/// The caller's live session, NOT_FOUND for anyone else's or an expired one.
+fn find(
+    t: &mut Tenant<'_>,
+    caller: &AuthContext,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<UploadSessionRow> {
+    t.upload_sessions()
+        .filter(upload_sessions::id.eq(id))
+        .filter(upload_sessions::uploader_id.eq(&caller.user_id))
+        .filter(upload_sessions::expires_at.gt(now))
+        .select(UploadSessionRow::as_select())
+        .first(t.conn())
+        .optional()?
+        .ok_or(ApiError::NotFound("upload session"))
+}
+
+fn session_id(raw: &str) -> ApiResult<String> {
+    parse_id(raw).map_err(|d| ApiError::invalid("session_id", d))
+}
+
+pub async fn create(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::CreateUploadSessionRequest,
+) -> ApiResult<pb::CreateUploadSessionResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let mut violations = Violations::new();
+    let metadata = rules::metadata(request.metadata, "metadata", &mut violations);
+    violations.finish()?;
+    let metadata = metadata.ok_or_else(|| ApiError::invalid("metadata", "is required"))?;
+    let st = state.clone();
+    let row = state
+        .db
+        .write(move |tx| {
+            ingest::check_declared(metadata.expected_size, store::limits(tx, &scope)?)?;
+            let now = st.now();
+            let row = UploadSessionRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                org_id: scope.org_id().to_owned(),
+                uploader_id: caller.user_id.clone(),
+                name: metadata.name.clone(),
+                content_type: metadata.content_type.clone(),
+                expected_size: metadata.expected_size,
+                expected_sha256: metadata.expected_sha256.clone(),
+                labels: serde_json::to_string(&metadata.labels).map_err(ApiError::internal)?,
+                received: 0,
+                created_at: now,
+                updated_at: now,
+                expires_at: after(now, st.config.storage.upload_session_ttl),
+            };
+            jobs::enqueue(
+                tx.conn(),
+                jobs::Kind::ExpireUploadSession,
+                Some(scope.org_id()),
+                &row.id,
+                row.expires_at,
+            )?;
+            let mut t = tx.tenant(&scope)?;
+            t.insert_upload_sessions().values(&row).execute(t.conn())?;
+            let event = Event::by_user(
+                &caller.user_id,
+                "file.upload_session.created",
+                "upload_session",
+                &row.id,
+            )
+            .details(serde_json::json!({ "name": row.name, "expected_size": row.expected_size }));
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(pb::CreateUploadSessionResponse {
+        session: Some(convert::session(&row)),
+    })
+}
+
+fn wrong_offset(session: &str, expected: i64) -> ApiError {
+    ApiError::FailedPrecondition {
+        message: format!("the next chunk must start at offset {expected}"),
+        violation: Some((
+            "OFFSET".into(),
+            session.to_owned(),
+            format!("expected offset {expected}"),
+        )),
+    }
+}
+
+pub async fn append(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::AppendUploadChunkRequest,
+) -> ApiResult<pb::AppendUploadChunkResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let mut violations = Violations::new();
+    let id = violations.take("session_id", parse_id(&request.session_id));
+    if request.offset < 0 {
+        violations.add("offset", "must not be negative");
+    }
+    if request.chunk.len() > MAX_CHUNK {
+        violations.add("chunk", format!("must be at most {MAX_CHUNK} bytes"));
+    }
+    violations.finish()?;
+    let id = id.unwrap_or_default();
+    let (offset, chunk) = (request.offset, request.chunk);
+    let len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+    let now = state.now();
+
+    let (s, i, c) = (scope.clone(), id.clone(), caller.clone());
+    let (session, limits) = state
+        .db
+        .read(move |tx| {
+            let limits = store::limits(tx, &s)?;
+            let mut t = tx.tenant(&s)?;
+            Ok((find(&mut t, &c, &i, now)?, limits))
+        })
+        .await?;
+    if offset < session.received && offset + len <= session.received {
+        return Ok(pb::AppendUploadChunkResponse {
+            received_bytes: session.received,
+        }); // a retry
+    }
+    if offset != session.received {
+        return Err(wrong_offset(&id, session.received));
+    }
+    let total = offset + len;
+    if total > limits.max_file_size {
+        return Err(ingest::too_large(limits.max_file_size));
+    }
+    if let Some(expected) = session.expected_size
+        && total > expected
+    {
+        return Err(ApiError::invalid(
+            "chunk",
+            format!("more than the declared {expected} bytes"),
+        ));
+    }
+    if total > limits.quota_left {
+        return Err(ingest::over_quota());
+    }
+    if len == 0 {
+        return Ok(pb::AppendUploadChunkResponse {
+            received_bytes: session.received,
+        });
+    }
+
+    let key = keys::upload_part(scope.org_id(), &id, offset);
+    state.blobs.put(&key, chunk).await?;
+    let st = state.clone();
+    let part_key = key.clone();
+    let recorded = state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            // Only one of several concurrent appends at this offset wins.
+            let won = diesel::update(
+                t.upload_sessions()
+                    .filter(upload_sessions::id.eq(&id))
+                    .filter(upload_sessions::received.eq(offset)),
+            )
+            .set((
+                upload_sessions::received.eq(total),
+                upload_sessions::updated_at.eq(now),
+                upload_sessions::expires_at.eq(after(now, st.config.storage.upload_session_ttl)),
+            ))
+            .execute(t.conn())?;
+            if won == 0 {
+                let received: i64 = t
+                    .upload_sessions()
+                    .filter(upload_sessions::id.eq(&id))
+                    .select(upload_sessions::received)
+                    .first(t.conn())?;
+                return Ok(Err(received));
+            }
+            let part = UploadPartRow {
+                org_id: t.org_id().to_owned(),
+                session_id: id.clone(),
+                start_offset: offset,
+                size: len,
+                storage_key: part_key,
+            };
+            t.insert_upload_parts().values(&part).execute(t.conn())?;
+            Ok(Ok(total))
+        })
+        .await;
+    match recorded {
+        Ok(Ok(received)) => Ok(pb::AppendUploadChunkResponse {
+            received_bytes: received,
+        }),
+        Ok(Err(received)) => {
+            state.blobs.delete(&key).await?;
+            if total <= received {
+                Ok(pb::AppendUploadChunkResponse {
+                    received_bytes: received,
+                })
+            } else {
+                Err(wrong_offset(&request.session_id, received))
+            }
+        }
+        Err(err) => {
+            let _ = state.blobs.delete(&key).await;
+            Err(err)
+        }
+    }
+}
+
+pub async fn get(
+    state: &AppState,
+    caller: AuthContext,
+    request: pb::GetUploadSessionRequest,
+) -> ApiResult<pb::GetUploadSessionResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let id = session_id(&request.session_id)?;
+    let now = state.now();
+    let row = state
+        .db
+        .read(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            find(&mut t, &caller, &id, now)
+        })
+        .await?;
+    Ok(pb::GetUploadSessionResponse {
+        session: Some(convert::session(&row)),
+    })
+}
+
+pub async fn complete(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::CompleteUploadSessionRequest,
+) -> ApiResult<pb::CompleteUploadSessionResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let id = session_id(&request.session_id)?;
+    let now = state.now();
+    let (s, i, c) = (scope.clone(), id.clone(), caller.clone());
+    let (session, parts, limits) = state
+        .db
+        .read(move |tx| {
+            let limits = store::limits(tx, &s)?;
+            let mut t = tx.tenant(&s)?;
+            let session = find(&mut t, &c, &i, now)?;
+            let parts: Vec<UploadPartRow> = t
+                .upload_parts()
+                .filter(upload_parts::session_id.eq(&i))
+                .order(upload_parts::start_offset.asc())
+                .select(UploadPartRow::as_select())
+                .load(t.conn())?;
+            Ok((session, parts, limits))
+        })
+        .await?;
+    let metadata = convert::session_metadata(&session);
+    let mut next = 0;
+    for part in &parts {
+        if part.start_offset != next {
+            return Err(ApiError::internal(format!(
+                "upload session {id} has a gap at {next}"
+            )));
+        }
+        next += part.size;
+    }
+    let ingest = Ingest::start(
+        state.blobs.clone(),
+        scope.org_id(),
+        limits,
+        metadata.expected_size,
+    )
+    .await?;
+    // The parts' bytes, in order, one part open at a time.
+    let blobs = state.blobs.clone();
+    let keys: Vec<String> = parts.iter().map(|p| p.storage_key.clone()).collect();
+    let chunks = futures::stream::iter(keys)
+        .then(move |key| {
+            let blobs = blobs.clone();
+            async move { blobs.read(&key, 0, None).await }
+        })
+        .flat_map(|opened| match opened {
+            Ok(bytes) => bytes
+                .map(|chunk| chunk.map(Some).map_err(ApiError::from))
+                .boxed(),
+            Err(err) => futures::stream::once(async move { Err(ApiError::from(err)) }).boxed(),
+        });
+    let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
+    let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
+    let committed = upload::commit_and_clean(
+        state,
+        scope,
+        meta,
+        caller.user_id,
+        metadata,
+        ingested,
+        Some(id),
+    )
+    .await?;
+    for part in parts {
+        if let Err(err) = state.blobs.delete(&part.storage_key).await {
+            tracing::warn!(error = %err, "could not delete an upload part; the janitor will");
+        }
+    }
+    Ok(pb::CompleteUploadSessionResponse {
+        file: Some(convert::file(&committed.file, &committed.labels)),
+        deduplicated: committed.deduplicated,
+    })
+}
+
+pub async fn abort(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::AbortUploadSessionRequest,
+) -> ApiResult<pb::AbortUploadSessionResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let id = session_id(&request.session_id)?;
+    let st = state.clone();
+    let parts = state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            find(&mut t, &caller, &id, now)?;
+            let parts: Vec<String> = t
+                .upload_parts()
+                .filter(upload_parts::session_id.eq(&id))
+                .select(upload_parts::storage_key)
+                .load(t.conn())?;
+            diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(&id)))
+                .execute(t.conn())?;
+            let event = Event::by_user(
+                &caller.user_id,
+                "file.upload_session.aborted",
+                "upload_session",
+                &id,
+            );
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(parts)
+        })
+        .await?;
+    for key in parts {
+        state.blobs.delete(&key).await?;
+    }
+    Ok(pb::AbortUploadSessionResponse {})
+}

@@ -1,0 +1,112 @@
+//! `Upload`: metadata first, then bytes, streamed into the blob store.
+
+use tenantry_proto::file::v1::{self as pb, upload_request::Part};
+use tonic::Streaming;
+
+use super::{
+    convert,
+    ingest::{self, Ingest, Ingested},
+    rules::{self, Metadata},
+    store::{self, Committed},
+};
+use crate::{
+    context::{AuthContext, RequestMeta},
+    db::{TenantScope, schema::upload_sessions},
+    error::{ApiError, ApiResult, Violations},
+    state::AppState,
+};
+
+pub async fn upload(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    mut stream: Streaming<pb::UploadRequest>,
+) -> ApiResult<pb::UploadResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let first_needed = || {
+        ApiError::invalid(
+            "metadata",
+            "the first message must carry the file's metadata",
+        )
+    };
+    let first = stream.message().await?.ok_or_else(first_needed)?;
+    let Some(Part::Metadata(metadata)) = first.part else {
+        return Err(first_needed());
+    };
+    let mut violations = Violations::new();
+    let metadata = rules::metadata(Some(metadata), "metadata", &mut violations);
+    violations.finish()?;
+    let metadata = metadata.ok_or_else(first_needed)?;
+
+    let s = scope.clone();
+    let limits = state.db.read(move |tx| store::limits(tx, &s)).await?;
+    let ingest = Ingest::start(
+        state.blobs.clone(),
+        scope.org_id(),
+        limits,
+        metadata.expected_size,
+    )
+    .await?;
+    let chunks = futures::stream::unfold(stream, |mut stream| async move {
+        let next = match stream.message().await {
+            Ok(None) => return None,
+            Ok(Some(message)) => match message.part {
+                Some(Part::Chunk(bytes)) => Ok(Some(bytes)),
+                Some(Part::Metadata(_)) => Err(ApiError::invalid(
+                    "metadata",
+                    "only the first message may carry metadata",
+                )),
+                None => Ok(None),
+            },
+            Err(status) => Err(ApiError::from(status)),
+        };
+        Some((next, stream))
+    });
+    let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
+    let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
+    let committed =
+        commit_and_clean(state, scope, meta, caller.user_id, metadata, ingested, None).await?;
+    Ok(pb::UploadResponse {
+        file: Some(convert::file(&committed.file, &committed.labels)),
+        deduplicated: committed.deduplicated,
+    })
+}
+
+/// Commits ingested bytes as a file (ending `session_id` in the same
+/// transaction when given); afterwards deletes the bytes if they turned out
+/// to be a duplicate, or if the commit failed, so nothing is left behind.
+pub async fn commit_and_clean(
+    state: &AppState,
+    scope: TenantScope,
+    meta: RequestMeta,
+    uploader: String,
+    metadata: Metadata,
+    ingested: Ingested,
+    session_id: Option<String>,
+) -> ApiResult<Committed> {
+    let st = state.clone();
+    let input = ingested.clone();
+    let result = state
+        .db
+        .write(move |tx| {
+            if let Some(id) = &session_id {
+                use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
+                let mut t = tx.tenant(&scope)?;
+                let ended = diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id)))
+                    .execute(t.conn())?;
+                if ended != 1 {
+                    return Err(ApiError::NotFound("upload session"));
+                }
+            }
+            store::commit(tx, &st, &scope, &meta, &uploader, &metadata, &input)
+        })
+        .await;
+    let duplicate = matches!(&result, Ok(c) if c.deduplicated);
+    if (result.is_err() || duplicate)
+        && let Err(err) = state.blobs.delete(&ingested.key).await
+    {
+        // The janitor removes it later as an orphan.
+        tracing::warn!(error = %err, key = %ingested.key, "could not delete unused bytes");
+    }
+    result
+}

@@ -1,0 +1,243 @@
+//! Background work in a database-backed queue, so any instance can do it and
+//! none of it is lost on a crash. A job names its organization and target;
+//! its handler re-checks both before acting (the world may have moved on:
+//! a file restored, a session completed).
+//!
+//! Every instance polls for due jobs every `--job-interval`; a job is
+//! claimed with a compare-and-set on its lease, so two instances never run
+//! the same job at once. A failing job is retried with a growing delay.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use tracing::Instrument as _;
+
+use crate::{
+    db::{AnyConnection, rows::JobRow, schema::jobs, upsert},
+    error::ApiResult,
+    files::janitor,
+    state::{AppState, after},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Target: an upload session; removes it and its bytes once expired.
+    ExpireUploadSession,
+    /// Target: a deleted file; purges it once its retention has passed.
+    PurgeDeletedFile,
+    /// Target: a blob key no file refers to any more.
+    DeleteBlob,
+    /// Recurring: removes orphan blobs and unfinished writes.
+    SweepStore,
+}
+
+impl Kind {
+    const ALL: [Kind; 4] = [
+        Kind::ExpireUploadSession,
+        Kind::PurgeDeletedFile,
+        Kind::DeleteBlob,
+        Kind::SweepStore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ExpireUploadSession => "upload_session.expire",
+            Kind::PurgeDeletedFile => "file.purge_deleted",
+            Kind::DeleteBlob => "blob.delete",
+            Kind::SweepStore => "store.sweep",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// What a handler decided.
+pub enum Outcome {
+    Done,
+    /// Not yet: run again at this time.
+    Later(NaiveDateTime),
+}
+
+/// How long a claimed job is not offered to other instances.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(300);
+const BATCH: i64 = 20;
+
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    org_id: Option<&str>,
+    target: &str,
+    run_at: NaiveDateTime,
+) -> ApiResult<()> {
+    let row = JobRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: kind.as_str().to_owned(),
+        org_id: org_id.map(str::to_owned),
+        target: target.to_owned(),
+        run_at,
+        attempts: 0,
+        locked_until: None,
+        last_error: None,
+        created_at: run_at,
+    };
+    diesel::insert_into(jobs::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes sure the recurring jobs exist.
+pub async fn schedule_recurring(state: &AppState) -> ApiResult<()> {
+    let run_at = after(state.now(), state.config.storage.janitor_interval);
+    state
+        .db
+        .write(move |tx| {
+            let row = JobRow {
+                id: Kind::SweepStore.as_str().to_owned(),
+                kind: Kind::SweepStore.as_str().to_owned(),
+                org_id: None,
+                target: String::new(),
+                run_at,
+                attempts: 0,
+                locked_until: None,
+                last_error: None,
+                created_at: run_at,
+            };
+            upsert::insert_job_if_absent(tx.conn(), &row)
+        })
+        .await
+}
+
+#[derive(Clone)]
+pub struct JobRunner {
+    state: AppState,
+}
+
+impl JobRunner {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// Runs every job that is due now; returns how many ran.
+    pub async fn run_due(&self) -> ApiResult<usize> {
+        let mut ran = 0;
+        loop {
+            let claimed = self.claim().await?;
+            if claimed.is_empty() {
+                return Ok(ran);
+            }
+            for job in claimed {
+                self.run(job).await?;
+                ran += 1;
+            }
+        }
+    }
+
+    /// Polls every `interval` until the task is aborted.
+    pub fn spawn(self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                if let Err(err) = self.run_due().await {
+                    tracing::warn!(error = %err, "background jobs could not run");
+                }
+            }
+        })
+    }
+
+    async fn claim(&self) -> ApiResult<Vec<JobRow>> {
+        let now = self.state.now();
+        let lease = after(now, LEASE);
+        self.state
+            .db
+            .write(move |tx| {
+                let due: Vec<JobRow> = jobs::table
+                    .filter(jobs::run_at.le(now))
+                    .filter(jobs::locked_until.is_null().or(jobs::locked_until.lt(now)))
+                    .order(jobs::run_at.asc())
+                    .limit(BATCH)
+                    .select(JobRow::as_select())
+                    .load(tx.conn())?;
+                let mut claimed = Vec::new();
+                for job in due {
+                    let won = diesel::update(
+                        jobs::table
+                            .find(&job.id)
+                            .filter(jobs::locked_until.is_null().or(jobs::locked_until.lt(now))),
+                    )
+                    .set((
+                        jobs::locked_until.eq(lease),
+                        jobs::attempts.eq(jobs::attempts + 1),
+                    ))
+                    .execute(tx.conn())?;
+                    if won == 1 {
+                        claimed.push(job);
+                    }
+                }
+                Ok(claimed)
+            })
+            .await
+    }
+
+    async fn run(&self, job: JobRow) -> ApiResult<()> {
+        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, org_id = ?job.org_id);
+        self.run_in_span(job).instrument(span).await
+    }
+
+    async fn run_in_span(&self, job: JobRow) -> ApiResult<()> {
+        let outcome = match Kind::parse(&job.kind) {
+            Some(kind) => janitor::handle(&self.state, kind, &job).await,
+            None => {
+                tracing::error!("unknown job kind: dropping it");
+                Ok(Outcome::Done)
+            }
+        };
+        let id = job.id.clone();
+        let now = self.state.now();
+        match outcome {
+            Ok(Outcome::Done) => {
+                self.state
+                    .db
+                    .write(move |tx| Ok(diesel::delete(jobs::table.find(&id)).execute(tx.conn())?))
+                    .await?;
+            }
+            Ok(Outcome::Later(at)) => {
+                self.state
+                    .db
+                    .write(move |tx| {
+                        Ok(diesel::update(jobs::table.find(&id))
+                            .set((
+                                jobs::run_at.eq(at),
+                                jobs::locked_until.eq(None::<NaiveDateTime>),
+                                jobs::attempts.eq(0),
+                            ))
+                            .execute(tx.conn())?)
+                    })
+                    .await?;
+            }
+            Err(err) => {
+                let delay = std::time::Duration::from_secs(60 << job.attempts.clamp(0, 6));
+                tracing::warn!(error = %err, attempts = job.attempts + 1, "job failed; will retry");
+                let message = err.to_string();
+                let at = after(now, delay);
+                self.state
+                    .db
+                    .write(move |tx| {
+                        Ok(diesel::update(jobs::table.find(&id))
+                            .set((
+                                jobs::run_at.eq(at),
+                                jobs::locked_until.eq(None::<NaiveDateTime>),
+                                jobs::last_error.eq(message),
+                            ))
+                            .execute(tx.conn())?)
+                    })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
