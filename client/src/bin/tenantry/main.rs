@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod files;
 mod org;
 mod profile;
 mod show;
@@ -37,6 +38,9 @@ enum Command {
     /// Organizations, members and invitations.
     #[command(subcommand)]
     Org(org::OrgCommand),
+    /// Files of the organization.
+    #[command(subcommand)]
+    Files(files::FilesCommand),
     /// The organization's audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -50,6 +54,7 @@ async fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Auth(command) => auth::run(&mut session, command).await,
             Command::Org(command) => org::run(&mut session, command).await,
+            Command::Files(command) => files::run(&mut session, command).await,
             Command::Audit(command) => audit::run(&mut session, command).await,
         }
     }
