@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "tenantry/org/v1/org.proto",
     "tenantry/audit/v1/audit.proto",
     "tenantry/file/v1/file.proto",
+    "tenantry/sso/v1/sso.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -26,7 +26,7 @@
 
 use std::sync::{Arc, RwLock};
 
-pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, file, org};
+pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, file, org, sso};
 pub use tonic;
 pub use tonic_types;
 
@@ -104,6 +104,12 @@ impl Client {
         file::v1::file_service_client::FileServiceClient::new(self.authed())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    /// `tenantry.sso.v1.SsoService`.
+    pub fn sso(&self) -> sso::v1::sso_service_client::SsoServiceClient<AuthedChannel> {
+        sso::v1::sso_service_client::SsoServiceClient::new(self.authed())
+            .max_decoding_message_size(MAX_MESSAGE)
     }
 
     /// `tenantry.audit.v1.AuditService`.

@@ -25,3 +25,4 @@ area!(auth, "tenantry.auth.v1");
 area!(org, "tenantry.org.v1");
 area!(audit, "tenantry.audit.v1");
 area!(file, "tenantry.file.v1");
+area!(sso, "tenantry.sso.v1");

@@ -70,6 +70,7 @@ const AUTH: &str = "tenantry.auth.v1.AuthService";
 const ORG: &str = "tenantry.org.v1.OrgService";
 const AUDIT: &str = "tenantry.audit.v1.AuditService";
 const FILE: &str = "tenantry.file.v1.FileService";
+const SSO: &str = "tenantry.sso.v1.SsoService";
 
 /// The access rule of a gRPC path (`/package.Service/Method`).
 pub fn access(path: &str) -> Option<Access> {
@@ -133,6 +134,12 @@ pub fn access(path: &str) -> Option<Access> {
             | "RestoreFile",
         ) => Org(Role::Member),
         (FILE, "PurgeFile") => Org(Role::Admin),
+
+        (SSO, "BeginSsoLogin" | "CompleteSsoLogin") => Public,
+        (SSO, "ListMyIdentities" | "UnlinkIdentity") => SignedIn,
+        (SSO, "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig") => {
+            Org(Role::Admin)
+        }
 
         _ => return None,
     };

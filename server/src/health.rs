@@ -13,6 +13,7 @@ const SERVICES: &[&str] = &[
     "tenantry.org.v1.OrgService",
     "tenantry.audit.v1.AuditService",
     "tenantry.file.v1.FileService",
+    "tenantry.sso.v1.SsoService",
 ];
 
 const PROBE_EVERY: Duration = Duration::from_secs(2);

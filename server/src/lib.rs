@@ -23,6 +23,7 @@ pub mod org;
 pub mod paging;
 mod server;
 mod side_door;
+pub mod sso;
 pub mod state;
 
 pub use config::Config;

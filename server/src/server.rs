@@ -6,7 +6,7 @@ use tenantry_proto::{
     audit::v1::audit_service_server::AuditServiceServer,
     auth::v1::auth_service_server::AuthServiceServer,
     file::v1::file_service_server::FileServiceServer,
-    org::v1::org_service_server::OrgServiceServer,
+    org::v1::org_service_server::OrgServiceServer, sso::v1::sso_service_server::SsoServiceServer,
 };
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
@@ -98,6 +98,7 @@ impl Server {
             mailer,
             blobs,
             download_key,
+            oidc_http: crate::sso::http_client(),
             refresh_key,
         });
         jobs::schedule_recurring(&state).await?;
@@ -139,6 +140,8 @@ impl Server {
             AuditServiceServer::new(AuditApi::new(state.clone())).max_decoding_message_size(max);
         let file =
             FileServiceServer::new(FileApi::new(state.clone())).max_decoding_message_size(max);
+        let sso = SsoServiceServer::new(crate::sso::SsoApi::new(state.clone()))
+            .max_decoding_message_size(max);
         let job_task = (!config.storage.job_interval.is_zero())
             .then(|| JobRunner::new(state.clone()).spawn(config.storage.job_interval));
 
@@ -173,6 +176,7 @@ impl Server {
             .add_service(org)
             .add_service(audit)
             .add_service(file)
+            .add_service(sso)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
         health_task.abort();

@@ -6,3 +6,4 @@ mod auth;
 mod files;
 mod org;
 mod server;
+mod sso;

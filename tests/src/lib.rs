@@ -14,15 +14,18 @@ mod app;
 mod assertions;
 mod files;
 mod mail;
+pub mod oidc;
 mod orgs;
 mod postgres;
 mod s3;
+mod sso;
 mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
 pub use assertions::{assert_code, field_violations};
 pub use files::{chunks, sha256_hex};
 pub use orgs::Team;
+pub use sso::{oidc_issuer, sso_config};
 pub use user::{PASSWORD, TestUser};
 
 /// Whether the PostgreSQL variant of a test can run. In a plain developer run
@@ -33,6 +36,16 @@ pub fn postgres_or_skip(test: &str) -> bool {
         return true;
     }
     eprintln!("SKIPPED {test} on PostgreSQL: initdb not found (apt-get install -y postgresql)");
+    false
+}
+
+/// Whether the SSO tests can run (Node for the OpenID provider); a loud
+/// SKIPPED line in a plain developer run without it, a failure in CI.
+pub fn oidc_or_skip(test: &str) -> bool {
+    if oidc::available() || std::env::var("TENANTRY_REQUIRE_ALL").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: node not found (apt-get install -y nodejs npm)");
     false
 }
 

@@ -24,6 +24,22 @@ use crate::{
 
 pub const REFRESH_PREFIX: &str = "rt";
 
+/// How a session signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+    Sso,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::Sso => "sso",
+        }
+    }
+}
+
 /// Opens a session for `user_id` pinned to `org_id` (if any) and issues its
 /// first token pair.
 pub fn open_session(
@@ -31,6 +47,7 @@ pub fn open_session(
     state: &AppState,
     user_id: &str,
     org_id: Option<String>,
+    method: AuthMethod,
     meta: &RequestMeta,
 ) -> ApiResult<pb::TokenPair> {
     let now = state.now();
@@ -47,6 +64,7 @@ pub fn open_session(
         revoke_reason: None,
         user_agent: meta.user_agent.clone(),
         client_ip: meta.client_ip.clone(),
+        auth_method: method.as_str().to_owned(),
     };
     diesel::insert_into(sessions::table)
         .values(&session)

@@ -11,6 +11,7 @@ use tenantry_proto::auth::v1 as pb;
 
 use super::{issue, lockout, rules, users};
 use crate::{
+    access::Role,
     audit::{self, Actor, Event},
     context::RequestMeta,
     db::{
@@ -76,7 +77,14 @@ pub async fn login(
         .write(move |tx| {
             lockout::clear(tx.conn(), &email)?;
             let pinned = choose_org(tx, &user, org_id.as_deref())?;
-            let tokens = issue::open_session(tx, &st, &user.id, pinned.clone(), &meta)?;
+            let tokens = issue::open_session(
+                tx,
+                &st,
+                &user.id,
+                pinned.clone(),
+                issue::AuthMethod::Password,
+                &meta,
+            )?;
             diesel::update(users_table::table.find(&user.id))
                 .set(users_table::last_org_id.eq(&pinned))
                 .execute(tx.conn())?;
@@ -120,7 +128,10 @@ fn record_failure(
 }
 
 /// The organization to pin: the requested one (which must be a live
-/// membership), else the last one used if still a member, else none.
+/// membership), else the last one used if still a member, else none. An
+/// organization that requires single sign-on is refused to a password
+/// sign-in (but for its owners, so it cannot lock itself out): named
+/// explicitly, with an error; as the default, by pinning to none.
 fn choose_org(
     tx: &mut Tx<'_>,
     user: &UserRow,
@@ -132,17 +143,30 @@ fn choose_org(
     };
     let Some(org) = wanted else { return Ok(None) };
     let mut own = tx.user(&UserScope::verified(&user.id))?;
-    let member: Option<String> = own
+    let member: Option<(String, String, String)> = own
         .memberships()
         .inner_join(organizations::table)
         .filter(memberships::org_id.eq(&org))
         .filter(organizations::deleted_at.is_null())
-        .select(memberships::org_id)
+        .select((
+            memberships::org_id,
+            memberships::role,
+            organizations::login_policy,
+        ))
         .first(own.conn())
         .optional()?;
     match (member, requested) {
-        (Some(org), _) => Ok(Some(org)),
+        (Some((_, role, policy)), requested) if policy == "sso" && role != Role::Owner.as_str() => {
+            match requested {
+                Some(_) => Err(ApiError::failed_precondition(SSO_REQUIRED)),
+                None => Ok(None),
+            }
+        }
+        (Some((org, _, _)), _) => Ok(Some(org)),
         (None, Some(_)) => Err(ApiError::NotFound("organization")),
         (None, None) => Ok(None),
     }
 }
+
+pub const SSO_REQUIRED: &str =
+    "this organization requires single sign-on: sign in with BeginSsoLogin";

@@ -4,7 +4,7 @@ mod email_verification;
 pub mod issue;
 pub mod liveness;
 mod lockout;
-mod login;
+pub mod login;
 mod profile;
 mod refresh;
 mod register;

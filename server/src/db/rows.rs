@@ -7,8 +7,8 @@ use diesel::{Insertable, Queryable, Selectable};
 use super::schema::{
     email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions,
     tenant::{
-        audit_events, blobs, file_labels, files, invitations, memberships, upload_parts,
-        upload_sessions,
+        audit_events, blobs, file_labels, files, invitations, memberships, sso_configs,
+        sso_identities, sso_login_states, upload_parts, upload_sessions,
     },
     users,
 };
@@ -60,6 +60,8 @@ pub struct SessionRow {
     pub revoke_reason: Option<String>,
     pub user_agent: String,
     pub client_ip: String,
+    /// `password` or `sso`.
+    pub auth_method: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -216,4 +218,43 @@ pub struct JobRow {
     pub locked_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_configs, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SsoConfigRow {
+    pub org_id: String,
+    pub issuer_url: String,
+    pub client_id: String,
+    pub secret_key_id: Option<String>,
+    /// base64 of nonce‖ciphertext; never the secret itself.
+    pub secret_sealed: Option<String>,
+    pub settings: String,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_login_states, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SsoLoginStateRow {
+    pub state_hash: String,
+    pub org_id: String,
+    pub redirect_uri: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_identities, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SsoIdentityRow {
+    pub id: String,
+    pub org_id: String,
+    pub issuer: String,
+    pub subject: String,
+    pub user_id: String,
+    pub email: String,
+    pub created_at: NaiveDateTime,
+    pub last_login_at: NaiveDateTime,
 }

@@ -51,6 +51,7 @@ diesel::table! {
         revoke_reason -> Nullable<Text>,
         user_agent -> Text,
         client_ip -> Text,
+        auth_method -> Text,
     }
 }
 
@@ -218,6 +219,45 @@ pub(in crate::db) mod tenant {
         }
     }
 
+    diesel::table! {
+        sso_configs (org_id) {
+            org_id -> Text,
+            issuer_url -> Text,
+            client_id -> Text,
+            secret_key_id -> Nullable<Text>,
+            secret_sealed -> Nullable<Text>,
+            settings -> Text,
+            enabled -> Bool,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        sso_login_states (state_hash) {
+            state_hash -> Text,
+            org_id -> Text,
+            redirect_uri -> Text,
+            created_at -> Timestamp,
+            expires_at -> Timestamp,
+            used_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
+        sso_identities (id) {
+            id -> Text,
+            org_id -> Text,
+            issuer -> Text,
+            subject -> Text,
+            user_id -> Text,
+            email -> Text,
+            created_at -> Timestamp,
+            last_login_at -> Timestamp,
+        }
+    }
+
+    diesel::joinable!(sso_identities -> users (user_id));
     diesel::joinable!(file_labels -> files (file_id));
     diesel::joinable!(upload_parts -> upload_sessions (session_id));
     diesel::joinable!(memberships -> users (user_id));
@@ -239,6 +279,9 @@ pub(in crate::db) mod tenant {
         file_labels,
         upload_sessions,
         upload_parts,
+        sso_configs,
+        sso_login_states,
+        sso_identities,
     );
 }
 
@@ -280,4 +323,19 @@ pub mod upload_sessions {
 /// Columns of the tenant-owned `upload_parts` table.
 pub mod upload_parts {
     pub use super::tenant::upload_parts::columns::*;
+}
+
+/// Columns of the tenant-owned `sso_configs` table.
+pub mod sso_configs {
+    pub use super::tenant::sso_configs::columns::*;
+}
+
+/// Columns of the tenant-owned `sso_login_states` table.
+pub mod sso_login_states {
+    pub use super::tenant::sso_login_states::columns::*;
+}
+
+/// Columns of the tenant-owned `sso_identities` table.
+pub mod sso_identities {
+    pub use super::tenant::sso_identities::columns::*;
 }

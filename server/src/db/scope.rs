@@ -165,6 +165,9 @@ scoped_tables! {
     file_labels, insert_file_labels;
     upload_sessions, insert_upload_sessions;
     upload_parts, insert_upload_parts;
+    sso_configs, insert_sso_configs;
+    sso_login_states, insert_sso_login_states;
+    sso_identities, insert_sso_identities;
 }
 
 impl Tenant<'_> {
@@ -189,6 +192,14 @@ impl OwnRows<'_> {
         &self,
     ) -> Filter<tenant::memberships::table, Eq<tenant::memberships::user_id, String>> {
         tenant::memberships::table.filter(tenant::memberships::user_id.eq(self.user_id.clone()))
+    }
+
+    /// The user's linked SSO identities in every organization.
+    pub fn sso_identities(
+        &self,
+    ) -> Filter<tenant::sso_identities::table, Eq<tenant::sso_identities::user_id, String>> {
+        tenant::sso_identities::table
+            .filter(tenant::sso_identities::user_id.eq(self.user_id.clone()))
     }
 
     pub fn user_id(&self) -> &str {

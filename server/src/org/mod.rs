@@ -5,7 +5,7 @@ mod convert;
 mod invitations;
 mod members;
 mod organizations;
-mod rules;
+pub mod rules;
 mod service;
 
 pub use service::OrgApi;

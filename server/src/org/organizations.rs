@@ -11,7 +11,11 @@ use super::{convert, rules};
 use crate::{
     access::Role,
     audit::{self, Event, chain::GENESIS},
-    auth::{issue, rules::parse_id},
+    auth::{
+        issue::{self, AuthMethod},
+        login::SSO_REQUIRED,
+        rules::parse_id,
+    },
     context::{AuthContext, RequestMeta},
     db::{
         TenantScope, Tx, UserScope,
@@ -155,6 +159,11 @@ pub async fn update(
         .write(move |tx| {
             let now = st.now();
             let before = load(tx, &scope)?;
+            if policy == Some("sso") && !crate::sso::config::enabled(&mut tx.tenant(&scope)?)? {
+                return Err(ApiError::failed_precondition(
+                    "set up and enable single sign-on before requiring it",
+                ));
+            }
             let mut after = before.clone();
             if let Some(name) = name {
                 after.name = name;
@@ -301,15 +310,28 @@ pub async fn switch(
         .db
         .write(move |tx| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
-            let member: Option<String> = own
+            let member: Option<(String, String, String)> = own
                 .memberships()
                 .inner_join(organizations::table)
                 .filter(memberships::org_id.eq(&org_id))
                 .filter(organizations::deleted_at.is_null())
-                .select(memberships::org_id)
+                .select((
+                    memberships::org_id,
+                    memberships::role,
+                    organizations::login_policy,
+                ))
                 .first(own.conn())
                 .optional()?;
-            let org_id = member.ok_or(ApiError::NotFound("organization"))?;
+            let (org_id, role, policy) = member.ok_or(ApiError::NotFound("organization"))?;
+            if policy == "sso" && role != Role::Owner.as_str() {
+                let method: String = sessions::table
+                    .find(&caller.session_id)
+                    .select(sessions::auth_method)
+                    .first(tx.conn())?;
+                if method != AuthMethod::Sso.as_str() {
+                    return Err(ApiError::failed_precondition(SSO_REQUIRED));
+                }
+            }
             let tokens = pin(tx, &st, &caller, &org_id)?;
             // A live membership of the caller's, just read.
             let mut t = tx.tenant(&TenantScope::verified(&org_id))?;

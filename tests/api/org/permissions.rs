@@ -151,6 +151,26 @@ const EXPECTED: &[(&str, Expect)] = &[
         "tenantry.file.v1.FileService/PurgeFile",
         AtLeast(Role::Admin),
     ),
+    ("tenantry.sso.v1.SsoService/BeginSsoLogin", Public),
+    ("tenantry.sso.v1.SsoService/CompleteSsoLogin", Public),
+    ("tenantry.sso.v1.SsoService/ListMyIdentities", SignedIn),
+    ("tenantry.sso.v1.SsoService/UnlinkIdentity", SignedIn),
+    (
+        "tenantry.sso.v1.SsoService/GetSsoConfig",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/UpsertSsoConfig",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/DeleteSsoConfig",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/TestSsoConfig",
+        AtLeast(Role::Admin),
+    ),
 ];
 
 /// Methods that change who the caller is run last, so they do not disturb

@@ -1,0 +1,244 @@
+//! The organization's SSO configuration. The client secret is write-only:
+//! sealed with AES-256-GCM under the master key (bound to the organization,
+//! tagged with the key id) and never returned or logged.
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use diesel::{
+    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use tenantry_proto::sso::v1 as pb;
+
+use super::{oidc, settings};
+use crate::{
+    audit::{self, Event},
+    context::{AuthContext, RequestMeta},
+    db::{
+        Tenant, TenantScope,
+        rows::SsoConfigRow,
+        schema::{organizations, sso_configs},
+    },
+    error::{ApiError, ApiResult, Violations},
+    state::AppState,
+};
+
+pub const NOT_CONFIGURED: ApiError = ApiError::NotFound("single sign-on configuration");
+
+pub fn load(t: &mut Tenant<'_>) -> ApiResult<Option<SsoConfigRow>> {
+    Ok(t.sso_configs()
+        .select(SsoConfigRow::as_select())
+        .first(t.conn())
+        .optional()?)
+}
+
+pub fn parsed(row: &SsoConfigRow) -> ApiResult<settings::Settings> {
+    serde_json::from_str(&row.settings).map_err(ApiError::internal)
+}
+
+/// The stored client secret, decrypted.
+pub fn secret(state: &AppState, row: &SsoConfigRow) -> ApiResult<Option<String>> {
+    let (Some(key_id), Some(sealed)) = (&row.secret_key_id, &row.secret_sealed) else {
+        return Ok(None);
+    };
+    let bytes = STANDARD.decode(sealed).map_err(ApiError::internal)?;
+    let plain = state
+        .master_keys
+        .open(key_id, &bytes, row.org_id.as_bytes())
+        .map_err(ApiError::internal)?;
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(ApiError::internal)
+}
+
+fn to_proto(row: &SsoConfigRow) -> ApiResult<pb::SsoConfig> {
+    Ok(settings::to_proto(
+        &row.issuer_url,
+        &row.client_id,
+        row.secret_sealed.is_some(),
+        row.enabled,
+        &parsed(row)?,
+        row.updated_at,
+    ))
+}
+
+pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetSsoConfigResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let row = state
+        .db
+        .read(move |tx| load(&mut tx.tenant(&scope)?))
+        .await?
+        .ok_or(NOT_CONFIGURED)?;
+    Ok(pb::GetSsoConfigResponse {
+        config: Some(to_proto(&row)?),
+    })
+}
+
+pub async fn upsert(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::UpsertSsoConfigRequest,
+) -> ApiResult<pb::UpsertSsoConfigResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let mut violations = Violations::new();
+    let checked = settings::check(request.config, &mut violations);
+    if request.client_secret.len() > 4096 {
+        violations.add("client_secret", "must be at most 4096 bytes");
+    }
+    violations.finish()?;
+    let checked = checked.ok_or_else(|| ApiError::invalid("config", "is required"))?;
+    let sealed = (!request.client_secret.is_empty()).then(|| {
+        let (key_id, bytes) = state
+            .master_keys
+            .seal(request.client_secret.as_bytes(), scope.org_id().as_bytes());
+        (key_id, STANDARD.encode(bytes))
+    });
+    let st = state.clone();
+    let row = state
+        .db
+        .write(move |tx| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            let existing = load(&mut t)?;
+            let (secret_key_id, secret_sealed) = match (&sealed, &existing) {
+                (Some((key, sealed)), _) => (Some(key.clone()), Some(sealed.clone())),
+                (None, Some(old)) if old.secret_sealed.is_some() => {
+                    (old.secret_key_id.clone(), old.secret_sealed.clone())
+                }
+                (None, _) => {
+                    return Err(ApiError::invalid(
+                        "client_secret",
+                        "is required: the flow uses a confidential client",
+                    ));
+                }
+            };
+            let row = SsoConfigRow {
+                org_id: scope.org_id().to_owned(),
+                issuer_url: checked.issuer_url.clone(),
+                client_id: checked.client_id.clone(),
+                secret_key_id,
+                secret_sealed,
+                settings: serde_json::to_string(&checked.settings).map_err(ApiError::internal)?,
+                enabled: checked.enabled,
+                created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                updated_at: now,
+            };
+            if existing.is_some() {
+                diesel::update(t.sso_configs())
+                    .set((
+                        sso_configs::issuer_url.eq(&row.issuer_url),
+                        sso_configs::client_id.eq(&row.client_id),
+                        sso_configs::secret_key_id.eq(&row.secret_key_id),
+                        sso_configs::secret_sealed.eq(&row.secret_sealed),
+                        sso_configs::settings.eq(&row.settings),
+                        sso_configs::enabled.eq(row.enabled),
+                        sso_configs::updated_at.eq(now),
+                    ))
+                    .execute(t.conn())?;
+            } else {
+                t.insert_sso_configs().values(&row).execute(t.conn())?;
+            }
+            let action = if existing.is_some() {
+                "sso.config.updated"
+            } else {
+                "sso.config.created"
+            };
+            let event = Event::by_user(&caller.user_id, action, "sso_config", scope.org_id())
+                .details(serde_json::json!({
+                    "issuer_url": row.issuer_url,
+                    "client_id": row.client_id,
+                    "enabled": row.enabled,
+                    "secret_changed": sealed.is_some(),
+                    "auto_provision": checked.settings.auto_provision,
+                    "allowed_email_domains": checked.settings.allowed_domains,
+                }));
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(pb::UpsertSsoConfigResponse {
+        config: Some(to_proto(&row)?),
+    })
+}
+
+pub async fn delete(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+) -> ApiResult<pb::DeleteSsoConfigResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let policy: String = organizations::table
+                .find(scope.org_id())
+                .select(organizations::login_policy)
+                .first(tx.conn())?;
+            if policy == "sso" {
+                return Err(ApiError::failed_precondition(
+                    "this organization requires single sign-on: change its login policy first",
+                ));
+            }
+            let mut t = tx.tenant(&scope)?;
+            if diesel::delete(t.sso_configs()).execute(t.conn())? == 0 {
+                return Err(NOT_CONFIGURED);
+            }
+            let event = Event::by_user(
+                &caller.user_id,
+                "sso.config.deleted",
+                "sso_config",
+                scope.org_id(),
+            );
+            audit::record(&mut t, st.now(), &meta, event)
+        })
+        .await?;
+    Ok(pb::DeleteSsoConfigResponse {})
+}
+
+pub async fn test(state: &AppState, caller: AuthContext) -> ApiResult<pb::TestSsoConfigResponse> {
+    let scope = TenantScope::from_auth(&caller)?;
+    let row = state
+        .db
+        .read(move |tx| load(&mut tx.tenant(&scope)?))
+        .await?
+        .ok_or(NOT_CONFIGURED)?;
+    Ok(
+        match oidc::discover(&state.oidc_http, &row.issuer_url).await {
+            Ok(metadata) => pb::TestSsoConfigResponse {
+                ok: true,
+                error: String::new(),
+                issuer: metadata.issuer().to_string(),
+                authorization_endpoint: metadata.authorization_endpoint().to_string(),
+                token_endpoint: metadata
+                    .token_endpoint()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                userinfo_endpoint: metadata
+                    .userinfo_endpoint()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                jwks_uri: metadata.jwks_uri().to_string(),
+                scopes_supported: metadata
+                    .scopes_supported()
+                    .map(|s| s.iter().map(|s| s.to_string()).collect())
+                    .unwrap_or_default(),
+            },
+            Err(err) => pb::TestSsoConfigResponse {
+                ok: false,
+                error: err.to_string(),
+                ..Default::default()
+            },
+        },
+    )
+}
+
+/// Whether the organization has an enabled configuration (for policies that
+/// require single sign-on).
+pub fn enabled(t: &mut Tenant<'_>) -> ApiResult<bool> {
+    Ok(t.sso_configs()
+        .filter(sso_configs::enabled.eq(true))
+        .count()
+        .get_result::<i64>(t.conn())?
+        > 0)
+}

@@ -1,0 +1,81 @@
+//! The caller's linked identities.
+
+use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _, SelectableHelper as _};
+use tenantry_proto::sso::v1 as pb;
+
+use crate::{
+    audit::{self, Event},
+    auth::{rules::parse_id, users},
+    clock::to_proto,
+    context::{AuthContext, RequestMeta},
+    db::{TenantScope, UserScope, rows::SsoIdentityRow, schema::sso_identities},
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+fn to_proto_identity(row: &SsoIdentityRow) -> pb::Identity {
+    pb::Identity {
+        id: row.id.clone(),
+        organization_id: row.org_id.clone(),
+        issuer: row.issuer.clone(),
+        subject: row.subject.clone(),
+        email: row.email.clone(),
+        create_time: Some(to_proto(row.created_at)),
+        last_login_time: Some(to_proto(row.last_login_at)),
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: AuthContext,
+) -> ApiResult<pb::ListMyIdentitiesResponse> {
+    let scope = UserScope::from_auth(&caller);
+    let rows = state
+        .db
+        .read(move |tx| {
+            let mut own = tx.user(&scope)?;
+            Ok(own
+                .sso_identities()
+                .order(sso_identities::created_at.asc())
+                .select(SsoIdentityRow::as_select())
+                .load(own.conn())?)
+        })
+        .await?;
+    Ok(pb::ListMyIdentitiesResponse {
+        identities: rows.iter().map(to_proto_identity).collect(),
+    })
+}
+
+pub async fn unlink(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: AuthContext,
+    request: pb::UnlinkIdentityRequest,
+) -> ApiResult<pb::UnlinkIdentityResponse> {
+    let id = parse_id(&request.identity_id).map_err(|d| ApiError::invalid("identity_id", d))?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let mut own = tx.user(&UserScope::from_auth(&caller))?;
+            let all: Vec<SsoIdentityRow> = own
+                .sso_identities()
+                .select(SsoIdentityRow::as_select())
+                .load(own.conn())?;
+            let identity = all.iter().find(|i| i.id == id).cloned().ok_or(ApiError::NotFound("identity"))?;
+            let user = users::find(tx.conn(), &caller.user_id)?;
+            if user.password_hash.is_none() && all.len() <= 1 {
+                return Err(ApiError::failed_precondition(
+                    "this is your only way to sign in: set a password or link another identity first",
+                ));
+            }
+            // The organization of an identity row the caller owns.
+            let mut t = tx.tenant(&TenantScope::verified(&identity.org_id))?;
+            diesel::delete(t.sso_identities().filter(sso_identities::id.eq(&identity.id))).execute(t.conn())?;
+            let event = Event::by_user(&caller.user_id, "sso.identity.unlinked", "identity", &identity.id)
+                .details(serde_json::json!({ "issuer": identity.issuer, "subject": identity.subject }));
+            audit::record(&mut t, st.now(), &meta, event)?;
+            Ok(pb::UnlinkIdentityResponse {})
+        })
+        .await
+}

@@ -1,0 +1,14 @@
+//! Per-organization single sign-on with OpenID Connect
+//! (`tenantry.sso.v1`): configuration, the sign-in flow, just-in-time
+//! provisioning and linked identities.
+
+pub mod config;
+mod identities;
+mod login;
+mod oidc;
+mod provision;
+mod service;
+mod settings;
+
+pub use oidc::http_client;
+pub use service::SsoApi;

@@ -1,0 +1,91 @@
+//! `tenantry.sso.v1.SsoService`.
+
+use tenantry_proto::sso::v1::{self as pb, sso_service_server::SsoService};
+use tonic::{Request, Response, Status};
+
+use super::{config, identities, login};
+use crate::{
+    context::{caller, meta},
+    error::ApiResult,
+    state::AppState,
+};
+
+#[derive(Clone)]
+pub struct SsoApi {
+    state: AppState,
+}
+
+impl SsoApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn ok<T>(result: ApiResult<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl SsoService for SsoApi {
+    async fn get_sso_config(
+        &self,
+        request: Request<pb::GetSsoConfigRequest>,
+    ) -> Reply<pb::GetSsoConfigResponse> {
+        ok(config::get(&self.state, caller(&request)?).await)
+    }
+
+    async fn upsert_sso_config(
+        &self,
+        request: Request<pb::UpsertSsoConfigRequest>,
+    ) -> Reply<pb::UpsertSsoConfigResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(config::upsert(&self.state, meta, caller, request.into_inner()).await)
+    }
+
+    async fn delete_sso_config(
+        &self,
+        request: Request<pb::DeleteSsoConfigRequest>,
+    ) -> Reply<pb::DeleteSsoConfigResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(config::delete(&self.state, meta, caller).await)
+    }
+
+    async fn test_sso_config(
+        &self,
+        request: Request<pb::TestSsoConfigRequest>,
+    ) -> Reply<pb::TestSsoConfigResponse> {
+        ok(config::test(&self.state, caller(&request)?).await)
+    }
+
+    async fn begin_sso_login(
+        &self,
+        request: Request<pb::BeginSsoLoginRequest>,
+    ) -> Reply<pb::BeginSsoLoginResponse> {
+        ok(login::begin(&self.state, request.into_inner()).await)
+    }
+
+    async fn complete_sso_login(
+        &self,
+        request: Request<pb::CompleteSsoLoginRequest>,
+    ) -> Reply<pb::CompleteSsoLoginResponse> {
+        let meta = meta(&request);
+        ok(login::complete(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn list_my_identities(
+        &self,
+        request: Request<pb::ListMyIdentitiesRequest>,
+    ) -> Reply<pb::ListMyIdentitiesResponse> {
+        ok(identities::list(&self.state, caller(&request)?).await)
+    }
+
+    async fn unlink_identity(
+        &self,
+        request: Request<pb::UnlinkIdentityRequest>,
+    ) -> Reply<pb::UnlinkIdentityResponse> {
+        let (meta, caller) = (meta(&request), caller(&request)?);
+        ok(identities::unlink(&self.state, meta, caller, request.into_inner()).await)
+    }
+}

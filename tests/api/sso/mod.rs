@@ -1,0 +1,4 @@
+mod config;
+mod flow;
+mod policy;
+mod provisioning;

@@ -1,0 +1,101 @@
+//! The organization's login policy: with `sso`, passwords no longer open it
+//! to its members (owners keep theirs, so it cannot lock itself out).
+
+use tenantry_client::{
+    auth::v1::{LoginRequest, Role},
+    org::v1::{LoginPolicy, SwitchOrganizationRequest},
+    sso::v1::DeleteSsoConfigRequest,
+};
+use tenantry_tests::{
+    Backend, PASSWORD, TestApp, assert_code, oidc::CALLBACK, oidc_issuer, on_both_backends,
+    sso_config,
+};
+use tonic::Code;
+
+fn login(email: &str, organization_id: &str) -> LoginRequest {
+    LoginRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+        organization_id: organization_id.into(),
+    }
+}
+
+async fn an_sso_only_organization_refuses_member_passwords(backend: Backend) {
+    let Some(issuer) = oidc_issuer("an_sso_only_organization_refuses_member_passwords") else {
+        return;
+    };
+    let app = TestApp::start(backend).await;
+    let mut team = app.team("acme").await;
+    team.admin.set_up_sso(sso_config(&issuer)).await;
+    team.owner.set_login_policy(LoginPolicy::Sso).await.unwrap();
+    let auth = app.client().await.auth();
+
+    let status = assert_code(
+        auth.clone()
+            .login(login(&team.member.email, &team.org.id))
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("single sign-on"));
+    // Without naming it, the member signs in pinned to no organization...
+    let unpinned = auth
+        .clone()
+        .login(login(&team.member.email, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unpinned.tokens.unwrap().organization_id, "");
+    // ...and a password session cannot switch into it either.
+    let member = app.sign_in(&team.member.email, PASSWORD).await;
+    let switch = SwitchOrganizationRequest {
+        organization_id: team.org.id.clone(),
+    };
+    assert_code(
+        member.client.org().switch_organization(switch).await,
+        Code::FailedPrecondition,
+    );
+    // Owners keep their password.
+    let owner = auth
+        .clone()
+        .login(login(&team.owner.email, &team.org.id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(owner.tokens.unwrap().role, Role::Owner as i32);
+    // Single sign-on works, and the configuration cannot be removed while
+    // it is required.
+    assert!(app.sso_sign_in("acme", "bob@acme.test").await.is_ok());
+    let status = assert_code(
+        team.admin
+            .client
+            .sso()
+            .delete_sso_config(DeleteSsoConfigRequest {})
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("login policy"));
+    team.owner.switch_to(&team.org.id).await;
+    team.owner
+        .set_login_policy(LoginPolicy::Local)
+        .await
+        .unwrap();
+    // With `local`, it is passwords only.
+    assert_code(
+        app.begin_sso("acme", CALLBACK).await,
+        Code::FailedPrecondition,
+    );
+    team.admin
+        .client
+        .sso()
+        .delete_sso_config(DeleteSsoConfigRequest {})
+        .await
+        .unwrap();
+    assert!(
+        auth.clone()
+            .login(login(&team.member.email, &team.org.id))
+            .await
+            .is_ok()
+    );
+}
+
+on_both_backends!(an_sso_only_organization_refuses_member_passwords);

@@ -1,0 +1,124 @@
+//! Single sign-on as tests drive it.
+
+use tenantry_client::{
+    auth::v1::Role,
+    org::v1::{LoginPolicy, UpdateOrganizationRequest},
+    sso::v1::{
+        BeginSsoLoginRequest, CompleteSsoLoginRequest, CompleteSsoLoginResponse, GroupRoleMapping,
+        ProvisioningRules, SsoConfig, SyncMode, UpsertSsoConfigRequest,
+    },
+};
+
+use crate::{
+    TestApp, TestUser,
+    oidc::{self, CALLBACK, CLIENT_ID, CLIENT_SECRET, Callback},
+};
+
+/// The provider's issuer, or `None` (after a loud SKIPPED line) when the
+/// provider cannot run in a plain developer run.
+pub fn oidc_issuer(test: &str) -> Option<String> {
+    crate::oidc_or_skip(test).then(oidc::issuer)
+}
+
+/// A configuration for the test provider: auto-provisioning for
+/// `acme.test`, `admins` → ADMIN, `engineering` → MEMBER, default VIEWER,
+/// synced at every sign-in.
+pub fn sso_config(issuer: &str) -> SsoConfig {
+    SsoConfig {
+        issuer_url: issuer.into(),
+        client_id: CLIENT_ID.into(),
+        scopes: vec!["email".into(), "profile".into(), "groups".into()],
+        enabled: true,
+        provisioning: Some(ProvisioningRules {
+            auto_provision: true,
+            allowed_email_domains: vec!["acme.test".into()],
+            default_role: Role::Viewer as i32,
+            group_roles: vec![
+                GroupRoleMapping {
+                    group: "admins".into(),
+                    role: Role::Admin as i32,
+                },
+                GroupRoleMapping {
+                    group: "engineering".into(),
+                    role: Role::Member as i32,
+                },
+            ],
+            sync: SyncMode::EveryLogin as i32,
+        }),
+        redirect_uris: vec![CALLBACK.into()],
+        ..SsoConfig::default()
+    }
+}
+
+impl TestUser {
+    /// Saves `config` (with the client secret) and lets the organization
+    /// sign in with SSO or passwords.
+    pub async fn set_up_sso(&self, config: SsoConfig) {
+        self.client
+            .sso()
+            .upsert_sso_config(UpsertSsoConfigRequest {
+                config: Some(config),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .await
+            .expect("save SSO config");
+        self.set_login_policy(LoginPolicy::Both)
+            .await
+            .expect("login policy");
+    }
+
+    pub async fn set_login_policy(&self, policy: LoginPolicy) -> Result<(), tonic::Status> {
+        self.client
+            .org()
+            .update_organization(UpdateOrganizationRequest {
+                name: None,
+                login_policy: policy as i32,
+                max_file_size_bytes: None,
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+impl TestApp {
+    pub async fn begin_sso(&self, slug: &str, redirect_uri: &str) -> Result<String, tonic::Status> {
+        self.client()
+            .await
+            .sso()
+            .begin_sso_login(BeginSsoLoginRequest {
+                organization_slug: slug.into(),
+                redirect_uri: redirect_uri.into(),
+            })
+            .await
+            .map(|r| r.into_inner().authorization_url)
+    }
+
+    pub async fn complete_sso(
+        &self,
+        callback: &Callback,
+    ) -> Result<CompleteSsoLoginResponse, tonic::Status> {
+        self.client()
+            .await
+            .sso()
+            .complete_sso_login(CompleteSsoLoginRequest {
+                state: callback.state.clone(),
+                code: callback.code.clone(),
+                iss: callback.iss.clone(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The whole flow: begin, sign in at the provider as `login`, complete.
+    pub async fn sso_sign_in(
+        &self,
+        slug: &str,
+        login: &str,
+    ) -> Result<CompleteSsoLoginResponse, tonic::Status> {
+        let url = self.begin_sso(slug, CALLBACK).await?;
+        let callback = oidc::browser_sign_in(&url, login)
+            .await
+            .expect("provider flow");
+        self.complete_sso(&callback).await
+    }
+}
