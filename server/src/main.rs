@@ -6,6 +6,11 @@ use clap::Parser as _;
 use tenantry_server::{Config, Server, clock::SystemClock, config::Command, crypto::signing_keys};
 use tracing_subscriber::EnvFilter;
 
+// A faster allocator for many small, short-lived allocations (measured in
+// BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();

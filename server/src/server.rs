@@ -53,8 +53,8 @@ impl Server {
             )
         })?;
         let url = config.database_url();
-        let pool_size = config.database_pool_size;
-        let db = tokio::task::spawn_blocking(move || Db::open(&url, pool_size)).await??;
+        let (pool_size, workers) = (config.database_pool_size, config.database_workers);
+        let db = tokio::task::spawn_blocking(move || Db::open(&url, pool_size, workers)).await??;
         let keys = Arc::new(SigningKeys::load(&config)?);
         let tokens = Arc::new(TokenCodec::new(
             keys,

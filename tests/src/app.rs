@@ -67,6 +67,13 @@ impl TestAppBuilder {
     }
 
     pub async fn start(self) -> TestApp {
+        // TENANTRY_TEST_LOG=debug (or any filter) shows the servers' logs.
+        if let Ok(filter) = std::env::var("TENANTRY_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(data_dir.path());
         // Cheap hashing keeps the suite fast; production parameters are

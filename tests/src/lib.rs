@@ -10,13 +10,19 @@
 //! on_both_backends!(signing_in);
 //! ```
 
+/// The benchmarks' baseline contract (a bare echo, sink and source).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod baseline {
+    tonic::include_proto!("baseline.v1");
+}
+
 mod app;
 mod assertions;
 mod files;
-mod mail;
+pub mod mail;
 pub mod oidc;
 mod orgs;
-mod postgres;
+pub mod postgres;
 mod s3;
 mod sso;
 mod user;

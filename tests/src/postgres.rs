@@ -207,7 +207,7 @@ fn prepare_template(base_url: &str) -> Result<(), String> {
     diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
         .execute(&mut admin)
         .map_err(|e| e.to_string())?;
-    tenantry_server::db::Db::open(&format!("{base_url}/{TEMPLATE}"), 1)
+    tenantry_server::db::Db::open(&format!("{base_url}/{TEMPLATE}"), 1, 1)
         .map_err(|e| e.to_string())?;
     Ok(())
 }

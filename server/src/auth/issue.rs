@@ -1,5 +1,9 @@
 //! Opening sessions and issuing token pairs. Used by sign-in, refresh,
 //! organization creation and switching, and SSO.
+//!
+//! Inside a transaction these build an [`Unsigned`] pair; callers sign it
+//! after the commit, so the (comparatively slow) Ed25519 signature is never
+//! made while the database's write lock is held.
 
 use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
@@ -49,7 +53,7 @@ pub fn open_session(
     org_id: Option<String>,
     method: AuthMethod,
     meta: &RequestMeta,
-) -> ApiResult<pb::TokenPair> {
+) -> ApiResult<Unsigned> {
     let now = state.now();
     let absolute = after(now, state.config.sessions.session_absolute_timeout);
     let session = SessionRow {
@@ -81,7 +85,7 @@ pub fn repin_session(
     state: &AppState,
     session_id: &str,
     org_id: Option<String>,
-) -> ApiResult<pb::TokenPair> {
+) -> ApiResult<Unsigned> {
     let now = state.now();
     let session: SessionRow = diesel::update(sessions::table.find(session_id))
         .set((
@@ -127,8 +131,37 @@ pub fn store_refresh_token(
     Ok(expires_at)
 }
 
-/// A token pair for `session` with a freshly signed access token carrying the
-/// caller's current role.
+/// A token pair, its access token not yet signed.
+#[derive(Debug, Clone)]
+pub struct Unsigned {
+    claims: AccessClaims,
+    access_expires: NaiveDateTime,
+    refresh_token: String,
+    refresh_expires: NaiveDateTime,
+    role: Option<Role>,
+}
+
+impl Unsigned {
+    pub fn session_id(&self) -> &str {
+        &self.claims.sid
+    }
+
+    /// Signs the access token (after the transaction has committed).
+    pub fn sign(self, state: &AppState) -> ApiResult<pb::TokenPair> {
+        Ok(pb::TokenPair {
+            access_token: state.tokens.sign(&self.claims)?,
+            access_token_expire_time: Some(to_proto(self.access_expires)),
+            refresh_token: self.refresh_token,
+            refresh_token_expire_time: Some(to_proto(self.refresh_expires)),
+            session_id: self.claims.sid,
+            organization_id: self.claims.tid.unwrap_or_default(),
+            role: self.role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
+        })
+    }
+}
+
+/// A token pair for `session` whose access token carries the caller's
+/// current role.
 pub fn token_pair(
     tx: &mut Tx<'_>,
     state: &AppState,
@@ -136,7 +169,7 @@ pub fn token_pair(
     refresh_token: String,
     refresh_expires: NaiveDateTime,
     now: NaiveDateTime,
-) -> ApiResult<pb::TokenPair> {
+) -> ApiResult<Unsigned> {
     let role = match &session.org_id {
         Some(org) => current_role(tx, org, &session.user_id)?,
         None => None,
@@ -154,14 +187,12 @@ pub fn token_pair(
         aud: state.tokens.audience().to_owned(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    Ok(pb::TokenPair {
-        access_token: state.tokens.sign(&claims)?,
-        access_token_expire_time: Some(to_proto(access_expires)),
+    Ok(Unsigned {
+        claims,
+        access_expires,
         refresh_token,
-        refresh_token_expire_time: Some(to_proto(refresh_expires)),
-        session_id: session.id.clone(),
-        organization_id: session.org_id.clone().unwrap_or_default(),
-        role: role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
+        refresh_expires,
+        role,
     })
 }
 

@@ -72,7 +72,7 @@ pub async fn login(
     };
 
     let st = state.clone();
-    state
+    let (user, tokens) = state
         .db
         .write(move |tx| {
             lockout::clear(tx.conn(), &email)?;
@@ -90,15 +90,16 @@ pub async fn login(
                 .execute(tx.conn())?;
             let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(&user.id, "auth.login", "session", &tokens.session_id)
+            let event = Event::by_user(&user.id, "auth.login", "session", tokens.session_id())
                 .details(serde_json::json!({ "method": "password" }));
             audit::record(&mut t, st.now(), &meta, event)?;
-            Ok(pb::LoginResponse {
-                user: Some(users::to_proto_user(&user)),
-                tokens: Some(tokens),
-            })
+            Ok((user, tokens))
         })
-        .await
+        .await?;
+    Ok(pb::LoginResponse {
+        user: Some(users::to_proto_user(&user)),
+        tokens: Some(tokens.sign(state)?),
+    })
 }
 
 fn locked(remaining: chrono::TimeDelta) -> ApiError {

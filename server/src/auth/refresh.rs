@@ -28,7 +28,7 @@ use crate::{
 };
 
 enum Outcome {
-    Issued(pb::TokenPair),
+    Issued(Box<issue::Unsigned>),
     /// Refused, with what the caller is told; any revocation it caused is
     /// committed.
     Refused(&'static str),
@@ -49,7 +49,7 @@ pub async fn refresh(
         .await?
     {
         Outcome::Issued(tokens) => Ok(pb::RefreshResponse {
-            tokens: Some(tokens),
+            tokens: Some(tokens.sign(state)?),
         }),
         Outcome::Refused(reason) => Err(ApiError::Unauthenticated(reason)),
     }
@@ -63,13 +63,16 @@ fn rotate(
 ) -> ApiResult<Outcome> {
     let now = state.now();
     let hash = hash_token(token);
-    let Some(mut presented) = find_token(tx, &hash)? else {
+    // The token and its session in one statement.
+    let found: Option<(RefreshTokenRow, SessionRow)> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(&hash))
+        .select((RefreshTokenRow::as_select(), SessionRow::as_select()))
+        .first(tx.conn())
+        .optional()?;
+    let Some((mut presented, session)) = found else {
         return Ok(Outcome::Refused("invalid refresh token"));
     };
-    let session: SessionRow = sessions::table
-        .find(&presented.session_id)
-        .select(SessionRow::as_select())
-        .first(tx.conn())?;
     if let Some(reason) = session_refusal(&session, &presented, now) {
         return Ok(Outcome::Refused(reason));
     }
@@ -98,9 +101,9 @@ fn rotate(
                 ))
                 .execute(tx.conn())?;
             let expires = issue::store_refresh_token(tx, state, &session, &successor, now)?;
-            return Ok(Outcome::Issued(issue::token_pair(
+            return Ok(Outcome::Issued(Box::new(issue::token_pair(
                 tx, state, &session, successor, expires, now,
-            )?));
+            )?)));
         }
         presented =
             find_token(tx, &hash)?.ok_or(ApiError::Unauthenticated("invalid refresh token"))?;
@@ -115,7 +118,7 @@ fn rotate(
         && let Some(next) = find_token(tx, &successor_hash)?.filter(|t| t.spent_at.is_none())
     {
         let pair = issue::token_pair(tx, state, &session, successor, next.expires_at, now)?;
-        return Ok(Outcome::Issued(pair));
+        return Ok(Outcome::Issued(Box::new(pair)));
     }
 
     // A spent token came back: someone holds a copy. End the session.

@@ -39,6 +39,11 @@ pub struct Config {
     #[arg(long, env = "TENANTRY_DATABASE_POOL_SIZE", default_value_t = 16)]
     pub database_pool_size: u32,
 
+    /// Threads that run queries. 0: one per core on SQLite (its queries are
+    /// CPU work), one per pooled connection on PostgreSQL.
+    #[arg(long, env = "TENANTRY_DATABASE_WORKERS", default_value_t = 0)]
+    pub database_workers: usize,
+
     /// Browser origins allowed to call over grpc-web (repeat the flag or
     /// separate with commas), e.g. `https://app.example.com`. None by default.
     #[arg(

@@ -94,4 +94,10 @@ pub struct PasswordConfig {
     /// (at least one).
     #[arg(long, env = "TENANTRY_PASSWORD_HASH_CONCURRENCY", default_value_t = 0)]
     pub hash_concurrency: usize,
+
+    /// Scheduling of the hashing threads: `idle` (they run only on CPU time
+    /// nothing else wants, so a burst of sign-ins cannot slow other calls;
+    /// on a machine saturated for long, sign-ins wait) or `normal`.
+    #[arg(long, env = "TENANTRY_PASSWORD_HASH_SCHEDULING", default_value = "idle", value_parser = ["idle", "normal"])]
+    pub hash_scheduling: String,
 }

@@ -34,12 +34,24 @@ pub struct AccessClaims {
     pub jti: String,
 }
 
-#[derive(Debug)]
 pub struct TokenCodec {
     keys: Arc<SigningKeys>,
     issuer: String,
     audience: String,
     validation: Validation,
+    /// Tokens whose signature and claims already verified: a token's
+    /// signature cannot change, so a client calling again with the same token
+    /// skips the Ed25519 verification (expiry is still checked every call,
+    /// and revocation by the session check).
+    verified: quick_cache::sync::Cache<String, AccessClaims>,
+}
+
+impl std::fmt::Debug for TokenCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCodec")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenCodec {
@@ -56,6 +68,7 @@ impl TokenCodec {
             issuer,
             audience,
             validation,
+            verified: quick_cache::sync::Cache::new(100_000),
         }
     }
 
@@ -80,15 +93,14 @@ impl TokenCodec {
     /// The claims of a valid token; the reason otherwise (for logs only: the
     /// caller always hears "invalid or expired token").
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, &'static str> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
-        if header.alg != Algorithm::EdDSA {
-            return Err("unexpected algorithm");
-        }
-        let kid = header.kid.ok_or("token has no key id")?;
-        let key = self.keys.verifying(&kid).ok_or("unknown key id")?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
-            .map_err(|_| "bad signature or claims")?;
-        let claims = data.claims;
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature(token)?;
+                self.verified.insert(token.to_owned(), claims.clone());
+                claims
+            }
+        };
         let now = now.timestamp();
         if claims.exp <= now {
             return Err("token expired");
@@ -97,5 +109,18 @@ impl TokenCodec {
             return Err("token issued in the future");
         }
         Ok(claims)
+    }
+
+    /// Algorithm, key id, signature, issuer and audience.
+    fn verify_signature(&self, token: &str) -> Result<AccessClaims, &'static str> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
+        if header.alg != Algorithm::EdDSA {
+            return Err("unexpected algorithm");
+        }
+        let kid = header.kid.ok_or("token has no key id")?;
+        let key = self.keys.verifying(&kid).ok_or("unknown key id")?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+            .map_err(|_| "bad signature or claims")?;
+        Ok(data.claims)
     }
 }

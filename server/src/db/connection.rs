@@ -70,6 +70,8 @@ impl Manager {
                 // (even the one switching to WAL needs) instead of failing. WAL
                 // lets readers run beside the writer; SQLite leaves foreign
                 // keys off unless asked.
+                // (No mmap_size: measured, remapping as the file grows costs
+                // writes more than mapped reads save.)
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
@@ -103,7 +105,9 @@ impl r2d2::ManageConnection for Manager {
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::connection::TransactionManager as _;
         std::thread::panicking()
+            || <AnyConnection as diesel::Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
 }

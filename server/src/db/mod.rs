@@ -1,7 +1,8 @@
 //! The database: one pool, one way in ([`Db::read`] / [`Db::write`]), run on
-//! the blocking pool so no query ever blocks a runtime thread.
+//! dedicated query workers so no query ever blocks a runtime thread.
 
 mod connection;
+mod executor;
 mod migrations;
 pub mod rows;
 pub mod schema;
@@ -12,17 +13,19 @@ use diesel::{
     Connection, RunQueryDsl as _,
     connection::{AnsiTransactionManager, TransactionManager},
 };
-use tracing::Span;
 
 pub use connection::{AnyConnection, Backend, parse_url};
 pub use scope::{ACCOUNT_EVENTS_ORG, OwnRows, Tenant, TenantScope, Tx, UserScope};
 
-use crate::error::{ApiError, ApiResult, BoxError};
+use crate::error::{ApiResult, BoxError};
 
 #[derive(Clone)]
 pub struct Db {
-    pool: r2d2::Pool<connection::Manager>,
     backend: Backend,
+    /// On SQLite, which has one writer at a time, writes of this process go
+    /// to one writer thread in order instead of colliding on the database
+    /// lock (whose busy handler retries by sleeping).
+    executor: executor::Executor,
 }
 
 impl std::fmt::Debug for Db {
@@ -34,8 +37,11 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Connects, applies pending migrations and fills the pool.
-    pub fn open(url: &str, pool_size: u32) -> Result<Self, BoxError> {
+    /// Connects, applies pending migrations, fills the pool and starts the
+    /// query workers (`workers`: 0 picks one per core for SQLite, whose
+    /// queries are CPU work, and one per connection for PostgreSQL, whose
+    /// queries wait on the network).
+    pub fn open(url: &str, pool_size: u32, workers: usize) -> Result<Self, BoxError> {
         let manager = connection::Manager::new(url);
         let backend = manager.backend();
         if backend == Backend::Sqlite {
@@ -49,24 +55,38 @@ impl Db {
             .map_err(|e| format!("cannot connect to the {} database: {e}", backend.name()))?;
         migrations::run(&mut operator)?;
         drop(operator);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = match (workers, backend) {
+            (0, Backend::Sqlite) => cores,
+            (0, Backend::Postgres) => pool_size.max(1) as usize,
+            (n, _) => n,
+        };
         let pool = r2d2::Pool::builder()
-            .max_size(pool_size.max(1))
+            // Each worker (and the SQLite writer) holds a connection.
+            .max_size(pool_size.max(u32::try_from(workers + 1).unwrap_or(u32::MAX)))
+            .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)?;
-        Ok(Self { pool, backend })
+        let executor = executor::Executor::start(pool, workers, backend == Backend::Sqlite)?;
+        Ok(Self { backend, executor })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Runs `f` in a read transaction.
+    /// Runs `f` to read. On PostgreSQL in a transaction (which carries the
+    /// row-level-security settings); on SQLite without one (there is no RLS,
+    /// and a one-statement read needs none).
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
-        self.run(move |conn| in_transaction(conn, false, f)).await
+        match self.backend {
+            Backend::Postgres => self.run(move |conn| in_transaction(conn, false, f)).await,
+            Backend::Sqlite => self.run(move |conn| f(&mut Tx { conn })).await,
+        }
     }
 
     /// Runs `f` in a write transaction: everything `f` does commits together
@@ -77,7 +97,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
-        self.run(move |conn| in_transaction(conn, true, f)).await
+        self.executor
+            .run_write(move |conn| in_transaction(conn, true, f))
+            .await
     }
 
     /// True when the database answers a query.
@@ -90,26 +112,15 @@ impl Db {
         .is_ok()
     }
 
-    /// The one place that checks out a connection: on the blocking pool, in
-    /// the caller's tracing span; a panic inside is re-raised here.
+    /// The one way to a connection: on a query worker (never a runtime
+    /// thread), in the caller's tracing span; a panic inside is re-raised
+    /// here.
     async fn run<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let span = Span::current();
-        let joined = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await;
-        match joined {
-            Ok(result) => result,
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(err) => Err(ApiError::internal(err)),
-        }
+        self.executor.run(f).await
     }
 }
 

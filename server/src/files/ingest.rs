@@ -28,6 +28,9 @@ pub struct Limits {
 #[derive(Debug, Clone)]
 pub struct Ingested {
     pub key: String,
+    /// False when the bytes were only verified against content already
+    /// stored at `key` (nothing was written).
+    pub written: bool,
     pub size: i64,
     pub sha256: String,
     pub detected_content_type: String,
@@ -35,6 +38,8 @@ pub struct Ingested {
 
 pub struct Ingest {
     writer: Option<Box<dyn BlobWriter>>,
+    /// Hashing only: the content is already stored at `key`.
+    verify_only: bool,
     key: String,
     hasher: Sha256,
     size: i64,
@@ -84,6 +89,23 @@ impl Ingest {
         let writer = store.create(&key).await?;
         Ok(Self {
             writer: Some(writer),
+            verify_only: false,
+            key,
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::new(),
+            limits,
+            expected_size,
+        })
+    }
+
+    /// An upload of content the organization already stores at `key` (its
+    /// SHA-256 was declared): the bytes are hashed to prove it, not written.
+    pub fn verify_only(key: String, limits: Limits, expected_size: Option<i64>) -> ApiResult<Self> {
+        check_declared(expected_size, limits)?;
+        Ok(Self {
+            writer: None,
+            verify_only: true,
             key,
             hasher: Sha256::new(),
             size: 0,
@@ -115,6 +137,9 @@ impl Ingest {
         }
         self.hasher.update(&chunk);
         self.size = size;
+        if self.verify_only {
+            return Ok(());
+        }
         let writer = self
             .writer
             .as_mut()
@@ -152,12 +177,15 @@ impl Ingest {
                 "the content's SHA-256 is {sha256}, not the expected {expected}"
             )));
         }
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| ApiError::internal("finished twice"))?;
-        writer.finish().await?;
+        if !self.verify_only {
+            let writer = self
+                .writer
+                .take()
+                .ok_or_else(|| ApiError::internal("finished twice"))?;
+            writer.finish().await?;
+        }
         Ok(Ingested {
+            written: !self.verify_only,
             key: std::mem::take(&mut self.key),
             size: self.size,
             sha256,

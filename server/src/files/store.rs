@@ -79,6 +79,12 @@ pub fn commit(
         .set(blobs::ref_count.eq(blobs::ref_count + 1))
         .execute(t.conn())?;
     let deduplicated = shared == 1;
+    if !deduplicated && !ingested.written {
+        // Verified against stored content that was purged meanwhile.
+        return Err(ApiError::Aborted(
+            "the stored content changed during the upload: retry it".into(),
+        ));
+    }
     if !deduplicated {
         let blob = BlobRow {
             org_id: scope.org_id().to_owned(),
@@ -161,6 +167,15 @@ pub fn labels_of(t: &mut Tenant<'_>, file_ids: &[String]) -> ApiResult<Vec<FileL
         .filter(file_labels::file_id.eq_any(file_ids))
         .select(FileLabelRow::as_select())
         .load(t.conn())?)
+}
+
+/// The key of content already stored with this SHA-256, if any.
+pub fn stored_key(t: &mut Tenant<'_>, sha256: &str) -> ApiResult<Option<String>> {
+    Ok(t.blobs()
+        .filter(blobs::sha256.eq(sha256))
+        .select(blobs::storage_key)
+        .first(t.conn())
+        .optional()?)
 }
 
 /// The blob key holding a file's bytes.

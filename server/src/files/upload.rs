@@ -38,15 +38,26 @@ pub async fn upload(
     violations.finish()?;
     let metadata = metadata.ok_or_else(first_needed)?;
 
-    let s = scope.clone();
-    let limits = state.db.read(move |tx| store::limits(tx, &s)).await?;
-    let ingest = Ingest::start(
-        state.blobs.clone(),
-        scope.org_id(),
-        limits,
-        metadata.expected_size,
-    )
-    .await?;
+    let (s, sha) = (scope.clone(), metadata.expected_sha256.clone());
+    let (limits, stored) = state
+        .db
+        .read(move |tx| {
+            let limits = store::limits(tx, &s)?;
+            let stored = match &sha {
+                Some(sha) => store::stored_key(&mut tx.tenant(&s)?, sha)?,
+                None => None,
+            };
+            Ok((limits, stored))
+        })
+        .await?;
+    // Content declared by its SHA-256 and already stored is only verified.
+    let ingest = match stored {
+        Some(key) => Ingest::verify_only(key, limits, metadata.expected_size)?,
+        None => {
+            let blobs = state.blobs.clone();
+            Ingest::start(blobs, scope.org_id(), limits, metadata.expected_size).await?
+        }
+    };
     let chunks = futures::stream::unfold(stream, |mut stream| async move {
         let next = match stream.message().await {
             Ok(None) => return None,
@@ -102,7 +113,8 @@ pub async fn commit_and_clean(
         })
         .await;
     let duplicate = matches!(&result, Ok(c) if c.deduplicated);
-    if (result.is_err() || duplicate)
+    if ingested.written
+        && (result.is_err() || duplicate)
         && let Err(err) = state.blobs.delete(&ingested.key).await
     {
         // The janitor removes it later as an orphan.

@@ -84,12 +84,15 @@ pub async fn create(
                 .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
             audit::record(&mut t, now, &meta, event)?;
             let tokens = pin(tx, &st, &caller, &org.id)?;
-            Ok(pb::CreateOrganizationResponse {
-                organization: Some(convert::organization(&org)),
-                tokens: Some(tokens),
-            })
+            Ok((org, tokens))
         })
         .await
+        .and_then(|(org, tokens)| {
+            Ok(pb::CreateOrganizationResponse {
+                organization: Some(convert::organization(&org)),
+                tokens: Some(tokens.sign(state)?),
+            })
+        })
 }
 
 /// Re-pins the caller's session to `org_id` and remembers it for sign-in.
@@ -98,7 +101,7 @@ fn pin(
     state: &AppState,
     caller: &AuthContext,
     org_id: &str,
-) -> ApiResult<tenantry_proto::auth::v1::TokenPair> {
+) -> ApiResult<issue::Unsigned> {
     diesel::update(users::table.find(&caller.user_id))
         .set(users::last_org_id.eq(org_id))
         .execute(tx.conn())?;
@@ -342,11 +345,14 @@ pub async fn switch(
                 &caller.session_id,
             );
             audit::record(&mut t, st.now(), &meta, event)?;
-            Ok(pb::SwitchOrganizationResponse {
-                tokens: Some(tokens),
-            })
+            Ok(tokens)
         })
         .await
+        .and_then(|tokens| {
+            Ok(pb::SwitchOrganizationResponse {
+                tokens: Some(tokens.sign(state)?),
+            })
+        })
 }
 
 /// How many owners the organization has.

@@ -105,10 +105,15 @@ pub async fn sign_in(
 ) -> ApiResult<pb::CompleteSsoLoginResponse> {
     let person = person(&claims, &settings);
     let st = state.clone();
-    state
+    let signed_in = state
         .db
         .write(move |tx| decide(tx, &st, &scope, &meta, &issuer, &settings, &person))
-        .await?
+        .await??;
+    Ok(pb::CompleteSsoLoginResponse {
+        user: Some(users::to_proto_user(&signed_in.user)),
+        tokens: Some(signed_in.tokens.sign(state)?),
+        user_created: signed_in.user_created,
+    })
 }
 
 /// Signs the person in, or records why not; the refusal is returned inside
@@ -121,12 +126,9 @@ fn decide(
     issuer: &str,
     settings: &Settings,
     person: &Person,
-) -> ApiResult<ApiResult<pb::CompleteSsoLoginResponse>> {
+) -> ApiResult<ApiResult<SignedIn>> {
     let now = state.now();
-    let refuse = |tx: &mut Tx<'_>,
-                  reason: &str,
-                  message: &str|
-     -> ApiResult<ApiResult<pb::CompleteSsoLoginResponse>> {
+    let refuse = |tx: &mut Tx<'_>, reason: &str, message: &str| -> ApiResult<ApiResult<SignedIn>> {
         let mut t = tx.tenant(scope)?;
         let event = Event::new(Actor::Anonymous, "sso.login", "organization", scope.org_id())
             .failed()
@@ -355,9 +357,16 @@ fn decide(
         meta,
     )?;
     let user = users::find(tx.conn(), &user.id)?;
-    Ok(Ok(pb::CompleteSsoLoginResponse {
-        user: Some(users::to_proto_user(&user)),
-        tokens: Some(tokens),
+    Ok(Ok(SignedIn {
+        user,
+        tokens,
         user_created,
     }))
+}
+
+/// A sign-in decided inside the transaction, its token not yet signed.
+struct SignedIn {
+    user: UserRow,
+    tokens: issue::Unsigned,
+    user_created: bool,
 }

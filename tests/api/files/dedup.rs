@@ -1,8 +1,9 @@
 //! Identical content is stored once per organization, with a reference
 //! count — also when the copies arrive at the same moment.
 
-use tenantry_client::file::v1::{GetStorageUsageRequest, PurgeFileRequest};
-use tenantry_tests::{Backend, TestApp, on_both_backends};
+use tenantry_client::file::v1::{FileMetadata, GetStorageUsageRequest, PurgeFileRequest};
+use tenantry_tests::{Backend, TestApp, assert_code, chunks, on_both_backends, sha256_hex};
+use tonic::Code;
 
 async fn identical_content_is_stored_once(backend: Backend) {
     let app = TestApp::start(backend).await;
@@ -112,7 +113,49 @@ async fn dedup_stays_inside_one_organization(backend: Backend) {
     assert_eq!(app.stored_objects().await.len(), 2);
 }
 
+async fn declared_known_content_is_verified_not_written(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let bytes = vec![6_u8; 200_000];
+    let declared = |name: &str| FileMetadata {
+        name: name.into(),
+        expected_sha256: sha256_hex(&bytes),
+        ..FileMetadata::default()
+    };
+    let first = team
+        .member
+        .upload_parts(declared("a.bin"), chunks(&bytes, 50_000))
+        .await
+        .unwrap();
+    assert!(!first.deduplicated);
+    let objects = app.stored_objects().await;
+    let second = team
+        .member
+        .upload_parts(declared("b.bin"), chunks(&bytes, 50_000))
+        .await
+        .unwrap();
+    assert!(second.deduplicated);
+    assert_eq!(
+        app.stored_objects().await,
+        objects,
+        "nothing written, nothing deleted"
+    );
+    assert_eq!(team.viewer.download(&second.file.unwrap().id).await, bytes);
+    // Claiming stored content with other bytes fails and harms nothing.
+    let other = vec![7_u8; 200_000];
+    let status = assert_code(
+        team.member
+            .upload_parts(declared("lie.bin"), chunks(&other, 50_000))
+            .await,
+        Code::DataLoss,
+    );
+    assert!(status.message().contains("SHA-256"));
+    assert_eq!(app.stored_objects().await, objects);
+    assert_eq!(team.viewer.download(&first.file.unwrap().id).await, bytes);
+}
+
 on_both_backends!(
+    declared_known_content_is_verified_not_written,
     identical_content_is_stored_once,
     concurrent_identical_uploads_end_with_one_blob,
     dedup_stays_inside_one_organization,

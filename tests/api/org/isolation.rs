@@ -131,7 +131,7 @@ async fn row_level_security_holds_under_a_superuser_url() {
     let a = app.team("acme").await;
     let b = app.team("globex").await;
     b.owner.invite("pending@example.com", Role::Viewer).await;
-    let db = Db::open(&app.database_url(), 2).unwrap();
+    let db = Db::open(&app.database_url(), 2, 2).unwrap();
     let (a_id, b_id) = (a.org.id.clone(), b.org.id.clone());
 
     let seen = db

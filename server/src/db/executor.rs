@@ -1,0 +1,126 @@
+//! Where queries run: a few long-lived threads, each holding a pooled
+//! connection, taking jobs from a queue. Like `spawn_blocking` nothing
+//! blocks a runtime thread; unlike it, a thread that finishes a job takes the
+//! next one without a wake-up, and no idle threads pile up to be woken one
+//! per job — on a virtual machine those cross-CPU wake-ups cost more than a
+//! SQLite lookup (measured in BENCHMARKS.md).
+//!
+//! With a writer lane (SQLite, which has one writer at a time), writes go to
+//! one thread of their own, in order, instead of contending for the lock.
+
+use std::{any::Any, panic::AssertUnwindSafe};
+
+use diesel::connection::{Connection, TransactionManager as _};
+use tracing::Span;
+
+use super::connection::{AnyConnection, Manager};
+use crate::error::{ApiError, ApiResult};
+
+type Job = Box<dyn FnOnce(&mut AnyConnection) + Send>;
+type TxManager = <AnyConnection as Connection>::TransactionManager;
+
+#[derive(Clone)]
+pub struct Executor {
+    jobs: crossbeam_channel::Sender<Job>,
+    writes: Option<crossbeam_channel::Sender<Job>>,
+}
+
+impl Executor {
+    /// Starts `threads` workers on connections from `pool`, and a writer of
+    /// its own when `writer_lane`.
+    pub fn start(
+        pool: r2d2::Pool<Manager>,
+        threads: usize,
+        writer_lane: bool,
+    ) -> std::io::Result<Self> {
+        let lane = |name: String| -> std::io::Result<crossbeam_channel::Sender<Job>> {
+            let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+            let pool = pool.clone();
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || work(&queue, &pool))?;
+            Ok(jobs)
+        };
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        for n in 0..threads.max(1) {
+            let (queue, pool) = (queue.clone(), pool.clone());
+            std::thread::Builder::new()
+                .name(format!("tenantry-db-{n}"))
+                .spawn(move || work(&queue, &pool))?;
+        }
+        let writes = if writer_lane {
+            Some(lane("tenantry-db-writer".into())?)
+        } else {
+            None
+        };
+        Ok(Self { jobs, writes })
+    }
+
+    /// Runs `f` as [`Executor::run`], on the writer lane when there is one.
+    pub async fn run_write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        self.submit(self.writes.as_ref().unwrap_or(&self.jobs), f)
+            .await
+    }
+
+    /// Runs `f` on a worker with a connection, in the caller's tracing span;
+    /// a panic inside is re-raised here.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        self.submit(&self.jobs, f).await
+    }
+
+    async fn submit<T, F>(&self, lane: &crossbeam_channel::Sender<Job>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let (done, outcome) =
+            tokio::sync::oneshot::channel::<Result<ApiResult<T>, Box<dyn Any + Send>>>();
+        let span = Span::current();
+        let job: Job = Box::new(move |conn| {
+            let _entered = span.enter();
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)));
+            let _ = done.send(result);
+        });
+        lane.send(job)
+            .map_err(|_| ApiError::Unavailable("the database workers have stopped".into()))?;
+        match outcome.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(ApiError::internal("a database worker dropped a job")),
+        }
+    }
+}
+
+/// Takes jobs until the executor is dropped, checking a connection out of the
+/// pool when it has none (at start, or after one broke).
+fn work(queue: &crossbeam_channel::Receiver<Job>, pool: &r2d2::Pool<Manager>) {
+    let mut held: Option<r2d2::PooledConnection<Manager>> = None;
+    while let Ok(job) = queue.recv() {
+        if held.is_none() {
+            match pool.get() {
+                Ok(conn) => held = Some(conn),
+                Err(err) => {
+                    tracing::warn!(error = %err, "no database connection for a job");
+                    // Dropping the job tells its caller.
+                    drop(job);
+                    continue;
+                }
+            }
+        }
+        let Some(conn) = held.as_mut() else { continue };
+        job(conn);
+        // A connection whose transaction state is unknown (a panic midway)
+        // goes back to the pool, which drops it; the next job gets another.
+        if TxManager::is_broken_transaction_manager(conn) {
+            held = None;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `baseline-server`: a bare tonic server with the same tonic version and
+//! runtime settings as Tenantry, serving an echo, a byte sink and a byte
+//! source — the floor the benchmarks measure Tenantry against.
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _};
+use tenantry_tests::baseline::{
+    EchoRequest, EchoResponse, SinkRequest, SinkResponse, SourceRequest, SourceResponse,
+    baseline_service_server::{BaselineService, BaselineServiceServer},
+};
+use tonic::{Request, Response, Status, Streaming};
+
+struct Baseline;
+
+#[tonic::async_trait]
+impl BaselineService for Baseline {
+    async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoResponse>, Status> {
+        Ok(Response::new(EchoResponse {
+            text: request.into_inner().text,
+        }))
+    }
+
+    async fn sink(
+        &self,
+        request: Request<Streaming<SinkRequest>>,
+    ) -> Result<Response<SinkResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut received = 0_i64;
+        while let Some(message) = stream.message().await? {
+            received += message.chunk.len() as i64;
+        }
+        Ok(Response::new(SinkResponse { received }))
+    }
+
+    type SourceStream = Pin<Box<dyn Stream<Item = Result<SourceResponse, Status>> + Send>>;
+
+    async fn source(
+        &self,
+        request: Request<SourceRequest>,
+    ) -> Result<Response<Self::SourceStream>, Status> {
+        let request = request.into_inner();
+        let chunk = Bytes::from(vec![7_u8; request.chunk_size.max(1) as usize]);
+        let count = request.size / chunk.len() as i64;
+        let stream = futures::stream::iter(0..count).map(move |_| {
+            Ok(SourceResponse {
+                chunk: chunk.clone(),
+            })
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let listen = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:50052".into());
+    let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
+    println!("listening {}", listener.local_addr().expect("addr"));
+    let service = BaselineServiceServer::new(Baseline).max_decoding_message_size(16 * 1024 * 1024);
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .add_service(service)
+        .serve_with_incoming(incoming)
+        .await
+        .expect("serve");
+}
