@@ -29,6 +29,9 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
     #[error("s3: {0}")]
     S3(String),
+    /// The stored bytes do not hash to what was recorded.
+    #[error("stored bytes do not match their SHA-256")]
+    Corrupt,
 }
 
 impl From<BlobError> for ApiError {
@@ -37,6 +40,10 @@ impl From<BlobError> for ApiError {
             BlobError::NotFound => {
                 tracing::error!("a file's bytes are missing from the blob store");
                 ApiError::DataLoss("the file's bytes are missing from the store".into())
+            }
+            BlobError::Corrupt => {
+                tracing::error!("a file's stored bytes do not match their SHA-256");
+                ApiError::DataLoss("the stored bytes do not match the file's SHA-256".into())
             }
             other => {
                 tracing::error!(error = %other, "blob store failure");
@@ -69,6 +76,12 @@ pub trait BlobStore: Send + Sync + 'static {
         offset: u64,
         length: Option<u64>,
     ) -> Result<ByteStream, BlobError>;
+
+    /// Streams the whole object and checks that it hashes to `sha256` (hex);
+    /// if not, the stream ends with [`BlobError::Corrupt`].
+    async fn read_checked(&self, key: &str, sha256: &str) -> Result<ByteStream, BlobError> {
+        Ok(checked(self.read(key, 0, None).await?, sha256.to_owned()))
+    }
 
     /// Removes an object; removing a missing one is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
@@ -131,4 +144,25 @@ pub fn attachment(filename: &str) -> String {
         })
         .collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// `bytes`, hashed on the way, ending with [`BlobError::Corrupt`] when the
+/// digest is not `expected` (hex).
+pub fn checked(bytes: ByteStream, expected: String) -> ByteStream {
+    use futures::StreamExt as _;
+    use sha2::{Digest as _, Sha256};
+    let state = (bytes, Some(Sha256::new()), expected);
+    futures::stream::unfold(state, |(mut bytes, mut hasher, expected)| async move {
+        let mut digest = hasher.take()?;
+        match bytes.next().await {
+            Some(Ok(chunk)) => {
+                digest.update(&chunk);
+                Some((Ok(chunk), (bytes, Some(digest), expected)))
+            }
+            Some(Err(err)) => Some((Err(err), (bytes, None, expected))),
+            None if hex::encode(digest.finalize()) == expected => None,
+            None => Some((Err(BlobError::Corrupt), (bytes, None, expected))),
+        }
+    })
+    .boxed()
 }

@@ -84,8 +84,16 @@ impl Db {
         F: FnOnce(&mut Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
         match self.backend {
-            Backend::Postgres => self.run(move |conn| in_transaction(conn, false, f)).await,
-            Backend::Sqlite => self.run(move |conn| f(&mut Tx { conn })).await,
+            Backend::Postgres => self.run(move |conn| lazy_read(conn, f)).await,
+            Backend::Sqlite => {
+                self.run(move |conn| {
+                    f(&mut Tx {
+                        conn,
+                        begin_on_scope: false,
+                    })
+                })
+                .await
+            }
         }
     }
 
@@ -137,7 +145,10 @@ fn in_transaction<T>(
         }
         _ => Manager::begin_transaction(conn)?,
     }
-    match f(&mut Tx { conn }) {
+    match f(&mut Tx {
+        conn,
+        begin_on_scope: false,
+    }) {
         Ok(value) => match Manager::commit_transaction(conn) {
             Ok(()) => Ok(value),
             Err(err) => {
@@ -150,4 +161,21 @@ fn in_transaction<T>(
             Err(err)
         }
     }
+}
+
+/// A PostgreSQL read: a transaction only if `f` enters a scope (ended with
+/// a rollback: a read has nothing to commit, and whatever happened ends).
+fn lazy_read<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let mut tx = Tx {
+        conn,
+        begin_on_scope: true,
+    };
+    let result = f(&mut tx);
+    if tx.began() {
+        Manager::rollback_transaction(tx.conn)?;
+    }
+    result
 }

@@ -15,6 +15,7 @@ use crate::{
     context::AuthContext,
     error::{ApiError, ApiResult},
 };
+use diesel::connection::TransactionManager as _;
 
 /// The organization whose rows a piece of work may touch.
 ///
@@ -89,9 +90,13 @@ impl UserScope {
     }
 }
 
-/// A transaction in progress.
+/// A transaction in progress — or, for a PostgreSQL read, one that begins
+/// when it first enters a tenant or user scope (a read of global tables
+/// alone needs no transaction and no row-level-security settings).
 pub struct Tx<'c> {
     pub(super) conn: &'c mut AnyConnection,
+    /// Begin a transaction before setting the scope (a lazy read).
+    pub(super) begin_on_scope: bool,
 }
 
 impl Tx<'_> {
@@ -103,6 +108,7 @@ impl Tx<'_> {
     /// Acts for one organization for the rest of the transaction (until the
     /// next call of `tenant` or `user`).
     pub fn tenant(&mut self, scope: &TenantScope) -> ApiResult<Tenant<'_>> {
+        self.begin_if_lazy()?;
         set_rls(self.conn, Some(&scope.org_id), scope.user_id.as_deref())?;
         Ok(Tenant {
             conn: self.conn,
@@ -112,11 +118,28 @@ impl Tx<'_> {
 
     /// Acts for one user's own rows for the rest of the transaction.
     pub fn user(&mut self, scope: &UserScope) -> ApiResult<OwnRows<'_>> {
+        self.begin_if_lazy()?;
         set_rls(self.conn, None, Some(&scope.user_id))?;
         Ok(OwnRows {
             conn: self.conn,
             user_id: scope.user_id.clone(),
         })
+    }
+
+    /// The settings `set_rls` makes are local to a transaction: a lazy read
+    /// begins one first (and `Db::read` ends it).
+    fn begin_if_lazy(&mut self) -> ApiResult<()> {
+        if std::mem::take(&mut self.begin_on_scope) {
+            <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(
+                self.conn,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether a lazy read began its transaction.
+    pub(super) fn began(&self) -> bool {
+        !self.begin_on_scope
     }
 }
 

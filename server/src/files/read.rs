@@ -1,19 +1,16 @@
 //! Reading files: one, a filtered page, or their bytes as a stream.
 
-use bytes::Bytes;
 use diesel::{
     BoolExpressionMethods as _, EscapeExpressionMethods as _, ExpressionMethods as _,
     QueryDsl as _, RunQueryDsl as _, SelectableHelper as _, TextExpressionMethods as _,
 };
 use futures::{StreamExt as _, stream::BoxStream};
-use sha2::{Digest as _, Sha256};
 use tenantry_proto::file::v1::{self as pb, download_response::Part};
 use tonic::Status;
 
 use super::{convert, rules, store};
 use crate::{
     auth::rules::parse_id,
-    blob::BlobError,
     clock::from_proto,
     context::AuthContext,
     db::{
@@ -249,69 +246,28 @@ pub async fn download(
     };
     let whole = request.offset == 0 && length == file.size;
     let offset = u64::try_from(request.offset).unwrap_or(0);
-    let bytes = state
-        .blobs
-        .read(&key, offset, Some(u64::try_from(length).unwrap_or(0)))
-        .await?;
+    // A whole-file download is checked against the recorded SHA-256.
+    let bytes = if whole {
+        state.blobs.read_checked(&key, &file.sha256).await?
+    } else {
+        let length = u64::try_from(length).unwrap_or(0);
+        state.blobs.read(&key, offset, Some(length)).await?
+    };
     let labels = convert::labels_by_file(labels)
         .remove(&file.id)
         .unwrap_or_default();
     let head = pb::DownloadResponse {
         part: Some(Part::File(convert::file(&file, &labels))),
     };
-    let expected = whole.then(|| file.sha256.clone());
+    // Chunks pass on; a store error (missing or corrupt bytes) ends the
+    // stream with its status.
+    let chunks = bytes.map(|chunk| match chunk {
+        Ok(chunk) => Ok(pb::DownloadResponse {
+            part: Some(Part::Chunk(chunk)),
+        }),
+        Err(err) => Err(Status::from(ApiError::from(err))),
+    });
     Ok(futures::stream::once(async move { Ok(head) })
-        .chain(verified(bytes, expected))
+        .chain(chunks)
         .boxed())
-}
-
-/// Passes chunks on; for a whole-file download also hashes them and ends
-/// with DATA_LOSS if the bytes in the store are not the ones uploaded.
-fn verified(
-    bytes: BoxStream<'static, Result<Bytes, BlobError>>,
-    expected_sha256: Option<String>,
-) -> impl futures::Stream<Item = Result<pb::DownloadResponse, Status>> {
-    struct State {
-        bytes: BoxStream<'static, Result<Bytes, BlobError>>,
-        hasher: Option<(Sha256, String)>,
-        done: bool,
-    }
-    let state = State {
-        bytes,
-        hasher: expected_sha256.map(|e| (Sha256::new(), e)),
-        done: false,
-    };
-    futures::stream::unfold(state, |mut s| async move {
-        if s.done {
-            return None;
-        }
-        match s.bytes.next().await {
-            Some(Ok(chunk)) => {
-                if let Some((hasher, _)) = &mut s.hasher {
-                    hasher.update(&chunk);
-                }
-                Some((
-                    Ok(pb::DownloadResponse {
-                        part: Some(Part::Chunk(chunk)),
-                    }),
-                    s,
-                ))
-            }
-            Some(Err(err)) => {
-                s.done = true;
-                Some((Err(Status::from(ApiError::from(err))), s))
-            }
-            None => {
-                s.done = true;
-                let (hasher, expected) = s.hasher.take()?;
-                let actual = hex::encode(hasher.finalize());
-                if actual == expected {
-                    return None;
-                }
-                tracing::error!(%expected, %actual, "stored bytes do not match their hash");
-                let status = Status::data_loss("the stored bytes do not match the file's SHA-256");
-                Some((Err(status), s))
-            }
-        }
-    })
 }

@@ -206,7 +206,35 @@ fn futures_like_stream(
     }))
 }
 
+/// Reaches under the API: replaces the stored bytes behind the server's back.
+async fn bytes_altered_in_the_store_end_a_download_with_data_loss(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let bytes = noise(3 * 1024 * 1024 + 5, 9);
+    let file = team
+        .member
+        .upload("precious.bin", &bytes)
+        .await
+        .file
+        .unwrap();
+    let objects = app.stored_objects().await;
+    assert_eq!(objects.len(), 1);
+    let mut rotten = bytes.clone();
+    rotten[2 * 1024 * 1024] ^= 1;
+    app.state()
+        .blobs
+        .put(&objects[0], bytes::Bytes::from(rotten))
+        .await
+        .unwrap();
+    let status = assert_code(
+        team.viewer.download_range(&file.id, 0, 0).await,
+        Code::DataLoss,
+    );
+    assert!(status.message().contains("SHA-256"), "{status:?}");
+}
+
 on_both_backends!(
+    bytes_altered_in_the_store_end_a_download_with_data_loss,
     sizes_around_chunk_boundaries_round_trip,
     ranges_resume_a_broken_download,
     content_types_are_declared_and_sniffed,
