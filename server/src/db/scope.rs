@@ -4,8 +4,9 @@
 //! transaction, so the database enforces the same rule a second time.
 
 use diesel::{
-    ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
-    dsl::{Eq, Filter},
+    BoolExpressionMethods as _, ExpressionMethods as _, JoinOnDsl as _, QueryDsl as _,
+    RunQueryDsl as _,
+    dsl::{And, Eq, Filter, LeftJoinOn},
     query_builder::IncompleteInsertStatement,
     sql_types::Text,
 };
@@ -15,7 +16,7 @@ use crate::{
     context::AuthContext,
     error::{ApiError, ApiResult},
 };
-use diesel::connection::TransactionManager as _;
+use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 
 /// The organization whose rows a piece of work may touch.
 ///
@@ -108,8 +109,7 @@ impl Tx<'_> {
     /// Acts for one organization for the rest of the transaction (until the
     /// next call of `tenant` or `user`).
     pub fn tenant(&mut self, scope: &TenantScope) -> ApiResult<Tenant<'_>> {
-        self.begin_if_lazy()?;
-        set_rls(self.conn, Some(&scope.org_id), scope.user_id.as_deref())?;
+        self.enter(Some(&scope.org_id), scope.user_id.as_deref())?;
         Ok(Tenant {
             conn: self.conn,
             org_id: scope.org_id.clone(),
@@ -118,29 +118,56 @@ impl Tx<'_> {
 
     /// Acts for one user's own rows for the rest of the transaction.
     pub fn user(&mut self, scope: &UserScope) -> ApiResult<OwnRows<'_>> {
-        self.begin_if_lazy()?;
-        set_rls(self.conn, None, Some(&scope.user_id))?;
+        self.enter(None, Some(&scope.user_id))?;
         Ok(OwnRows {
             conn: self.conn,
             user_id: scope.user_id.clone(),
         })
     }
 
-    /// The settings `set_rls` makes are local to a transaction: a lazy read
-    /// begins one first (and `Db::read` ends it).
-    fn begin_if_lazy(&mut self) -> ApiResult<()> {
-        if std::mem::take(&mut self.begin_on_scope) {
-            <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(
-                self.conn,
-            )?;
+    /// Sets the row-level-security settings, which are local to a
+    /// transaction: a lazy read begins one first (and `Db::read` ends it).
+    fn enter(&mut self, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
+        if !std::mem::take(&mut self.begin_on_scope) {
+            return set_rls(self.conn, org, user);
         }
-        Ok(())
+        match (&mut *self.conn, begin_with_rls_sql(org, user)) {
+            // One round trip instead of two: most reads are this.
+            (AnyConnection::Postgresql(pg), Some(sql)) => {
+                AnsiTransactionManager::begin_transaction_sql(pg, &sql)?;
+                Ok(())
+            }
+            _ => {
+                <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(
+                    self.conn,
+                )?;
+                set_rls(self.conn, org, user)
+            }
+        }
     }
 
     /// Whether a lazy read began its transaction.
     pub(super) fn began(&self) -> bool {
         !self.begin_on_scope
     }
+}
+
+/// `BEGIN` and the settings of `set_rls` as one batch, for ids that are
+/// UUIDs (all of ours are; anything else takes the two-step path with bound
+/// parameters, so no text from outside is ever spliced into SQL).
+fn begin_with_rls_sql(org: Option<&str>, user: Option<&str>) -> Option<String> {
+    let uuid_or_empty = |id: Option<&str>| match id {
+        None => Some(String::new()),
+        // Exactly the canonical form, so the check and the splice agree.
+        Some(id) => uuid::Uuid::parse_str(id)
+            .ok()
+            .map(|u| u.to_string())
+            .filter(|canonical| canonical == id),
+    };
+    let (org, user) = (uuid_or_empty(org)?, uuid_or_empty(user)?);
+    Some(format!(
+        "BEGIN; SELECT set_config('app.tenant_id', '{org}', true), set_config('app.user_id', '{user}', true)"
+    ))
 }
 
 fn set_rls(conn: &mut AnyConnection, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
@@ -193,7 +220,34 @@ scoped_tables! {
     sso_identities, insert_sso_identities;
 }
 
+/// `files` of one organization left-joined with their `file_labels`.
+type FilesWithLabels = Filter<
+    LeftJoinOn<
+        tenant::files::table,
+        tenant::file_labels::table,
+        And<
+            Eq<tenant::file_labels::file_id, tenant::files::id>,
+            Eq<tenant::file_labels::org_id, tenant::files::org_id>,
+        >,
+    >,
+    Eq<tenant::files::org_id, String>,
+>;
+
 impl Tenant<'_> {
+    /// This organization's files, each joined with its labels (a file
+    /// without labels comes once, with none): a file and its labels in one
+    /// round trip.
+    pub fn files_with_labels(&self) -> FilesWithLabels {
+        use tenant::{file_labels, files};
+        files::table
+            .left_join(
+                file_labels::table.on(file_labels::file_id
+                    .eq(files::id)
+                    .and(file_labels::org_id.eq(files::org_id))),
+            )
+            .filter(files::org_id.eq(self.org_id.clone()))
+    }
+
     pub fn org_id(&self) -> &str {
         &self.org_id
     }

@@ -38,9 +38,7 @@ pub async fn get(
         .db
         .read(move |tx| {
             let mut t = tx.tenant(&scope)?;
-            let file = store::find(&mut t, &id, false)?;
-            let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
-            Ok((file, labels))
+            store::find_labelled(&mut t, &id)
         })
         .await?;
     let labels = convert::labels_by_file(labels)

@@ -162,6 +162,23 @@ pub fn find(t: &mut Tenant<'_>, file_id: &str, deleted: bool) -> ApiResult<FileR
     row.ok_or(ApiError::NotFound("file"))
 }
 
+/// A live file and its labels in one query (the hot path of `GetFile`).
+pub fn find_labelled(t: &mut Tenant<'_>, file_id: &str) -> ApiResult<(FileRow, Vec<FileLabelRow>)> {
+    let rows: Vec<(FileRow, Option<FileLabelRow>)> = t
+        .files_with_labels()
+        .filter(files::id.eq(file_id))
+        .filter(files::deleted_at.is_null())
+        .select((FileRow::as_select(), Option::<FileLabelRow>::as_select()))
+        .load(t.conn())?;
+    let mut rows = rows.into_iter();
+    let (file, first) = rows.next().ok_or(ApiError::NotFound("file"))?;
+    let labels = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, l)| l))
+        .collect();
+    Ok((file, labels))
+}
+
 pub fn labels_of(t: &mut Tenant<'_>, file_ids: &[String]) -> ApiResult<Vec<FileLabelRow>> {
     Ok(t.file_labels()
         .filter(file_labels::file_id.eq_any(file_ids))
