@@ -147,7 +147,7 @@ pub async fn all(
         sessions(section, server, data, &token, &file_id).await;
     }
     if wanted("transfers") {
-        transfers(section, baseline, server, &owner, quick).await;
+        transfers(section, baseline, server, &owner, data, quick).await;
     }
     if wanted("dedup") {
         dedup(section, &owner, data).await;
@@ -468,6 +468,7 @@ async fn transfers(
     baseline: &Process,
     server: &Process,
     owner: &Client,
+    data: &Path,
     quick: bool,
 ) {
     let sizes: &[usize] = if quick { &[64] } else { &[64, 1024] };
@@ -527,6 +528,19 @@ async fn transfers(
             met: Some(upload_mbs >= 0.8 * sink_mbs),
             ..row(format!("Upload {label} (local store)"), upload_mbs, "MB/s")
         });
+        // The same upload against what the disk itself can do: the sink
+        // above keeps bytes in memory, an upload must make them durable.
+        let disk_mbs = durable_write_mbs(data, mib);
+        section.add(Row {
+            baseline: Some(disk_mbs),
+            note: "baseline: the same bytes written to the data dir's disk and fsynced, no gRPC"
+                .into(),
+            ..row(
+                format!("Upload {label} against the disk's durable write speed"),
+                upload_mbs,
+                "MB/s",
+            )
+        });
         // Tenantry download (whole file, SHA-256 checked by the server).
         let before_download = server.rss();
         let stop = Arc::new(AtomicBool::new(false));
@@ -584,6 +598,24 @@ async fn transfers(
             )
         });
     }
+}
+
+/// MB/s of writing `mib` MiB to a file next to the server's data and
+/// syncing it to disk (then removing it): the floor an upload stands on.
+fn durable_write_mbs(data: &Path, mib: usize) -> f64 {
+    use std::io::Write as _;
+    let path = data.join("disk-floor.bin");
+    let chunk = block(99);
+    let began = Instant::now();
+    let mut file = std::fs::File::create(&path).expect("disk floor file");
+    for _ in 0..mib {
+        file.write_all(&chunk).expect("disk floor write");
+    }
+    file.sync_all().expect("disk floor sync");
+    let seconds = began.elapsed().as_secs_f64();
+    drop(file);
+    std::fs::remove_file(&path).expect("disk floor cleanup");
+    mib as f64 / seconds
 }
 
 /// Files under `<data>/blobs/orgs`.
