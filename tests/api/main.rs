@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod browser;
 mod files;
 mod org;
 mod server;

@@ -18,8 +18,10 @@ pub mod baseline {
 
 mod app;
 mod assertions;
+pub mod browser;
 mod files;
 pub mod mail;
+mod node;
 pub mod oidc;
 mod orgs;
 pub mod postgres;
@@ -52,6 +54,16 @@ pub fn oidc_or_skip(test: &str) -> bool {
         return true;
     }
     eprintln!("SKIPPED {test}: node not found (apt-get install -y nodejs npm)");
+    false
+}
+
+/// Whether the grpc-web browser tests can run (Node and Chromium); a loud
+/// SKIPPED line in a plain developer run without them, a failure in CI.
+pub fn browser_or_skip(test: &str) -> bool {
+    if browser::available() || std::env::var("TENANTRY_REQUIRE_ALL").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: no browser (apt-get install -y chromium nodejs npm)");
     false
 }
 

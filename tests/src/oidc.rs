@@ -4,11 +4,11 @@
 
 use std::{
     io::{BufRead as _, BufReader},
-    os::unix::process::CommandExt as _,
-    path::PathBuf,
     process::{Command, Stdio},
     sync::OnceLock,
 };
+
+use crate::node::{self, die_with_parent};
 
 /// The redirect URI the test clients are registered with (nothing listens
 /// there: the browser stand-in stops at the redirect).
@@ -21,16 +21,9 @@ pub const CLIENT_SECRET: &str = "tenantry-test-secret";
 
 static ISSUER: OnceLock<Result<String, String>> = OnceLock::new();
 
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
-}
-
 /// Whether the provider can run here.
 pub fn available() -> bool {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    node::available()
 }
 
 /// The issuer URL of the running provider (started on first use).
@@ -42,19 +35,8 @@ pub fn issuer() -> String {
 }
 
 fn start() -> Result<String, String> {
-    let dir = node_dir();
-    if !dir.join("node_modules/oidc-provider").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .map_err(|e| {
-                format!("npm is needed for the SSO tests (apt-get install -y npm): {e}")
-            })?;
-        if !status.success() {
-            return Err(format!("`npm ci` in {} failed", dir.display()));
-        }
-    }
+    let dir = node::dir();
+    node::ensure_modules("oidc-provider")?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("oidc-provider".into())
@@ -90,19 +72,6 @@ fn start() -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let port = rx.recv().map_err(|e| e.to_string())??;
     Ok(format!("http://127.0.0.1:{port}"))
-}
-
-#[allow(unsafe_code)]
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 /// What the provider sent back to the redirect URI.

@@ -19,18 +19,17 @@ pub async fn register(
 ) -> ApiResult<pb::RegisterResponse> {
     let mut violations = Violations::new();
     let email = violations.take("email", rules::normalize_email(&request.email));
-    if let Some(email) = &email {
-        violations.take(
-            "password",
-            rules::check_new_password(&request.password, email),
-        );
-        violations.take(
-            "display_name",
-            rules::clean_display_name(&request.display_name, email),
-        );
-    } else {
-        violations.take("password", rules::check_password_input(&request.password));
-    }
+    // Every field is checked even when the email is malformed, so a form can
+    // mark all its mistakes at once (the rules compare with the raw text).
+    let compared = email.as_deref().unwrap_or(request.email.trim());
+    violations.take(
+        "password",
+        rules::check_new_password(&request.password, compared),
+    );
+    violations.take(
+        "display_name",
+        rules::clean_display_name(&request.display_name, compared),
+    );
     violations.finish()?;
     let email = email.unwrap_or_default();
     let display_name = rules::clean_display_name(&request.display_name, &email).unwrap_or_default();

@@ -1,0 +1,4 @@
+//! grpc-web from a real browser (headless Chromium): what a web app built on
+//! Tenantry does, under the browser's CORS rules.
+
+mod grpc_web;

@@ -1,0 +1,47 @@
+//! The Node tools the harness runs (`tests/node`, pinned by its lockfile):
+//! the OpenID provider and the browser driver.
+
+use std::{os::unix::process::CommandExt as _, path::PathBuf, process::Command};
+
+pub fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
+}
+
+/// Whether `node` runs here.
+pub fn available() -> bool {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Installs the pinned modules (`npm ci`) unless `module` is already there.
+pub fn ensure_modules(module: &str) -> Result<(), String> {
+    let dir = dir();
+    if dir.join("node_modules").join(module).exists() {
+        return Ok(());
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("npm is needed for this test (apt-get install -y npm): {e}"))?;
+    if !status.success() {
+        return Err(format!("`npm ci` in {} failed", dir.display()));
+    }
+    Ok(())
+}
+
+/// Makes the child die with the test process, however that ends.
+#[allow(unsafe_code)]
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
