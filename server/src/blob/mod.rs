@@ -94,8 +94,10 @@ pub trait BlobStore: Send + Sync + 'static {
         token: Option<String>,
     ) -> Result<(Vec<Listed>, Option<String>), BlobError>;
 
-    /// Removes writes started before `before` that never finished (temporary
-    /// files, multipart uploads); returns how many.
+    /// Removes writes that never finished (temporary files, multipart
+    /// uploads) and are idle since before `before`; a store that cannot tell
+    /// when a write was last fed waits longer, so that no write still in
+    /// flight is cut. Returns how many.
     async fn sweep_unfinished(&self, before: DateTime<Utc>) -> Result<u64, BlobError>;
 
     /// A URL that downloads the object until `signed_at + ttl`, when the

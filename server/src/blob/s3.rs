@@ -24,6 +24,12 @@ use crate::config::S3Config;
 /// part.
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// How long a streamed write may take. A multipart upload shows only when it
+/// was initiated, not when it last received a part, so the janitor's grace
+/// for orphans (an hour by default) would abort a large upload on a slow
+/// link in flight; one still open this long after the cutoff is abandoned.
+const MAX_UPLOAD_DURATION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: Client,
@@ -326,6 +332,8 @@ impl BlobStore for S3Store {
             }
             Err(err) => return Err(s3_error(aws_sdk_s3::error::DisplayErrorContext(err))),
         };
+        // Abandoned, not merely older than the grace: see MAX_UPLOAD_DURATION.
+        let before = before - MAX_UPLOAD_DURATION;
         let mut aborted = 0;
         for upload in uploads.uploads() {
             let stale = upload

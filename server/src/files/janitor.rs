@@ -123,6 +123,11 @@ async fn purge_deleted(
             Ok(Outcome::Done)
         })
         .await
+        .or_else(|err| match err {
+            // Purged meanwhile by someone else (rolled back here): done.
+            ApiError::NotFound(_) => Ok(Outcome::Done),
+            err => Err(err),
+        })
 }
 
 async fn delete_blob(state: &AppState, scope: TenantScope, key: &str) -> ApiResult<Outcome> {

@@ -91,8 +91,16 @@ pub async fn list(
             false
         }
     };
-    if request.name_prefix.len() > 255 || request.content_type.len() > 255 {
-        violations.add("name_prefix", "filters must be at most 255 bytes");
+    for (field, value) in [
+        ("name_prefix", &request.name_prefix),
+        ("content_type", &request.content_type),
+    ] {
+        if value.len() > 255 || value.chars().any(char::is_control) {
+            violations.add(
+                field,
+                "must be at most 255 bytes, without control characters",
+            );
+        }
     }
     violations.finish()?;
     let time_cursor = if by_name {

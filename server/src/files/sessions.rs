@@ -3,6 +3,7 @@
 //! and a session survives restarts. Completing streams the chunks, in order,
 //! through the same ingest as `Upload`.
 
+use bytes::{Bytes, BytesMut};
 use diesel::{
     ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
     SelectableHelper as _,
@@ -19,7 +20,7 @@ use super::{
 use crate::{
     audit::{self, Event},
     auth::rules::parse_id,
-    blob::keys,
+    blob::{BlobError, keys},
     context::{AuthContext, RequestMeta},
     db::{
         Tenant, TenantScope,
@@ -119,6 +120,49 @@ fn wrong_offset(session: &str, expected: i64) -> ApiError {
     }
 }
 
+/// Whether `chunk` at `offset` repeats a stored part: one that starts
+/// there, with the same size and the same bytes. Comparing the bytes is what
+/// tells a lost response, retried, from different content at a taken offset.
+async fn is_retry(
+    state: &AppState,
+    scope: &TenantScope,
+    session: &str,
+    offset: i64,
+    chunk: &Bytes,
+) -> ApiResult<bool> {
+    let (s, i) = (scope.clone(), session.to_owned());
+    let part = state
+        .db
+        .read(move |tx| {
+            let mut t = tx.tenant(&s)?;
+            Ok(t.upload_parts()
+                .filter(upload_parts::session_id.eq(&i))
+                .filter(upload_parts::start_offset.eq(offset))
+                .select(UploadPartRow::as_select())
+                .first(t.conn())
+                .optional()?)
+        })
+        .await?;
+    let Some(part) = part.filter(|p| usize::try_from(p.size).ok() == Some(chunk.len())) else {
+        return Ok(false);
+    };
+    Ok(part_bytes(state, &part).await? == *chunk)
+}
+
+/// A part's stored bytes, whole: parts are at most [`MAX_CHUNK`] bytes.
+async fn part_bytes(state: &AppState, part: &UploadPartRow) -> ApiResult<Bytes> {
+    let mut opened = match state.blobs.read(&part.storage_key, 0, None).await {
+        // Completing or aborting the session deletes its parts meanwhile.
+        Err(BlobError::NotFound) => return Err(ApiError::NotFound("upload session")),
+        opened => opened?,
+    };
+    let mut bytes = BytesMut::with_capacity(usize::try_from(part.size).unwrap_or(0));
+    while let Some(piece) = opened.next().await {
+        bytes.extend_from_slice(&piece?);
+    }
+    Ok(bytes.freeze())
+}
+
 pub async fn append(
     state: &AppState,
     caller: AuthContext,
@@ -140,18 +184,39 @@ pub async fn append(
     let now = state.now();
 
     let (s, i, c) = (scope.clone(), id.clone(), caller.clone());
-    let (session, limits) = state
+    let (session, limits, pending) = state
         .db
         .read(move |tx| {
             let limits = store::limits(tx, &s)?;
             let mut t = tx.tenant(&s)?;
-            Ok((find(&mut t, &c, &i, now)?, limits))
+            let session = find(&mut t, &c, &i, now)?;
+            // Bytes held by the organization's other unfinished sessions
+            // count against the quota too: many sessions, each within it,
+            // must not add up to more.
+            // (Summed here: SQL's SUM of a BIGINT is NUMERIC on PostgreSQL.)
+            let pending: Vec<i64> = t
+                .upload_sessions()
+                .filter(upload_sessions::id.ne(&i))
+                .filter(upload_sessions::expires_at.gt(now))
+                .filter(upload_sessions::received.gt(0))
+                .select(upload_sessions::received)
+                .load(t.conn())?;
+            Ok((
+                session,
+                limits,
+                pending.iter().fold(0_i64, |a, b| a.saturating_add(*b)),
+            ))
         })
         .await?;
-    if offset < session.received && offset + len <= session.received {
-        return Ok(pb::AppendUploadChunkResponse {
-            received_bytes: session.received,
-        }); // a retry
+    if offset < session.received {
+        // Only a byte-for-byte retry gets OK: anything else would be dropped.
+        return if is_retry(state, &scope, &id, offset, &chunk).await? {
+            Ok(pb::AppendUploadChunkResponse {
+                received_bytes: session.received,
+            })
+        } else {
+            Err(wrong_offset(&id, session.received))
+        };
     }
     if offset != session.received {
         return Err(wrong_offset(&id, session.received));
@@ -168,7 +233,7 @@ pub async fn append(
             format!("more than the declared {expected} bytes"),
         ));
     }
-    if total > limits.quota_left {
+    if total.saturating_add(pending) > limits.quota_left {
         return Err(ingest::over_quota());
     }
     if len == 0 {
@@ -178,18 +243,19 @@ pub async fn append(
     }
 
     let key = keys::upload_part(scope.org_id(), &id, offset);
-    state.blobs.put(&key, chunk).await?;
+    state.blobs.put(&key, chunk.clone()).await?;
     let st = state.clone();
+    let (s, i) = (scope.clone(), id.clone());
     let part_key = key.clone();
     let recorded = state
         .db
         .write(move |tx| {
             let now = st.now();
-            let mut t = tx.tenant(&scope)?;
+            let mut t = tx.tenant(&s)?;
             // Only one of several concurrent appends at this offset wins.
             let won = diesel::update(
                 t.upload_sessions()
-                    .filter(upload_sessions::id.eq(&id))
+                    .filter(upload_sessions::id.eq(&i))
                     .filter(upload_sessions::received.eq(offset)),
             )
             .set((
@@ -199,16 +265,19 @@ pub async fn append(
             ))
             .execute(t.conn())?;
             if won == 0 {
+                // Completed, aborted or expired since it was read: gone.
                 let received: i64 = t
                     .upload_sessions()
-                    .filter(upload_sessions::id.eq(&id))
+                    .filter(upload_sessions::id.eq(&i))
                     .select(upload_sessions::received)
-                    .first(t.conn())?;
+                    .first(t.conn())
+                    .optional()?
+                    .ok_or(ApiError::NotFound("upload session"))?;
                 return Ok(Err(received));
             }
             let part = UploadPartRow {
                 org_id: t.org_id().to_owned(),
-                session_id: id.clone(),
+                session_id: i.clone(),
                 start_offset: offset,
                 size: len,
                 storage_key: part_key,
@@ -223,12 +292,14 @@ pub async fn append(
         }),
         Ok(Err(received)) => {
             state.blobs.delete(&key).await?;
-            if total <= received {
+            // Another append at this offset won: OK only if it sent the same
+            // bytes, else this chunk's bytes are lost and the client must know.
+            if offset < received && is_retry(state, &scope, &id, offset, &chunk).await? {
                 Ok(pb::AppendUploadChunkResponse {
                     received_bytes: received,
                 })
             } else {
-                Err(wrong_offset(&request.session_id, received))
+                Err(wrong_offset(&id, received))
             }
         }
         Err(err) => {

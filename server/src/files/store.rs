@@ -218,8 +218,18 @@ pub fn purge(
     file: &FileRow,
 ) -> ApiResult<Option<String>> {
     let now = state.now();
+    // The organization row first, as a commit takes it first: one lock
+    // order (no deadlock with a concurrent upload of the same content), and
+    // two purges of one file queue here — the second then finds no row to
+    // delete and gives nothing back twice.
+    diesel::update(organizations::table.find(scope.org_id()))
+        .set(organizations::storage_used.eq(organizations::storage_used - file.size))
+        .execute(tx.conn())?;
     let mut t = tx.tenant(scope)?;
-    diesel::delete(t.files().filter(files::id.eq(&file.id))).execute(t.conn())?;
+    let deleted = diesel::delete(t.files().filter(files::id.eq(&file.id))).execute(t.conn())?;
+    if deleted == 0 {
+        return Err(ApiError::NotFound("file"));
+    }
     diesel::update(t.blobs().filter(blobs::sha256.eq(&file.sha256)))
         .set(blobs::ref_count.eq(blobs::ref_count - 1))
         .execute(t.conn())?;
@@ -239,13 +249,11 @@ pub fn purge(
         "content_deleted": orphaned.is_some(),
     }));
     audit::record(&mut t, now, meta, event)?;
-    let freed = if orphaned.is_some() { file.size } else { 0 };
-    diesel::update(organizations::table.find(scope.org_id()))
-        .set((
-            organizations::storage_used.eq(organizations::storage_used - file.size),
-            organizations::storage_stored.eq(organizations::storage_stored - freed),
-        ))
-        .execute(tx.conn())?;
+    if orphaned.is_some() {
+        diesel::update(organizations::table.find(scope.org_id()))
+            .set(organizations::storage_stored.eq(organizations::storage_stored - file.size))
+            .execute(tx.conn())?;
+    }
     if let Some(key) = &orphaned {
         // Deleted only after commit (a rollback must not lose the bytes), and
         // by a job as well, so a crash cannot lose the deletion.

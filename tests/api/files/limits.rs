@@ -2,7 +2,10 @@
 //! nothing behind: no file, no bytes, no unfinished write.
 
 use tenantry_client::{
-    file::v1::{FileMetadata, GetStorageUsageRequest, ListFilesRequest, UploadRequest},
+    file::v1::{
+        AppendUploadChunkRequest, CreateUploadSessionRequest, FileMetadata, GetStorageUsageRequest,
+        ListFilesRequest, UploadRequest,
+    },
     org::v1::{LoginPolicy, UpdateOrganizationRequest},
 };
 use tenantry_tests::{
@@ -124,6 +127,54 @@ async fn the_quota_stops_an_upload_midway(backend: Backend) {
     assert_eq!(team.viewer.download(&first.id).await, four);
 }
 
+async fn unfinished_resumable_uploads_share_the_quota(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|c| c.storage.default_storage_quota = bytesize::ByteSize::mib(6))
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let files = team.member.client.files();
+    let mut sessions = Vec::new();
+    for name in ["a.bin", "b.bin"] {
+        let created = files
+            .clone()
+            .create_upload_session(CreateUploadSessionRequest {
+                metadata: Some(named(name)),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        sessions.push(created.session.unwrap().id);
+    }
+    let append = |session: &str, offset: usize| AppendUploadChunkRequest {
+        session_id: session.into(),
+        offset: offset as i64,
+        chunk: bytes::Bytes::from(vec![3_u8; 2 * MIB]),
+    };
+    // 4 MiB in the first session, then 2 MiB in the second: 6 MiB in all.
+    for offset in [0, 2 * MIB] {
+        files
+            .clone()
+            .append_upload_chunk(append(&sessions[0], offset))
+            .await
+            .unwrap();
+    }
+    files
+        .clone()
+        .append_upload_chunk(append(&sessions[1], 0))
+        .await
+        .unwrap();
+    // Each session alone is within the quota, together they are not.
+    let status = assert_code(
+        files
+            .clone()
+            .append_upload_chunk(append(&sessions[1], 2 * MIB))
+            .await,
+        Code::ResourceExhausted,
+    );
+    assert!(status.message().contains("quota"), "{status:?}");
+}
+
 async fn declared_size_and_checksum_must_hold(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
@@ -212,6 +263,7 @@ async fn bad_metadata_names_its_fields(backend: Backend) {
 on_both_backends!(
     the_size_limit_stops_an_upload_midway,
     the_quota_stops_an_upload_midway,
+    unfinished_resumable_uploads_share_the_quota,
     declared_size_and_checksum_must_hold,
     bad_metadata_names_its_fields,
 );

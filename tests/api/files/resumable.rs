@@ -126,6 +126,50 @@ async fn an_interrupted_upload_resumes_on_any_instance(backend: Backend) {
     assert_eq!(app.stored_objects().await.len(), 1, "only the file's blob");
 }
 
+async fn a_retry_with_other_bytes_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let first = vec![1_u8; 40_000];
+    let other = vec![2_u8; 40_000];
+    let id = create(&team.member, "retried.bin", &first).await;
+    let files = team.member.client.files();
+    files
+        .clone()
+        .append_upload_chunk(append(&id, 0, &first))
+        .await
+        .unwrap();
+    // The same bytes again: a retry, nothing changes.
+    let again = files
+        .clone()
+        .append_upload_chunk(append(&id, 0, &first))
+        .await
+        .unwrap();
+    assert_eq!(again.into_inner().received_bytes, 40_000);
+    // Other bytes at a taken offset would be dropped: refused, not OK.
+    let status = assert_code(
+        files
+            .clone()
+            .append_upload_chunk(append(&id, 0, &other))
+            .await,
+        Code::FailedPrecondition,
+    );
+    let details = status.get_error_details();
+    let violation = &details.precondition_failure().unwrap().violations[0];
+    assert_eq!(violation.description, "expected offset 40000");
+
+    let done = files
+        .clone()
+        .complete_upload_session(CompleteUploadSessionRequest {
+            session_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let file = done.file.unwrap();
+    assert_eq!(file.sha256, sha256_hex(&first));
+    assert_eq!(team.member.download(&file.id).await, first);
+}
+
 async fn aborted_and_expired_sessions_leave_nothing(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
@@ -208,6 +252,7 @@ async fn completing_checks_size_and_checksum(backend: Backend) {
 
 on_both_backends!(
     an_interrupted_upload_resumes_on_any_instance,
+    a_retry_with_other_bytes_is_refused,
     aborted_and_expired_sessions_leave_nothing,
     completing_checks_size_and_checksum,
 );
