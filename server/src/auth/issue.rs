@@ -22,11 +22,18 @@ use crate::{
         rows::{RefreshTokenRow, SessionRow},
         schema::{memberships, refresh_tokens, sessions},
     },
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     state::{AppState, after},
 };
 
 pub const REFRESH_PREFIX: &str = "rt";
+
+/// The successor recorded for refresh tokens spent because their session
+/// moved to another organization (not a hash: no token derives to it).
+pub const SUPERSEDED: &str = "superseded";
+
+/// Why a session signed in through SSO cannot move.
+const SSO_SESSION_STAYS: &str = "this session signed in through an organization's identity provider and stays in that organization: sign in again to use another one";
 
 /// How a session signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +94,15 @@ pub fn repin_session(
     org_id: Option<String>,
 ) -> ApiResult<Unsigned> {
     let now = state.now();
+    // An identity provider vouches for its own organization only (an admin
+    // may point it anywhere): its sessions never move to another one.
+    let (method, pinned): (String, Option<String>) = sessions::table
+        .find(session_id)
+        .select((sessions::auth_method, sessions::org_id))
+        .first(tx.conn())?;
+    if method == AuthMethod::Sso.as_str() && pinned != org_id {
+        return Err(ApiError::failed_precondition(SSO_SESSION_STAYS));
+    }
     let session: SessionRow = diesel::update(sessions::table.find(session_id))
         .set((
             sessions::org_id.eq(&org_id),
@@ -99,7 +115,10 @@ pub fn repin_session(
             .filter(refresh_tokens::session_id.eq(session_id))
             .filter(refresh_tokens::spent_at.is_null()),
     )
-    .set(refresh_tokens::spent_at.eq(now))
+    .set((
+        refresh_tokens::spent_at.eq(now),
+        refresh_tokens::successor_hash.eq(SUPERSEDED),
+    ))
     .execute(tx.conn())?;
     state.liveness.forget(session_id);
     let refresh = random_token(REFRESH_PREFIX);

@@ -21,10 +21,13 @@ pub fn hash_token(token: &str) -> String {
 
 /// A token derived from another one under a server key: the same input gives
 /// the same output on every instance, and nobody without the key can compute
-/// it.
+/// it. The prefix is part of the MAC, so tokens of different kinds derived
+/// from one input are unrelated (seeing one tells nothing of another).
 pub fn derive_token(key: &[u8; 32], prefix: &str, from: &str) -> String {
     let mut mac =
         <Hmac<Sha256> as hmac::Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(prefix.as_bytes());
+    mac.update(&[0]);
     mac.update(from.as_bytes());
     format!(
         "{prefix}_{}",
@@ -53,5 +56,8 @@ mod tests {
         assert_eq!(derive_token(&k1, "rt", "x"), derive_token(&k1, "rt", "x"));
         assert_ne!(derive_token(&k1, "rt", "x"), derive_token(&k2, "rt", "x"));
         assert_ne!(derive_token(&k1, "rt", "x"), derive_token(&k1, "rt", "y"));
+        let pkce = derive_token(&k1, "pkce", "x");
+        let nonce = derive_token(&k1, "nonce", "x");
+        assert_ne!(pkce["pkce_".len()..], nonce["nonce_".len()..]);
     }
 }

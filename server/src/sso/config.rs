@@ -102,8 +102,21 @@ pub async fn upsert(
             let existing = load(&mut t)?;
             let (secret_key_id, secret_sealed) = match (&sealed, &existing) {
                 (Some((key, sealed)), _) => (Some(key.clone()), Some(sealed.clone())),
-                (None, Some(old)) if old.secret_sealed.is_some() => {
+                // Kept only for the same provider and client: otherwise an
+                // admin who never saw the secret could point the issuer at a
+                // server of theirs and receive it at the token endpoint.
+                (None, Some(old))
+                    if old.secret_sealed.is_some()
+                        && old.issuer_url == checked.issuer_url
+                        && old.client_id == checked.client_id =>
+                {
                     (old.secret_key_id.clone(), old.secret_sealed.clone())
+                }
+                (None, Some(old)) if old.secret_sealed.is_some() => {
+                    return Err(ApiError::invalid(
+                        "client_secret",
+                        "is required again when the issuer or the client id changes",
+                    ));
                 }
                 (None, _) => {
                     return Err(ApiError::invalid(

@@ -2,8 +2,10 @@
 //!
 //! An identity is (organization, issuer, subject) — never the email alone. A
 //! first sign-in links to an existing account with the same verified email
-//! only if that account is already a member; otherwise it creates an account
-//! (auto-provisioning on) or is refused. Roles come from the groups claim
+//! only if that account is already a member, and never to an owner's account
+//! (an admin may point the provider anywhere); otherwise it creates an
+//! account (auto-provisioning on) or is refused. Sessions it opens stay in
+//! the organization (see `auth::issue::repin_session`). Roles come from the groups claim
 //! (the highest mapped role, capped at ADMIN), else the default role; with
 //! sync on every login, name and role follow the provider (owners are never
 //! changed).
@@ -185,17 +187,28 @@ fn decide(
         None => match users::find_by_email(tx.conn(), &email)? {
             Some(user) => {
                 let mut t = tx.tenant(scope)?;
-                let member = t
+                let role: Option<String> = t
                     .memberships()
                     .filter(memberships::user_id.eq(&user.id))
-                    .count()
-                    .get_result::<i64>(t.conn())?
-                    > 0;
-                if !member {
+                    .select(memberships::role)
+                    .first(t.conn())
+                    .optional()?;
+                drop(t);
+                let Some(role) = role else {
                     return refuse(
                         tx,
                         "account_not_member",
                         "an account with this email exists but is not a member of this organization: ask an admin for an invitation",
+                    );
+                };
+                // Any admin can point the provider anywhere: a first sign-in
+                // must not take over an owner's account by its email (SSO
+                // never makes an owner, and owners keep their password).
+                if role == Role::Owner.as_str() {
+                    return refuse(
+                        tx,
+                        "owner_not_linked",
+                        "an owner's account is not linked to single sign-on by email: owners sign in with their password",
                     );
                 }
                 if !user.email_verified {

@@ -57,6 +57,27 @@ async fn the_client_secret_is_write_only(backend: Backend) {
         .config
         .unwrap();
     assert!(saved.client_secret_set);
+    // ...but not for another provider or client: the secret would go to it.
+    for (issuer_url, client_id) in [
+        ("https://elsewhere.example.com".to_owned(), "tenantry"),
+        (issuer.clone(), "another-client"),
+    ] {
+        let mut moved = saved.clone();
+        moved.issuer_url = issuer_url;
+        moved.client_id = client_id.into();
+        let status = assert_code(
+            team.admin
+                .client
+                .sso()
+                .upsert_sso_config(UpsertSsoConfigRequest {
+                    config: Some(moved),
+                    client_secret: String::new(),
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(field_violations(&status), vec!["client_secret"]);
+    }
     // Nowhere in what the API returns or audits (reaching under: the row).
     let request = ListAuditEventsRequest {
         filter: Some(AuditEventFilter {
@@ -190,7 +211,8 @@ async fn testing_the_configuration_runs_discovery(backend: Backend) {
         .sso()
         .upsert_sso_config(UpsertSsoConfigRequest {
             config: Some(down),
-            client_secret: String::new(),
+            // Another issuer: the secret is given again.
+            client_secret: CLIENT_SECRET.into(),
         })
         .await
         .unwrap();

@@ -161,7 +161,8 @@ async fn a_wrong_nonce_or_a_tampered_token_does_not_verify(backend: Backend) {
         .sso()
         .upsert_sso_config(UpsertSsoConfigRequest {
             config: Some(tampered),
-            client_secret: String::new(),
+            // Another client id: the secret is given again.
+            client_secret: oidc::CLIENT_SECRET.into(),
         })
         .await
         .unwrap();

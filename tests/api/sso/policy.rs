@@ -3,7 +3,7 @@
 
 use tenantry_client::{
     auth::v1::{LoginRequest, Role},
-    org::v1::{LoginPolicy, SwitchOrganizationRequest},
+    org::v1::{GetOrganizationRequest, LoginPolicy, SwitchOrganizationRequest},
     sso::v1::DeleteSsoConfigRequest,
 };
 use tenantry_tests::{
@@ -29,6 +29,23 @@ async fn an_sso_only_organization_refuses_member_passwords(backend: Backend) {
     team.admin.set_up_sso(sso_config(&issuer)).await;
     team.owner.set_login_policy(LoginPolicy::Sso).await.unwrap();
     let auth = app.client().await.auth();
+    // Members' password sessions in the organization ended with the change;
+    // the owner's did not.
+    let status = assert_code(
+        team.admin
+            .client
+            .org()
+            .get_organization(GetOrganizationRequest {})
+            .await,
+        Code::Unauthenticated,
+    );
+    assert!(status.message().contains("ended"), "{status:?}");
+    team.owner
+        .client
+        .org()
+        .get_organization(GetOrganizationRequest {})
+        .await
+        .unwrap();
 
     let status = assert_code(
         auth.clone()
@@ -66,7 +83,7 @@ async fn an_sso_only_organization_refuses_member_passwords(backend: Backend) {
     // it is required.
     assert!(app.sso_sign_in("acme", "bob@acme.test").await.is_ok());
     let status = assert_code(
-        team.admin
+        team.owner
             .client
             .sso()
             .delete_sso_config(DeleteSsoConfigRequest {})
@@ -84,7 +101,7 @@ async fn an_sso_only_organization_refuses_member_passwords(backend: Backend) {
         app.begin_sso("acme", CALLBACK).await,
         Code::FailedPrecondition,
     );
-    team.admin
+    team.owner
         .client
         .sso()
         .delete_sso_config(DeleteSsoConfigRequest {})

@@ -3,7 +3,7 @@
 
 use tenantry_client::{
     auth::v1::Role,
-    org::v1::UpdateMemberRoleRequest,
+    org::v1::{CreateOrganizationRequest, SwitchOrganizationRequest, UpdateMemberRoleRequest},
     sso::v1::{ListMyIdentitiesRequest, SyncMode, UnlinkIdentityRequest, UpsertSsoConfigRequest},
 };
 use tenantry_tests::{
@@ -240,6 +240,69 @@ async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
     assert!(left.is_empty());
 }
 
+/// An admin may point the provider at one they run: what its answers open
+/// must stay inside the organization and below its owners.
+async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend: Backend) {
+    let Some(issuer) = oidc_issuer("a_providers_sessions_stay_in_the_organization") else {
+        return;
+    };
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    team.admin.set_up_sso(sso_config(&issuer)).await;
+    let member = member_with_password(&app, &team.owner).await;
+    let mut elsewhere = app.user("elsewhere-owner").await;
+    let other = elsewhere.create_org("elsewhere").await;
+    member
+        .accept(&elsewhere.invite("member@acme.test", Role::Viewer).await)
+        .await;
+
+    // Linked by email through acme's provider: that session cannot move to
+    // the member's other organization, nor make a new one.
+    let linked = app.sso_sign_in("acme", "member@acme.test").await.unwrap();
+    let session = app
+        .client()
+        .await
+        .with_token(linked.tokens.unwrap().access_token);
+    let to_other = SwitchOrganizationRequest {
+        organization_id: other.id.clone(),
+    };
+    let status = assert_code(
+        session.org().switch_organization(to_other.clone()).await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("sign in again"), "{status:?}");
+    assert_code(
+        session
+            .org()
+            .create_organization(CreateOrganizationRequest {
+                name: "Mine".into(),
+                slug: "mine".into(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    // Their password session still can.
+    member
+        .client
+        .org()
+        .switch_organization(to_other)
+        .await
+        .unwrap();
+
+    // An owner's account is never linked by email.
+    app.register("outsider@acme.test", PASSWORD).await;
+    app.verify_email("outsider@acme.test").await;
+    let outsider = app.sign_in("outsider@acme.test", PASSWORD).await;
+    outsider
+        .accept(&team.owner.invite("outsider@acme.test", Role::Owner).await)
+        .await;
+    let status = assert_code(
+        app.sso_sign_in("acme", "outsider@acme.test").await,
+        Code::PermissionDenied,
+    );
+    assert!(status.message().contains("owner"), "{status:?}");
+}
+
 /// member@acme.test with a password, verified, a MEMBER of the owner's
 /// organization.
 async fn member_with_password(
@@ -260,4 +323,5 @@ on_both_backends!(
     an_existing_account_outside_the_organization_is_not_linked,
     roles_follow_groups_and_sync_on_every_login,
     the_last_way_in_cannot_be_unlinked,
+    a_providers_sessions_stay_in_the_organization_and_below_owners,
 );
