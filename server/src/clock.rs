@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, DurationRound as _, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike as _, Duration, DurationRound as _, NaiveDateTime, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -65,5 +65,9 @@ pub fn to_proto(t: NaiveDateTime) -> prost_types::Timestamp {
 /// A Protobuf timestamp as a stored time; `None` when out of range.
 pub fn from_proto(t: &prost_types::Timestamp) -> Option<NaiveDateTime> {
     let nanos = u32::try_from(t.nanos).ok()?;
-    DateTime::from_timestamp(t.seconds, nanos).map(|d| truncate(d).naive_utc())
+    DateTime::from_timestamp(t.seconds, nanos)
+        // The range `google.protobuf.Timestamp` defines (and both databases
+        // store): years 1 to 9999.
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .map(|d| truncate(d).naive_utc())
 }

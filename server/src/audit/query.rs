@@ -28,10 +28,10 @@ impl Filter {
         let filter = filter.unwrap_or_default();
         let mut violations = Violations::new();
         let mut text = |field: &str, value: String| {
-            if value.len() > MAX_FIELD {
+            if value.len() > MAX_FIELD || value.chars().any(char::is_control) {
                 violations.add(
                     format!("filter.{field}"),
-                    format!("must be at most {MAX_FIELD} bytes"),
+                    format!("must be at most {MAX_FIELD} bytes, without control characters"),
                 );
             }
             (!value.is_empty()).then_some(value)

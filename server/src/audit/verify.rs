@@ -1,6 +1,9 @@
 //! Recomputing an organization's chain.
 
-use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _, SelectableHelper as _};
+use diesel::{
+    ExpressionMethods as _, NullableExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
 use tenantry_proto::audit::v1 as pb;
 
 use super::chain::{GENESIS, event_hash};
@@ -16,6 +19,18 @@ use crate::{
 const BATCH: i64 = 1000;
 
 pub async fn verify(db: &Db, scope: TenantScope) -> ApiResult<pb::VerifyAuditChainResponse> {
+    // The head first: events recorded while this runs come after it and are
+    // left for the next check (read last, they would look like a cut-off
+    // chain). The head also catches events cut off the end.
+    let org_id = scope.org_id().to_owned();
+    let (head_seq, head): (i64, String) = db
+        .read(move |tx| {
+            Ok(organizations::table
+                .find(&org_id)
+                .select((organizations::audit_seq, organizations::audit_head))
+                .first(tx.conn())?)
+        })
+        .await?;
     let mut expected_seq = 1_i64;
     let mut previous = GENESIS.to_owned();
     loop {
@@ -25,6 +40,7 @@ pub async fn verify(db: &Db, scope: TenantScope) -> ApiResult<pb::VerifyAuditCha
                 let mut t = tx.tenant(&scope)?;
                 Ok(t.audit_events()
                     .filter(audit_events::seq.gt(after))
+                    .filter(audit_events::seq.le(head_seq))
                     .order(audit_events::seq.asc())
                     .limit(BATCH)
                     .select(AuditEventRow::as_select())
@@ -61,16 +77,6 @@ pub async fn verify(db: &Db, scope: TenantScope) -> ApiResult<pb::VerifyAuditCha
             break;
         }
     }
-    // The head the organization row remembers catches events cut off the end.
-    let org_id = scope.org_id().to_owned();
-    let (head_seq, head): (i64, String) = db
-        .read(move |tx| {
-            Ok(organizations::table
-                .find(&org_id)
-                .select((organizations::audit_seq, organizations::audit_head))
-                .first(tx.conn())?)
-        })
-        .await?;
     let checked = expected_seq - 1;
     if head_seq != checked || head != previous {
         return Ok(pb::VerifyAuditChainResponse {
@@ -81,6 +87,34 @@ pub async fn verify(db: &Db, scope: TenantScope) -> ApiResult<pb::VerifyAuditCha
             reason: format!(
                 "the chain ends at event {checked} but the log recorded {head_seq} events"
             ),
+        });
+    }
+    // Rows past the organization's head were not recorded by the server
+    // (one statement, so it sees one snapshot: events committing now are
+    // within the head it reads).
+    let org_id = scope.org_id().to_owned();
+    let inserted: Vec<AuditEventRow> = db
+        .read(move |tx| {
+            let head = organizations::table
+                .find(&org_id)
+                .select(organizations::audit_seq)
+                .single_value();
+            let mut t = tx.tenant(&scope)?;
+            Ok(t.audit_events()
+                .filter(audit_events::seq.nullable().gt(head))
+                .order(audit_events::seq.asc())
+                .limit(1)
+                .select(AuditEventRow::as_select())
+                .load(t.conn())?)
+        })
+        .await?;
+    if let Some(row) = inserted.first() {
+        return Ok(pb::VerifyAuditChainResponse {
+            intact: false,
+            events_checked: checked,
+            first_broken_event_id: row.id.clone(),
+            first_broken_sequence: row.seq,
+            reason: "it lies beyond the head the log recorded: it was inserted".to_owned(),
         });
     }
     Ok(pb::VerifyAuditChainResponse {

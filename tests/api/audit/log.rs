@@ -12,7 +12,7 @@ use tenantry_client::{
         UpdateOrganizationRequest,
     },
 };
-use tenantry_tests::{Backend, TestApp, TestUser, assert_code, on_both_backends};
+use tenantry_tests::{Backend, TestApp, TestUser, assert_code, field_violations, on_both_backends};
 use tonic::Code;
 
 async fn events(admin: &TestUser) -> Vec<AuditEvent> {
@@ -237,6 +237,42 @@ async fn the_log_is_filtered_paged_and_exported(backend: Backend) {
         .await
         .unwrap();
     assert!(none.into_inner().events.is_empty());
+    // Text no database stores, a time past year 9999 and a forged page
+    // token are the caller's mistakes, named field by field.
+    let forged = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"["1","\u0000"]"#)
+    };
+    let bad = AuditEventFilter {
+        actor_id: "a\0b".into(),
+        target_id: "\0".into(),
+        start_time: Some(prost_types::Timestamp {
+            seconds: 400_000_000_000,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    let status = assert_code(
+        admin
+            .client
+            .audit()
+            .list_audit_events(filtered(bad, 10, String::new()))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(
+        field_violations(&status),
+        vec!["filter.actor_id", "filter.target_id", "filter.start_time"]
+    );
+    let status = assert_code(
+        admin
+            .client
+            .audit()
+            .list_audit_events(filtered(AuditEventFilter::default(), 10, forged))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(field_violations(&status), vec!["page_token"]);
 
     // Export streams everything oldest first, and resumes after a sequence.
     let export = |after_sequence| ExportAuditEventsRequest {

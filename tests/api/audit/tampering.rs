@@ -105,7 +105,50 @@ async fn a_removed_event_breaks_the_chain(backend: Backend) {
     );
 }
 
+async fn an_inserted_event_breaks_the_chain(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let audit = team.owner.client.audit();
+    let newest = audit
+        .clone()
+        .list_audit_events(ListAuditEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+        .remove(0);
+    // A forged event appended after the newest, linked to it.
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, \
+             action, target_type, target_id, outcome, request_id, client_ip, user_agent, \
+             details, prev_hash, hash) \
+             SELECT 'forged', org_id, seq + 1, occurred_at, actor_type, actor_id, \
+             'org.member.removed', target_type, target_id, outcome, request_id, client_ip, \
+             user_agent, details, hash, hash FROM audit_events WHERE id = '{}'",
+            newest.id
+        ),
+    );
+    let verdict = audit
+        .clone()
+        .verify_audit_chain(VerifyAuditChainRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!verdict.intact);
+    assert_eq!(
+        (
+            verdict.first_broken_event_id.as_str(),
+            verdict.first_broken_sequence
+        ),
+        ("forged", newest.sequence + 1),
+        "{verdict:?}"
+    );
+}
+
 on_both_backends!(
     an_edited_event_breaks_the_chain_there,
-    a_removed_event_breaks_the_chain
+    a_removed_event_breaks_the_chain,
+    an_inserted_event_breaks_the_chain
 );
