@@ -5,6 +5,10 @@
 //! measured against the server clock): a revocation, role change or removal
 //! made on another instance takes effect here within that time; on the
 //! instance that made it, at once (it drops its cached entries).
+//!
+//! Changes drop entries from inside their transaction, before it commits; a
+//! check in between would read the old state and keep it for the whole TTL.
+//! So for a moment after any drop, what is read is not kept.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,7 +50,13 @@ pub struct SessionLiveness {
     cache: quick_cache::sync::Cache<String, Cached>,
     /// Bumped to drop every cached entry at once (role changes).
     epoch: AtomicU64,
+    /// Until when (ms since `started`) nothing read is cached.
+    uncached_until: AtomicU64,
+    started: std::time::Instant,
 }
+
+/// Far longer than a transaction takes from dropping entries to commit.
+const COMMIT_WINDOW_MS: u64 = 2_000;
 
 const ENDED: ApiError = ApiError::Unauthenticated("the session of this token has ended");
 
@@ -58,6 +68,8 @@ impl SessionLiveness {
             ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::zero()),
             cache: quick_cache::sync::Cache::new(100_000),
             epoch: AtomicU64::new(0),
+            uncached_until: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -87,12 +99,24 @@ impl SessionLiveness {
 
     /// Drops one session's entry (after revoking it here).
     pub fn forget(&self, session_id: &str) {
+        self.hold_off();
         self.cache.remove(session_id);
     }
 
     /// Drops every entry (after a change that touches many sessions or roles).
     pub fn forget_all(&self) {
+        self.hold_off();
         self.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Caches nothing until the change that called this has surely committed.
+    fn hold_off(&self) {
+        let until = self.elapsed_ms().saturating_add(COMMIT_WINDOW_MS);
+        self.uncached_until.fetch_max(until, Ordering::Relaxed);
     }
 
     async fn state(&self, session_id: &str, now: DateTime<Utc>) -> ApiResult<Option<SessionState>> {
@@ -105,6 +129,9 @@ impl SessionLiveness {
         }
         let id = session_id.to_owned();
         let state = self.db.read(move |tx| load(tx, &id)).await?;
+        if self.elapsed_ms() < self.uncached_until.load(Ordering::Relaxed) {
+            return Ok(state);
+        }
         self.cache.insert(
             session_id.to_owned(),
             Cached {

@@ -66,7 +66,7 @@ pub async fn login(
         let st = state.clone();
         let lock = state
             .db
-            .write(move |tx| record_failure(tx, &st, &email, &meta))
+            .write(move |tx| record_failure(tx, &st, &email, &meta, "auth.login"))
             .await?;
         return Err(lock.map_or(REFUSED, |until| locked(until - now)));
     };
@@ -75,6 +75,12 @@ pub async fn login(
     let (user, tokens) = state
         .db
         .write(move |tx| {
+            // Guesses sent in parallel all passed the check above: if their
+            // failures locked the account meanwhile, a right one among them
+            // does not get in either.
+            if let Some(until) = lockout::locked_until(tx.conn(), &email, now)? {
+                return Err(locked(until - now));
+            }
             lockout::clear(tx.conn(), &email)?;
             let pinned = choose_org(tx, &user, org_id.as_deref())?;
             let tokens = issue::open_session(
@@ -102,7 +108,7 @@ pub async fn login(
     })
 }
 
-fn locked(remaining: chrono::TimeDelta) -> ApiError {
+pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {
     let secs = remaining.num_seconds().max(1);
     ApiError::ResourceExhausted {
         message: format!("too many failed sign-ins for this account; try again in {secs} s"),
@@ -112,16 +118,17 @@ fn locked(remaining: chrono::TimeDelta) -> ApiError {
 
 /// Counts the failure and audits it (in the account events: a failed sign-in
 /// belongs to no organization).
-fn record_failure(
+pub(super) fn record_failure(
     tx: &mut Tx<'_>,
     state: &AppState,
     email: &str,
     meta: &RequestMeta,
+    action: &'static str,
 ) -> ApiResult<Option<chrono::NaiveDateTime>> {
     let now = state.now();
     let lock = lockout::record_failure(tx.conn(), &state.config.limits, email, now)?;
     let mut t = tx.tenant(&TenantScope::account_events())?;
-    let event = Event::new(Actor::Anonymous, "auth.login", "account", email)
+    let event = Event::new(Actor::Anonymous, action, "account", email)
         .failed()
         .details(serde_json::json!({ "reason": "invalid_credentials", "locked": lock.is_some() }));
     audit::record(&mut t, now, meta, event)?;

@@ -3,13 +3,14 @@
 use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1 as pb;
 
-use super::{rules, sessions, users};
+use super::{lockout, login, rules, sessions, users};
 use crate::{
     access::Role,
     audit::{self, Event},
     context::{AuthContext, RequestMeta},
     db::{
         TenantScope, UserScope,
+        rows::UserRow,
         schema::{memberships, organizations, users as users_table},
     },
     error::{ApiError, ApiResult, Violations},
@@ -86,13 +87,9 @@ pub async fn change_password(
         rules::check_new_password(&request.new_password, &user.email),
     );
     violations.finish()?;
-    if !state
-        .passwords
-        .verify(request.current_password, user.password_hash.clone())
-        .await?
-    {
-        return Err(ApiError::permission_denied("the current password is wrong"));
-    }
+    check_password(state, &meta, &user, request.current_password)
+        .await
+        .map_err(|e| wrong_as(e, "the current password is wrong"))?;
     let hash = state.passwords.hash(request.new_password).await?;
     let st = state.clone();
     let revoked = state
@@ -130,6 +127,50 @@ pub async fn change_password(
     })
 }
 
+/// Verifies the signed-in user's password, under the same lockout as
+/// sign-in: a stolen access token must not become a way to guess it. A
+/// wrong one is counted and audited.
+async fn check_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &UserRow,
+    password: String,
+) -> ApiResult<()> {
+    let (email, now) = (user.email.clone(), state.now());
+    let key = email.clone();
+    if let Some(until) = state
+        .db
+        .read(move |tx| lockout::locked_until(tx.conn(), &key, now))
+        .await?
+    {
+        return Err(login::locked(until - now));
+    }
+    if state
+        .passwords
+        .verify(password, user.password_hash.clone())
+        .await?
+    {
+        return Ok(());
+    }
+    let (st, meta) = (state.clone(), meta.clone());
+    let lock = state
+        .db
+        .write(move |tx| login::record_failure(tx, &st, &email, &meta, "auth.user.password_check"))
+        .await?;
+    Err(lock.map_or_else(
+        || ApiError::permission_denied("the password is wrong"),
+        |until| login::locked(until - now),
+    ))
+}
+
+/// A wrong password said in the words of the call.
+fn wrong_as(err: ApiError, message: &str) -> ApiError {
+    match err {
+        ApiError::PermissionDenied(_) => ApiError::permission_denied(message),
+        other => other,
+    }
+}
+
 pub async fn delete_account(
     state: &AppState,
     meta: RequestMeta,
@@ -147,13 +188,7 @@ pub async fn delete_account(
             "this account has no password (it signs in through SSO); ask an organization admin to remove it",
         ));
     }
-    if !state
-        .passwords
-        .verify(request.password, user.password_hash.clone())
-        .await?
-    {
-        return Err(ApiError::permission_denied("the password is wrong"));
-    }
+    check_password(state, &meta, &user, request.password).await?;
     let st = state.clone();
     state
         .db
@@ -168,17 +203,10 @@ pub async fn delete_account(
                 .load(own.conn())?;
             for (org_id, role) in &orgs {
                 let mut t = tx.tenant(&TenantScope::verified(org_id.clone()))?;
-                if role == Role::Owner.as_str() {
-                    let owners: i64 = t
-                        .memberships()
-                        .filter(memberships::role.eq(Role::Owner.as_str()))
-                        .count()
-                        .get_result(t.conn())?;
-                    if owners <= 1 {
-                        return Err(ApiError::failed_precondition(format!(
-                            "you are the last owner of organization {org_id}: make someone else owner or delete it first"
-                        )));
-                    }
+                if role == Role::Owner.as_str() && crate::org::owner_count(&mut t)? <= 1 {
+                    return Err(ApiError::failed_precondition(format!(
+                        "you are the last owner of organization {org_id}: make someone else owner or delete it first"
+                    )));
                 }
                 diesel::delete(t.memberships().filter(memberships::user_id.eq(&caller.user_id)))
                     .execute(t.conn())?;

@@ -121,6 +121,14 @@ fn rotate(
         return Ok(Outcome::Issued(Box::new(pair)));
     }
 
+    // Spent a moment ago because the session changed organization (another
+    // tab refreshed at the same time): refused, but nobody stole it.
+    if now <= grace && presented.successor_hash.as_deref() == Some(issue::SUPERSEDED) {
+        return Ok(Outcome::Refused(
+            "this refresh token was replaced when the session changed organization: use the new one",
+        ));
+    }
+
     // A spent token came back: someone holds a copy. End the session.
     diesel::update(sessions::table.find(&session.id))
         .set((

@@ -266,14 +266,23 @@ pub async fn accept(
                     "you are already a member of this organization".into(),
                 ));
             }
-            let row = MembershipRow {
-                org_id: org.id.clone(),
-                user_id: user.id.clone(),
-                role: invitation.role.clone(),
-                created_at: now,
-                updated_at: now,
-            };
-            t.insert_memberships().values(&row).execute(t.conn())?;
+            // An invitation carries its inviter's authority, so it lapses
+            // with it: a removed or demoted inviter's invitations no longer
+            // grant what they could not grant now.
+            let inviter: Option<String> = t
+                .memberships()
+                .filter(memberships::user_id.eq(&invitation.inviter_id))
+                .select(memberships::role)
+                .first(t.conn())
+                .optional()?;
+            let granted = Role::parse(&invitation.role);
+            if inviter.as_deref().and_then(Role::parse) < granted {
+                return Err(ApiError::failed_precondition(
+                    "whoever invited you can no longer grant this role: ask for a new invitation",
+                ));
+            }
+            // Claimed before anything else: of two accepts at once, the
+            // second waits here and then finds it used.
             let claimed = diesel::update(
                 t.invitations()
                     .filter(invitations::id.eq(&invitation.id))
@@ -293,6 +302,14 @@ pub async fn accept(
                     "this invitation has already been used",
                 ));
             }
+            let row = MembershipRow {
+                org_id: org.id.clone(),
+                user_id: user.id.clone(),
+                role: invitation.role.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            t.insert_memberships().values(&row).execute(t.conn())?;
             let event = Event::by_user(
                 &user.id,
                 "org.invitation.accepted",

@@ -8,4 +8,5 @@ mod organizations;
 pub mod rules;
 mod service;
 
+pub use organizations::owner_count;
 pub use service::OrgApi;

@@ -196,6 +196,11 @@ pub async fn update(
             if before.max_file_size != after.max_file_size {
                 changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
             }
+            if before.login_policy != "sso" && after.login_policy == "sso" {
+                let ended = end_password_sessions(tx, &scope, now)?;
+                changes.insert("password_sessions_ended".into(), ended.into());
+                st.liveness.forget_all();
+            }
             let mut t = tx.tenant(&scope)?;
             let event = Event::by_user(&caller.user_id, "org.updated", "organization", &after.id)
                 .details(changes.into());
@@ -205,6 +210,35 @@ pub async fn update(
             })
         })
         .await
+}
+
+/// Ends the members' password sessions pinned to the organization when it
+/// starts requiring SSO (owners keep theirs, as they keep their password
+/// sign-in); returns how many.
+fn end_password_sessions(
+    tx: &mut Tx<'_>,
+    scope: &TenantScope,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<usize> {
+    let owners: Vec<String> = {
+        let mut t = tx.tenant(scope)?;
+        t.memberships()
+            .filter(memberships::role.eq(Role::Owner.as_str()))
+            .select(memberships::user_id)
+            .load(t.conn())?
+    };
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::org_id.eq(scope.org_id()))
+            .filter(sessions::auth_method.eq(AuthMethod::Password.as_str()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::user_id.ne_all(owners)),
+    )
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoke_reason.eq("sso_required"),
+    ))
+    .execute(tx.conn())?)
 }
 
 pub async fn delete(
@@ -355,8 +389,15 @@ pub async fn switch(
         })
 }
 
-/// How many owners the organization has.
+/// How many owners the organization has. Locks the organization's row
+/// first, so two owners leaving (or demoting each other) at once queue here
+/// and the second counts after the first has committed — the organization
+/// cannot end up with none.
 pub fn owner_count(t: &mut crate::db::Tenant<'_>) -> ApiResult<i64> {
+    let org_id = t.org_id().to_owned();
+    diesel::update(organizations::table.find(&org_id))
+        .set(organizations::audit_seq.eq(organizations::audit_seq))
+        .execute(t.conn())?;
     Ok(t.memberships()
         .filter(memberships::role.eq(Role::Owner.as_str()))
         .count()

@@ -2,7 +2,7 @@
 //! unknown emails behave exactly like known ones.
 
 use chrono::Duration;
-use tenantry_client::auth::v1::LoginRequest;
+use tenantry_client::auth::v1::{ChangePasswordRequest, LoginRequest};
 use tenantry_tests::{Backend, PASSWORD, TestApp, assert_code, on_both_backends};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
@@ -103,7 +103,43 @@ async fn public_methods_are_rate_limited_per_ip(backend: Backend) {
     assert!(status.get_error_details().retry_info().is_some());
 }
 
+/// A stolen access token is no way around the lockout: wrong current
+/// passwords count like failed sign-ins.
+async fn password_checks_in_a_session_count_toward_the_lock(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ann = app.user("ann").await;
+    let change = ChangePasswordRequest {
+        current_password: "wrong password!!".into(),
+        new_password: "another long passphrase".into(),
+    };
+    for _ in 0..4 {
+        let status = assert_code(
+            ann.client.auth().change_password(change.clone()).await,
+            Code::PermissionDenied,
+        );
+        assert_eq!(status.message(), "the current password is wrong");
+    }
+    assert_code(
+        ann.client.auth().change_password(change).await,
+        Code::ResourceExhausted,
+    );
+    // Locked for sign-in and for the right password in a session alike.
+    assert_code(
+        login(&app, "ann@example.com", PASSWORD).await,
+        Code::ResourceExhausted,
+    );
+    let right = ChangePasswordRequest {
+        current_password: PASSWORD.into(),
+        new_password: "another long passphrase".into(),
+    };
+    assert_code(
+        ann.client.auth().change_password(right).await,
+        Code::ResourceExhausted,
+    );
+}
+
 on_both_backends!(
+    password_checks_in_a_session_count_toward_the_lock,
     five_failures_lock_the_account_until_the_window_ends,
     unknown_emails_fail_and_lock_like_known_ones,
     public_methods_are_rate_limited_per_ip,

@@ -6,7 +6,7 @@ use tenantry_client::{
     auth::v1::Role,
     org::v1::{
         AcceptInvitationRequest, InvitationState, ListInvitationsRequest,
-        ListMyOrganizationsRequest, RevokeInvitationRequest,
+        ListMyOrganizationsRequest, RevokeInvitationRequest, UpdateMemberRoleRequest,
     },
 };
 use tenantry_tests::{Backend, PASSWORD, TestApp, TestUser, assert_code, on_both_backends};
@@ -149,7 +149,31 @@ async fn members_are_not_invited_twice(backend: Backend) {
     accept(&newcomer, &second).await.unwrap();
 }
 
+async fn an_invitation_lapses_with_its_inviters_authority(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let as_admin = team.admin.invite("puppet@example.com", Role::Admin).await;
+    let as_member = team.admin.invite("helper@example.com", Role::Member).await;
+    // The inviter is demoted before anyone accepts.
+    team.owner
+        .client
+        .org()
+        .update_member_role(UpdateMemberRoleRequest {
+            user_id: team.admin.id.clone(),
+            role: Role::Member as i32,
+        })
+        .await
+        .unwrap();
+    let puppet = app.user("puppet").await;
+    let status = assert_code(accept(&puppet, &as_admin).await, Code::FailedPrecondition);
+    assert!(status.message().contains("new invitation"), "{status:?}");
+    // What the inviter may still grant stays valid.
+    let helper = app.user("helper").await;
+    accept(&helper, &as_member).await.unwrap();
+}
+
 on_both_backends!(
+    an_invitation_lapses_with_its_inviters_authority,
     an_invited_user_joins_with_the_invited_role,
     expired_revoked_and_unknown_invitations_are_refused,
     only_the_invited_verified_address_may_accept,

@@ -1,7 +1,7 @@
 //! Creating, reading, changing, deleting and switching organizations.
 
 use tenantry_client::{
-    auth::v1::{GetMeRequest, LoginRequest, Role},
+    auth::v1::{GetMeRequest, LoginRequest, RefreshRequest, Role},
     org::v1::{
         CreateOrganizationRequest, DeleteOrganizationRequest, GetOrganizationRequest,
         ListMembersRequest, ListMyOrganizationsRequest, LoginPolicy, SwitchOrganizationRequest,
@@ -201,7 +201,24 @@ async fn switching_moves_the_session_and_retires_old_tokens(backend: Backend) {
         old.org().get_organization(GetOrganizationRequest {}).await,
         Code::Unauthenticated,
     );
+    let before_switch = ann.tokens.refresh_token.clone();
     ann.switch_to(&acme.id).await;
+    // Another tab refreshing with the pre-switch token at that moment is
+    // refused, without ending the session (it is not a stolen copy)...
+    let status = assert_code(
+        ann.client
+            .auth()
+            .refresh(RefreshRequest {
+                refresh_token: before_switch,
+            })
+            .await,
+        Code::Unauthenticated,
+    );
+    assert!(
+        status.message().contains("changed organization"),
+        "{status:?}"
+    );
+    // ...which goes on.
     let org = ann
         .client
         .org()
