@@ -315,46 +315,60 @@ impl BlobStore for S3Store {
     }
 
     async fn sweep_unfinished(&self, before: DateTime<Utc>) -> Result<u64, BlobError> {
-        let listed = self
-            .client
-            .list_multipart_uploads()
-            .bucket(&self.bucket)
-            .prefix(self.object("orgs/"))
-            .send()
-            .await;
-        let uploads = match listed {
-            Ok(uploads) => uploads,
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("NotImplemented") => {
-                // Some S3 servers cannot list them; their lifecycle rules
-                // must abort stale multipart uploads instead.
-                tracing::info!("this S3 server cannot list multipart uploads; skipping that sweep");
-                return Ok(0);
-            }
-            Err(err) => return Err(s3_error(aws_sdk_s3::error::DisplayErrorContext(err))),
-        };
         // Abandoned, not merely older than the grace: see MAX_UPLOAD_DURATION.
         let before = before - MAX_UPLOAD_DURATION;
         let mut aborted = 0;
-        for upload in uploads.uploads() {
-            let stale = upload
-                .initiated()
-                .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
-                .is_some_and(|t| t < before);
-            if let (true, Some(key), Some(id)) = (stale, upload.key(), upload.upload_id()) {
-                let done = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(id)
-                    .send()
-                    .await;
-                if done.is_ok() {
-                    aborted += 1;
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        loop {
+            let listed = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(self.object("orgs/"))
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await;
+            let page = match listed {
+                Ok(page) => page,
+                Err(err)
+                    if err.as_service_error().and_then(|e| e.code()) == Some("NotImplemented") =>
+                {
+                    // Some S3 servers cannot list them; their lifecycle rules
+                    // must abort stale multipart uploads instead.
+                    tracing::info!(
+                        "this S3 server cannot list multipart uploads; skipping that sweep"
+                    );
+                    return Ok(aborted);
+                }
+                Err(err) => return Err(s3_error(aws_sdk_s3::error::DisplayErrorContext(err))),
+            };
+            for upload in page.uploads() {
+                let stale = upload
+                    .initiated()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
+                    .is_some_and(|t| t < before);
+                if let (true, Some(key), Some(id)) = (stale, upload.key(), upload.upload_id()) {
+                    let done = self
+                        .client
+                        .abort_multipart_upload()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(id)
+                        .send()
+                        .await;
+                    if done.is_ok() {
+                        aborted += 1;
+                    }
                 }
             }
+            // A listing holds at most 1,000 uploads: follow the markers.
+            key_marker = page.next_key_marker().map(str::to_owned);
+            id_marker = page.next_upload_id_marker().map(str::to_owned);
+            if !page.is_truncated().unwrap_or(false) || key_marker.is_none() {
+                return Ok(aborted);
+            }
         }
-        Ok(aborted)
     }
 
     async fn presign(
