@@ -87,6 +87,7 @@ impl Server {
                 Arc::new(LocalStore::new(dir)?)
             }
         };
+        let oidc_http = crate::sso::http::ProviderHttp::new(config.sso_allow_private_networks);
         let state = AppState::new(Inner {
             config,
             db,
@@ -98,7 +99,7 @@ impl Server {
             mailer,
             blobs,
             download_key,
-            oidc_http: crate::sso::http_client(),
+            oidc_http,
             refresh_key,
         });
         jobs::schedule_recurring(&state).await?;

@@ -29,8 +29,8 @@ pub struct Inner {
     pub blobs: Arc<dyn BlobStore>,
     /// Signs download links served by the side door.
     pub download_key: [u8; 32],
-    /// For OpenID providers (no redirects, bounded time).
-    pub oidc_http: openidconnect::reqwest::Client,
+    /// For OpenID providers (public addresses only, no redirects).
+    pub oidc_http: crate::sso::http::ProviderHttp,
     /// Derives a spent refresh token's successor, so a retry within the grace
     /// window gets the same one on any instance without storing it.
     pub refresh_key: [u8; 32],

@@ -84,6 +84,8 @@ impl TestAppBuilder {
         config.limits.public_rate_limit = 0;
         config.limits.user_rate_limit = 0;
         config.database_pool_size = 6;
+        // The test provider runs on loopback.
+        config.sso_allow_private_networks = true;
         // Jobs run when a test says so (`run_jobs`), not on a timer.
         config.storage.job_interval = std::time::Duration::ZERO;
         let (database, s3) = match self.backend {

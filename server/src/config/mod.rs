@@ -58,6 +58,13 @@ pub struct Config {
     #[arg(long, env = "TENANTRY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Let organizations' SSO issuers be on loopback or private networks.
+    /// Off by default: any organization admin chooses the issuer URL, and
+    /// the server fetches it (SSRF). Turn on for a provider on your own
+    /// network, e.g. Keycloak on localhost in development.
+    #[arg(long, env = "TENANTRY_SSO_ALLOW_PRIVATE_NETWORKS")]
+    pub sso_allow_private_networks: bool,
+
     /// Log format: `auto` (JSON when stdout is not a terminal), `json` or `text`.
     #[arg(long, env = "TENANTRY_LOG_FORMAT", default_value = "auto")]
     pub log_format: String,

@@ -3,6 +3,7 @@
 //! provisioning and linked identities.
 
 pub mod config;
+pub mod http;
 mod identities;
 mod login;
 mod oidc;
@@ -10,5 +11,4 @@ mod provision;
 mod service;
 mod settings;
 
-pub use oidc::http_client;
 pub use service::SsoApi;

@@ -1,18 +1,17 @@
 //! Talking to an OpenID provider (the `openidconnect` crate): discovery, the
 //! authorization URL (code flow, PKCE S256, state, nonce), and redeeming the
 //! code — with the ID token's signature (provider JWKS), issuer, audience,
-//! expiry and nonce checked. Redirects are never followed (SSRF).
-
-use std::time::Duration;
+//! expiry and nonce checked. Requests go through [`ProviderHttp`] (public
+//! addresses only, no redirects).
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use openidconnect::{
     AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
     core::{CoreClient, CoreProviderMetadata, CoreResponseType},
-    reqwest,
 };
 
+use super::http::ProviderHttp;
 use crate::error::ApiError;
 
 /// Why a provider step failed.
@@ -54,16 +53,6 @@ impl From<OidcError> for ApiError {
     }
 }
 
-/// The HTTP client for providers: no redirects, bounded time.
-pub fn http_client() -> reqwest::Client {
-    reqwest::ClientBuilder::new()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap_or_default()
-}
-
 fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -76,7 +65,7 @@ fn chain(err: &dyn std::error::Error) -> String {
 }
 
 pub async fn discover(
-    http: &reqwest::Client,
+    http: &ProviderHttp,
     issuer: &str,
 ) -> Result<CoreProviderMetadata, OidcError> {
     let issuer_url = IssuerUrl::new(issuer.to_owned())
@@ -153,7 +142,7 @@ impl Client<'_> {
     /// verifies the ID token; returns its claims as JSON.
     pub async fn redeem(
         &self,
-        http: &reqwest::Client,
+        http: &ProviderHttp,
         code: &str,
         verifier: &str,
         nonce: &str,

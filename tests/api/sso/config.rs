@@ -232,7 +232,54 @@ async fn testing_the_configuration_runs_discovery(backend: Backend) {
     );
 }
 
+/// Any admin chooses the issuer URL and the server fetches it: by default
+/// only public addresses, by name or literally.
+async fn issuers_on_private_networks_are_refused_by_default(backend: Backend) {
+    let Some(issuer) = oidc_issuer("issuers_on_private_networks_are_refused") else {
+        return;
+    };
+    let app = TestApp::builder(backend)
+        .configure(|c| c.sso_allow_private_networks = false)
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let port = issuer.rsplit(':').next().unwrap().to_owned();
+    for issuer_url in [
+        issuer.clone(),
+        format!("http://localhost:{port}"),
+        "http://169.254.169.254".to_owned(),
+    ] {
+        team.admin
+            .client
+            .sso()
+            .upsert_sso_config(UpsertSsoConfigRequest {
+                config: Some(SsoConfig {
+                    issuer_url: issuer_url.clone(),
+                    ..sso_config(&issuer)
+                }),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .await
+            .unwrap();
+        let report = team
+            .admin
+            .client
+            .sso()
+            .test_sso_config(TestSsoConfigRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!report.ok, "{issuer_url}");
+        assert!(
+            report.error.contains("not a public address"),
+            "{issuer_url}: {}",
+            report.error
+        );
+    }
+}
+
 on_both_backends!(
+    issuers_on_private_networks_are_refused_by_default,
     the_client_secret_is_write_only,
     bad_configurations_name_their_fields,
     testing_the_configuration_runs_discovery,
