@@ -15,7 +15,7 @@ use crate::{
     audit::{self, Actor, Event},
     context::RequestMeta,
     db::{
-        TenantScope, Tx, UserScope,
+        OwnRows, TenantScope, Tx, UserScope,
         rows::UserRow,
         schema::{memberships, organizations, users as users_table},
     },
@@ -151,10 +151,41 @@ fn choose_org(
     };
     let Some(org) = wanted else { return Ok(None) };
     let mut own = tx.user(&UserScope::verified(&user.id))?;
+    match (pin_target(&mut own, &org)?, requested) {
+        (Some(target), requested) if target.needs_sso() => match requested {
+            Some(_) => Err(ApiError::failed_precondition(SSO_REQUIRED)),
+            None => Ok(None),
+        },
+        (Some(target), _) => Ok(Some(target.org_id)),
+        (None, Some(_)) => Err(ApiError::NotFound("organization")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// An organization a session may be pinned to: a live one the user belongs
+/// to, with their role and its login policy.
+pub struct PinTarget {
+    pub org_id: String,
+    role: String,
+    policy: String,
+}
+
+impl PinTarget {
+    /// Whether only single sign-on may enter it: its policy says so and the
+    /// user is not an owner (owners keep their password, so an organization
+    /// cannot lock itself out).
+    pub fn needs_sso(&self) -> bool {
+        self.policy == "sso" && self.role != Role::Owner.as_str()
+    }
+}
+
+/// The user's membership of `org_id` as a [`PinTarget`]; `None` when they
+/// are not a member or the organization was deleted.
+pub fn pin_target(own: &mut OwnRows<'_>, org_id: &str) -> ApiResult<Option<PinTarget>> {
     let member: Option<(String, String, String)> = own
         .memberships()
         .inner_join(organizations::table)
-        .filter(memberships::org_id.eq(&org))
+        .filter(memberships::org_id.eq(org_id))
         .filter(organizations::deleted_at.is_null())
         .select((
             memberships::org_id,
@@ -163,17 +194,11 @@ fn choose_org(
         ))
         .first(own.conn())
         .optional()?;
-    match (member, requested) {
-        (Some((_, role, policy)), requested) if policy == "sso" && role != Role::Owner.as_str() => {
-            match requested {
-                Some(_) => Err(ApiError::failed_precondition(SSO_REQUIRED)),
-                None => Ok(None),
-            }
-        }
-        (Some((org, _, _)), _) => Ok(Some(org)),
-        (None, Some(_)) => Err(ApiError::NotFound("organization")),
-        (None, None) => Ok(None),
-    }
+    Ok(member.map(|(org_id, role, policy)| PinTarget {
+        org_id,
+        role,
+        policy,
+    }))
 }
 
 pub const SSO_REQUIRED: &str =

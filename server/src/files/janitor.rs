@@ -8,7 +8,7 @@ use diesel::{
     SelectableHelper as _,
 };
 
-use super::store;
+use super::{sessions, store};
 use crate::{
     audit::{self, Actor, Event},
     blob::keys,
@@ -68,13 +68,7 @@ async fn expire_session(
             if session.expires_at > now {
                 return Ok((Outcome::Later(session.expires_at), Vec::new()));
             }
-            let parts: Vec<String> = t
-                .upload_parts()
-                .filter(upload_parts::session_id.eq(&id))
-                .select(upload_parts::storage_key)
-                .load(t.conn())?;
-            diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(&id)))
-                .execute(t.conn())?;
+            let parts = sessions::remove(&mut t, &id)?;
             let event = Event::new(
                 Actor::System,
                 "file.upload_session.expired",

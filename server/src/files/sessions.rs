@@ -408,6 +408,18 @@ pub async fn complete(
     })
 }
 
+/// Deletes a session (its parts' rows go with it); returns the keys of the
+/// parts' bytes, for the caller to delete from the store after commit.
+pub(super) fn remove(t: &mut Tenant<'_>, id: &str) -> ApiResult<Vec<String>> {
+    let parts: Vec<String> = t
+        .upload_parts()
+        .filter(upload_parts::session_id.eq(id))
+        .select(upload_parts::storage_key)
+        .load(t.conn())?;
+    diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id))).execute(t.conn())?;
+    Ok(parts)
+}
+
 pub async fn abort(
     state: &AppState,
     meta: RequestMeta,
@@ -423,13 +435,7 @@ pub async fn abort(
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             find(&mut t, &caller, &id, now)?;
-            let parts: Vec<String> = t
-                .upload_parts()
-                .filter(upload_parts::session_id.eq(&id))
-                .select(upload_parts::storage_key)
-                .load(t.conn())?;
-            diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(&id)))
-                .execute(t.conn())?;
+            let parts = remove(&mut t, &id)?;
             let event = Event::by_user(
                 &caller.user_id,
                 "file.upload_session.aborted",

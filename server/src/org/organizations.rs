@@ -13,7 +13,7 @@ use crate::{
     audit::{self, Event, chain::GENESIS},
     auth::{
         issue::{self, AuthMethod},
-        login::SSO_REQUIRED,
+        login::{SSO_REQUIRED, pin_target},
         rules::parse_id,
     },
     context::{AuthContext, RequestMeta},
@@ -347,20 +347,9 @@ pub async fn switch(
         .db
         .write(move |tx| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
-            let member: Option<(String, String, String)> = own
-                .memberships()
-                .inner_join(organizations::table)
-                .filter(memberships::org_id.eq(&org_id))
-                .filter(organizations::deleted_at.is_null())
-                .select((
-                    memberships::org_id,
-                    memberships::role,
-                    organizations::login_policy,
-                ))
-                .first(own.conn())
-                .optional()?;
-            let (org_id, role, policy) = member.ok_or(ApiError::NotFound("organization"))?;
-            if policy == "sso" && role != Role::Owner.as_str() {
+            let target =
+                pin_target(&mut own, &org_id)?.ok_or(ApiError::NotFound("organization"))?;
+            if target.needs_sso() {
                 let method: String = sessions::table
                     .find(&caller.session_id)
                     .select(sessions::auth_method)
@@ -369,6 +358,7 @@ pub async fn switch(
                     return Err(ApiError::failed_precondition(SSO_REQUIRED));
                 }
             }
+            let org_id = target.org_id;
             let tokens = pin(tx, &st, &caller, &org_id)?;
             // A live membership of the caller's, just read.
             let mut t = tx.tenant(&TenantScope::verified(&org_id))?;

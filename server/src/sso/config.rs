@@ -61,13 +61,18 @@ fn to_proto(row: &SsoConfigRow) -> ApiResult<pb::SsoConfig> {
     ))
 }
 
-pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetSsoConfigResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let row = state
+/// The caller's organization's configuration; NOT_FOUND when it has none.
+async fn load_configured(state: &AppState, caller: &AuthContext) -> ApiResult<SsoConfigRow> {
+    let scope = TenantScope::from_auth(caller)?;
+    state
         .db
         .read(move |tx| load(&mut tx.tenant(&scope)?))
         .await?
-        .ok_or(NOT_CONFIGURED)?;
+        .ok_or(NOT_CONFIGURED)
+}
+
+pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetSsoConfigResponse> {
+    let row = load_configured(state, &caller).await?;
     Ok(pb::GetSsoConfigResponse {
         config: Some(to_proto(&row)?),
     })
@@ -210,12 +215,7 @@ pub async fn delete(
 }
 
 pub async fn test(state: &AppState, caller: AuthContext) -> ApiResult<pb::TestSsoConfigResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let row = state
-        .db
-        .read(move |tx| load(&mut tx.tenant(&scope)?))
-        .await?
-        .ok_or(NOT_CONFIGURED)?;
+    let row = load_configured(state, &caller).await?;
     Ok(
         match oidc::discover(&state.oidc_http, &row.issuer_url).await {
             Ok(metadata) => pb::TestSsoConfigResponse {

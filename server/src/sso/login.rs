@@ -14,7 +14,7 @@ use tenantry_proto::sso::v1 as pb;
 
 use super::{config, oidc, provision};
 use crate::{
-    audit::{self, Actor, Event},
+    audit,
     auth::rules::check_token,
     clock::to_proto,
     context::RequestMeta,
@@ -173,15 +173,8 @@ async fn claim(
                 None
             };
             if let Some(reason) = problem {
-                let event = Event::new(
-                    Actor::Anonymous,
-                    "sso.login",
-                    "organization",
-                    scope.org_id(),
-                )
-                .failed()
-                .details(serde_json::json!({ "reason": reason }));
-                audit::record(&mut t, now, &meta, event)?;
+                let details = serde_json::json!({ "reason": reason });
+                audit::record(&mut t, now, &meta, provision::failed_login(&scope, details))?;
                 return Ok(Err(stale()));
             }
             let claimed = diesel::update(

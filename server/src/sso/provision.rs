@@ -70,6 +70,19 @@ fn person(claims: &Value, settings: &Settings) -> Person {
     }
 }
 
+/// The audit event of a refused sign-in into the organization; `details`
+/// carries the reason.
+pub fn failed_login(scope: &TenantScope, details: Value) -> Event {
+    Event::new(
+        Actor::Anonymous,
+        "sso.login",
+        "organization",
+        scope.org_id(),
+    )
+    .failed()
+    .details(details)
+}
+
 /// Records a failed sign-in (its own transaction).
 pub async fn audit_failure(
     state: &AppState,
@@ -84,15 +97,7 @@ pub async fn audit_failure(
         .db
         .write(move |tx| {
             let mut t = tx.tenant(&scope)?;
-            let event = Event::new(
-                Actor::Anonymous,
-                "sso.login",
-                "organization",
-                scope.org_id(),
-            )
-            .failed()
-            .details(details);
-            audit::record(&mut t, st.now(), &meta, event)
+            audit::record(&mut t, st.now(), &meta, failed_login(&scope, details))
         })
         .await
 }
@@ -132,10 +137,8 @@ fn decide(
     let now = state.now();
     let refuse = |tx: &mut Tx<'_>, reason: &str, message: &str| -> ApiResult<ApiResult<SignedIn>> {
         let mut t = tx.tenant(scope)?;
-        let event = Event::new(Actor::Anonymous, "sso.login", "organization", scope.org_id())
-            .failed()
-            .details(serde_json::json!({ "reason": reason, "email": person.email, "subject": person.subject }));
-        audit::record(&mut t, now, meta, event)?;
+        let details = serde_json::json!({ "reason": reason, "email": person.email, "subject": person.subject });
+        audit::record(&mut t, now, meta, failed_login(scope, details))?;
         Ok(Err(ApiError::permission_denied(message.to_owned())))
     };
     let Some(email) = person

@@ -3,8 +3,10 @@
 //! on purpose, with the database's own tools.)
 
 use diesel::{Connection as _, RunQueryDsl as _};
-use tenantry_client::audit::v1::{ListAuditEventsRequest, VerifyAuditChainRequest};
-use tenantry_tests::{Backend, TestApp, on_both_backends};
+use tenantry_client::audit::v1::{
+    AuditEvent, ListAuditEventsRequest, VerifyAuditChainRequest, VerifyAuditChainResponse,
+};
+use tenantry_tests::{Backend, Team, TestApp, on_both_backends};
 
 fn execute(app: &TestApp, sql: &str) {
     match app.backend {
@@ -20,24 +22,34 @@ fn execute(app: &TestApp, sql: &str) {
     }
 }
 
-async fn an_edited_event_breaks_the_chain_there(backend: Backend) {
-    let app = TestApp::start(backend).await;
-    let team = app.team("acme").await;
-    let audit = team.owner.client.audit();
-    let verdict = audit
-        .clone()
+async fn verify_chain(team: &Team) -> VerifyAuditChainResponse {
+    team.owner
+        .client
+        .audit()
         .verify_audit_chain(VerifyAuditChainRequest {})
         .await
         .unwrap()
-        .into_inner();
-    assert!(verdict.intact, "{verdict:?}");
-    let events = audit
-        .clone()
+        .into_inner()
+}
+
+/// The organization's events, newest first.
+async fn newest_first(team: &Team) -> Vec<AuditEvent> {
+    team.owner
+        .client
+        .audit()
         .list_audit_events(ListAuditEventsRequest::default())
         .await
         .unwrap()
         .into_inner()
-        .events;
+        .events
+}
+
+async fn an_edited_event_breaks_the_chain_there(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let verdict = verify_chain(&team).await;
+    assert!(verdict.intact, "{verdict:?}");
+    let events = newest_first(&team).await;
     assert_eq!(verdict.events_checked, events.len() as i64);
     let victim = &events[events.len() / 2];
     execute(
@@ -47,12 +59,7 @@ async fn an_edited_event_breaks_the_chain_there(backend: Backend) {
             victim.id
         ),
     );
-    let verdict = audit
-        .clone()
-        .verify_audit_chain(VerifyAuditChainRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let verdict = verify_chain(&team).await;
     assert!(!verdict.intact);
     assert_eq!(
         (
@@ -67,25 +74,13 @@ async fn an_edited_event_breaks_the_chain_there(backend: Backend) {
 async fn a_removed_event_breaks_the_chain(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
-    let audit = team.owner.client.audit();
-    let events = audit
-        .clone()
-        .list_audit_events(ListAuditEventsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let events = newest_first(&team).await;
     // The newest event: nothing after it would notice, but the head does.
     execute(
         &app,
         &format!("DELETE FROM audit_events WHERE id = '{}'", events[0].id),
     );
-    let verdict = audit
-        .clone()
-        .verify_audit_chain(VerifyAuditChainRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let verdict = verify_chain(&team).await;
     assert!(!verdict.intact);
     assert_eq!(verdict.first_broken_sequence, events[0].sequence);
     // One in the middle.
@@ -93,12 +88,7 @@ async fn a_removed_event_breaks_the_chain(backend: Backend) {
         &app,
         &format!("DELETE FROM audit_events WHERE id = '{}'", events[2].id),
     );
-    let verdict = audit
-        .clone()
-        .verify_audit_chain(VerifyAuditChainRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let verdict = verify_chain(&team).await;
     assert_eq!(
         verdict.first_broken_sequence, events[1].sequence,
         "{verdict:?}"
@@ -108,15 +98,7 @@ async fn a_removed_event_breaks_the_chain(backend: Backend) {
 async fn an_inserted_event_breaks_the_chain(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
-    let audit = team.owner.client.audit();
-    let newest = audit
-        .clone()
-        .list_audit_events(ListAuditEventsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .events
-        .remove(0);
+    let newest = newest_first(&team).await.remove(0);
     // A forged event appended after the newest, linked to it.
     execute(
         &app,
@@ -130,12 +112,7 @@ async fn an_inserted_event_breaks_the_chain(backend: Backend) {
             newest.id
         ),
     );
-    let verdict = audit
-        .clone()
-        .verify_audit_chain(VerifyAuditChainRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let verdict = verify_chain(&team).await;
     assert!(!verdict.intact);
     assert_eq!(
         (

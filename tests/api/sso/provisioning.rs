@@ -106,26 +106,11 @@ async fn roles_follow_groups_and_sync_on_every_login(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        app.sso_sign_in("acme", "alice@acme.test")
-            .await
-            .unwrap()
-            .tokens
-            .unwrap()
-            .role,
+        role_at_sign_in(&app, "alice@acme.test").await,
         Role::Admin as i32
     );
     // With sync at creation only, a hand-made change stays.
-    let mut config = sso_config(&issuer);
-    config.provisioning.as_mut().unwrap().sync = SyncMode::AtCreation as i32;
-    team.admin
-        .client
-        .sso()
-        .upsert_sso_config(UpsertSsoConfigRequest {
-            config: Some(config),
-            client_secret: String::new(),
-        })
-        .await
-        .unwrap();
+    set_sync(&team.admin, &issuer, SyncMode::AtCreation).await;
     team.owner
         .client
         .org()
@@ -133,26 +118,11 @@ async fn roles_follow_groups_and_sync_on_every_login(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        app.sso_sign_in("acme", "alice@acme.test")
-            .await
-            .unwrap()
-            .tokens
-            .unwrap()
-            .role,
+        role_at_sign_in(&app, "alice@acme.test").await,
         Role::Viewer as i32
     );
     // Owners are never changed by sync.
-    let mut config = sso_config(&issuer);
-    config.provisioning.as_mut().unwrap().sync = SyncMode::EveryLogin as i32;
-    team.admin
-        .client
-        .sso()
-        .upsert_sso_config(UpsertSsoConfigRequest {
-            config: Some(config),
-            client_secret: String::new(),
-        })
-        .await
-        .unwrap();
+    set_sync(&team.admin, &issuer, SyncMode::EveryLogin).await;
     let promote = UpdateMemberRoleRequest {
         user_id: alice_id,
         role: Role::Owner as i32,
@@ -164,12 +134,7 @@ async fn roles_follow_groups_and_sync_on_every_login(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        app.sso_sign_in("acme", "alice@acme.test")
-            .await
-            .unwrap()
-            .tokens
-            .unwrap()
-            .role,
+        role_at_sign_in(&app, "alice@acme.test").await,
         Role::Owner as i32
     );
 }
@@ -301,6 +266,31 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
         Code::PermissionDenied,
     );
     assert!(status.message().contains("owner"), "{status:?}");
+}
+
+/// The role of the token a sign-in through the provider returns.
+async fn role_at_sign_in(app: &TestApp, login: &str) -> i32 {
+    app.sso_sign_in("acme", login)
+        .await
+        .unwrap()
+        .tokens
+        .unwrap()
+        .role
+}
+
+/// Saves the test configuration with `sync` (keeping the stored secret).
+async fn set_sync(admin: &tenantry_tests::TestUser, issuer: &str, sync: SyncMode) {
+    let mut config = sso_config(issuer);
+    config.provisioning.as_mut().unwrap().sync = sync as i32;
+    admin
+        .client
+        .sso()
+        .upsert_sso_config(UpsertSsoConfigRequest {
+            config: Some(config),
+            client_secret: String::new(),
+        })
+        .await
+        .unwrap();
 }
 
 /// member@acme.test with a password, verified, a MEMBER of the owner's
