@@ -75,6 +75,7 @@ impl Server {
             .unwrap_or_else(|| config.data_dir.join("mail"));
         let mailer = Mailer::new(mail_dir)?;
         let refresh_key = master_keys.derive("refresh-successor");
+        let page_tokens = crate::paging::PageTokens::new(master_keys.derive("page-token"));
         let download_key = master_keys.derive("download-url");
         let blobs: Arc<dyn BlobStore> = match &config.storage.s3.s3_bucket {
             Some(bucket) => Arc::new(S3Store::new(&config.storage.s3, bucket)),
@@ -101,6 +102,7 @@ impl Server {
             download_key,
             oidc_http,
             refresh_key,
+            page_tokens,
         });
         jobs::schedule_recurring(&state).await?;
         Ok(Self { state })
@@ -146,10 +148,7 @@ impl Server {
         let job_task = (!config.storage.job_interval.is_zero())
             .then(|| JobRunner::new(state.clone()).spawn(config.storage.job_interval));
 
-        let rate_limit = RateLimitLayer::new(
-            config.limits.public_rate_limit,
-            config.limits.user_rate_limit,
-        );
+        let rate_limit = RateLimitLayer::new(&config.limits);
         rate_limit.spawn_housekeeping();
         let layers = ServiceBuilder::new()
             .layer(RequestMetaLayer)

@@ -34,6 +34,9 @@ pub struct Inner {
     /// Derives a spent refresh token's successor, so a retry within the grace
     /// window gets the same one on any instance without storing it.
     pub refresh_key: [u8; 32],
+    /// Signs page tokens, so a cursor cannot be forged or moved to another
+    /// list.
+    pub page_tokens: crate::paging::PageTokens,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod browser;
 mod files;
+mod harness;
 mod org;
 mod server;
 mod sso;

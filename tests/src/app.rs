@@ -82,6 +82,7 @@ impl TestAppBuilder {
         config.passwords.argon2_iterations = 1;
         config.passwords.hash_concurrency = 4;
         config.limits.public_rate_limit = 0;
+        config.limits.http_rate_limit = 0;
         config.limits.user_rate_limit = 0;
         config.database_pool_size = 6;
         // The test provider runs on loopback.

@@ -15,7 +15,7 @@ use tokio::{
 use crate::node;
 
 /// The Chromium the tests drive (`TENANTRY_CHROMIUM` overrides).
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     std::env::var_os("TENANTRY_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), Into::into)
 }
 

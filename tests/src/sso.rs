@@ -14,10 +14,11 @@ use crate::{
     oidc::{self, CALLBACK, CLIENT_ID, CLIENT_SECRET, Callback},
 };
 
-/// The provider's issuer, or `None` (after a loud SKIPPED line) when the
-/// provider cannot run in a plain developer run.
-pub fn oidc_issuer(test: &str) -> Option<String> {
-    crate::oidc_or_skip(test).then(oidc::issuer)
+/// The issuer of the test's OpenID provider (started on first use); the test
+/// fails with the install command where Node is missing.
+pub fn oidc_issuer() -> String {
+    crate::require_node();
+    oidc::issuer()
 }
 
 /// A configuration for the test provider: auto-provisioning for

@@ -13,7 +13,6 @@ use crate::{
     context::caller,
     db::{TenantScope, rows::AuditEventRow, schema::audit_events},
     error::{ApiError, ApiResult},
-    paging::Page,
     state::AppState,
 };
 
@@ -34,20 +33,12 @@ impl AuditApi {
         scope: TenantScope,
         request: pb::ListAuditEventsRequest,
     ) -> ApiResult<pb::ListAuditEventsResponse> {
-        let filter = Filter::parse(request.filter)?;
-        let page = Page::parse(request.page_size, &request.page_token, 100, 500)?;
-        let before = match page.after.as_deref() {
-            None => None,
-            Some([seq]) => Some(seq.parse::<i64>().map_err(|_| {
-                ApiError::invalid("page_token", "is not a token this server handed out")
-            })?),
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    "page_token",
-                    "is not a token this server handed out",
-                ));
-            }
-        };
+        let filter = Filter::parse(request.filter.clone())?;
+        let page = self
+            .state
+            .page_tokens
+            .parse(scope.org_id(), &request, 100, 500)?;
+        let before = page.after_number()?;
         let (rows, next_page_token) = self
             .state
             .db

@@ -13,7 +13,7 @@ use crate::{
     context::{AuthContext, RequestMeta},
     db::{TenantScope, Tx, rows::SessionRow, schema::sessions},
     error::{ApiError, ApiResult},
-    paging::{Page, time_key},
+    paging::time_key,
     state::AppState,
 };
 
@@ -22,7 +22,9 @@ pub async fn list(
     caller: AuthContext,
     request: pb::ListSessionsRequest,
 ) -> ApiResult<pb::ListSessionsResponse> {
-    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let page = state
+        .page_tokens
+        .parse(&caller.user_id, &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let now = state.now();
     let user_id = caller.user_id.clone();

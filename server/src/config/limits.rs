@@ -13,6 +13,12 @@ pub struct LimitsConfig {
     #[arg(long, env = "TENANTRY_PUBLIC_RATE_LIMIT", default_value_t = 120)]
     pub public_rate_limit: u32,
 
+    /// Requests per minute to the plain HTTP routes (JWKS, signed download
+    /// links) per client IP, a budget of their own: token verifiers polling
+    /// the JWKS never use up sign-ups. 0 disables the limit.
+    #[arg(long, env = "TENANTRY_HTTP_RATE_LIMIT", default_value_t = 1200)]
+    pub http_rate_limit: u32,
+
     /// Calls per minute per signed-in user. 0 disables the limit.
     #[arg(long, env = "TENANTRY_USER_RATE_LIMIT", default_value_t = 6000)]
     pub user_rate_limit: u32,

@@ -19,7 +19,7 @@ use crate::{
         schema::{file_labels, files},
     },
     error::{ApiError, ApiResult, Violations},
-    paging::{Page, time_key},
+    paging::time_key,
     state::AppState,
 };
 
@@ -64,7 +64,9 @@ pub async fn list(
     request: pb::ListFilesRequest,
 ) -> ApiResult<pb::ListFilesResponse> {
     let scope = TenantScope::from_auth(&caller)?;
-    let page = Page::parse(request.page_size, &request.page_token, 100, 1000)?;
+    let page = state
+        .page_tokens
+        .parse(scope.org_id(), &request, 100, 1000)?;
     let mut violations = Violations::new();
     let label = violations
         .take("label", rules::label_filter(&request.label))

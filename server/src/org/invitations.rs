@@ -24,7 +24,7 @@ use crate::{
         schema::{invitations, memberships, users as users_table},
     },
     error::{ApiError, ApiResult, Violations},
-    paging::{Page, time_key},
+    paging::time_key,
     state::{AppState, after},
 };
 
@@ -140,7 +140,7 @@ pub async fn list(
     request: pb::ListInvitationsRequest,
 ) -> ApiResult<pb::ListInvitationsResponse> {
     let scope = TenantScope::from_auth(&caller)?;
-    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let page = state.page_tokens.parse(scope.org_id(), &request, 50, 100)?;
     let after_key = page.after_time_and_id()?;
     let now = state.now();
     let (rows, next_page_token) = state

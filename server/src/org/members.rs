@@ -19,7 +19,7 @@ use crate::{
         schema::{memberships, users},
     },
     error::{ApiError, ApiResult, Violations},
-    paging::{Page, time_key},
+    paging::time_key,
     state::AppState,
 };
 
@@ -39,7 +39,7 @@ pub async fn list(
     request: pb::ListMembersRequest,
 ) -> ApiResult<pb::ListMembersResponse> {
     let scope = TenantScope::from_auth(&caller)?;
-    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let page = state.page_tokens.parse(scope.org_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let (rows, next_page_token) = state
         .db

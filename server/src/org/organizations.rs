@@ -23,7 +23,7 @@ use crate::{
         schema::{memberships, organizations, sessions, users},
     },
     error::{ApiError, ApiResult, Violations},
-    paging::{Page, time_key},
+    paging::time_key,
     state::AppState,
 };
 
@@ -297,7 +297,9 @@ pub async fn list_mine(
     caller: AuthContext,
     request: pb::ListMyOrganizationsRequest,
 ) -> ApiResult<pb::ListMyOrganizationsResponse> {
-    let page = Page::parse(request.page_size, &request.page_token, 50, 100)?;
+    let page = state
+        .page_tokens
+        .parse(&caller.user_id, &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let scope = UserScope::from_auth(&caller);
     let (rows, next_page_token) = state

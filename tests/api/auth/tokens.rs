@@ -175,6 +175,40 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     response
 }
 
+/// Plain HTTP routes answer a rate-limit refusal in plain HTTP, from a budget
+/// of their own: a service polling the JWKS never uses up sign-ups.
+async fn the_http_side_door_refuses_with_429_and_retry_after(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|c| {
+            c.limits.http_rate_limit = 12;
+            c.limits.public_rate_limit = 30;
+        })
+        .start()
+        .await;
+    // A burst of a sixth of the minute's budget passes, then requests wait.
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(http_get(app.addr(), "/.well-known/jwks.json").await);
+    }
+    assert!(answers[0].starts_with("HTTP/1.1 200"), "{}", answers[0]);
+    let refused = answers
+        .iter()
+        .find(|a| a.starts_with("HTTP/1.1 429"))
+        .expect("the JWKS is rate limited");
+    let lower = refused.to_ascii_lowercase();
+    assert!(lower.contains("\r\nretry-after: "), "{refused}");
+    assert!(lower.contains("content-type: text/plain"), "{refused}");
+    assert!(!lower.contains("\r\ngrpc-status:"), "{refused}");
+    assert!(refused.contains("too many requests"), "{refused}");
+    let link = http_get(app.addr(), "/files/download?token=whatever").await;
+    assert!(
+        link.starts_with("HTTP/1.1 429"),
+        "signed links share it: {link}"
+    );
+    // Sign-ups have their own budget (a burst of 5: register and sign in).
+    app.user("ann").await;
+}
+
 async fn a_rotated_key_keeps_old_tokens_valid(backend: Backend) {
     let mut app = TestApp::start(backend).await;
     let ann = app.user("ann").await;
@@ -219,5 +253,6 @@ on_both_backends!(
     sessions_end_at_the_absolute_timeout,
     logout_takes_effect_on_another_instance_within_a_second,
     jwks_lists_the_signing_key_over_grpc_and_http,
+    the_http_side_door_refuses_with_429_and_retry_after,
     a_rotated_key_keeps_old_tokens_valid,
 );

@@ -16,7 +16,7 @@ use tenantry_client::{
 use tenantry_tests::{
     Backend, PASSWORD, TestApp,
     browser::{Browser, Origin},
-    browser_or_skip, field_violations, on_both_backends,
+    field_violations, on_both_backends,
 };
 use tonic::Code;
 
@@ -36,9 +36,7 @@ async fn browser_and_app(backend: Backend) -> (Browser, TestApp) {
 }
 
 async fn a_web_app_signs_up_signs_in_and_reads_the_profile(backend: Backend) {
-    if !browser_or_skip("a_web_app_signs_up_signs_in_and_reads_the_profile") {
-        return;
-    }
+    tenantry_tests::require_browser();
     let (mut browser, app) = browser_and_app(backend).await;
     let server = app.url();
     let register = RegisterRequest {
@@ -83,9 +81,7 @@ async fn a_web_app_signs_up_signs_in_and_reads_the_profile(backend: Backend) {
 }
 
 async fn the_page_reads_error_codes_and_field_violations(backend: Backend) {
-    if !browser_or_skip("the_page_reads_error_codes_and_field_violations") {
-        return;
-    }
+    tenantry_tests::require_browser();
     let (mut browser, app) = browser_and_app(backend).await;
     let server = app.url();
     let weak = RegisterRequest {
@@ -125,9 +121,7 @@ async fn the_page_reads_error_codes_and_field_violations(backend: Backend) {
 }
 
 async fn a_site_not_on_the_allow_list_cannot_call(backend: Backend) {
-    if !browser_or_skip("a_site_not_on_the_allow_list_cannot_call") {
-        return;
-    }
+    tenantry_tests::require_browser();
     let (mut browser, app) = browser_and_app(backend).await;
     let ann = app.user("ann").await;
     let server = app.url();
@@ -160,9 +154,7 @@ async fn a_site_not_on_the_allow_list_cannot_call(backend: Backend) {
 }
 
 async fn a_web_app_uploads_in_chunks_and_streams_the_download(backend: Backend) {
-    if !browser_or_skip("a_web_app_uploads_in_chunks_and_streams_the_download") {
-        return;
-    }
+    tenantry_tests::require_browser();
     let (mut browser, app) = browser_and_app(backend).await;
     let team = app.team("acme").await;
     let token = team.member.tokens.access_token.clone();

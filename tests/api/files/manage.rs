@@ -159,6 +159,69 @@ async fn files_are_filtered_ordered_and_paged(backend: Backend) {
     assert_eq!(field_violations(&status), vec!["label"]);
 }
 
+/// Page tokens are opaque and tamper-evident, and bound to the filters they
+/// were handed out for (AIP-158): altered or replayed elsewhere, they are
+/// refused with a field violation instead of moving the cursor.
+async fn page_tokens_cannot_be_altered_or_replayed_with_other_filters(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        upload_as(&team.member, name, "text/plain", &[("kind", "note")]).await;
+    }
+    let first = ListFilesRequest {
+        label: "kind=note".into(),
+        page_size: 1,
+        ..ListFilesRequest::default()
+    };
+    let page = team
+        .member
+        .client
+        .files()
+        .list_files(first.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let token = page.next_page_token;
+    assert!(!token.is_empty());
+    let member = &team.member;
+    let list =
+        |request: ListFilesRequest| async move { member.client.files().list_files(request).await };
+    let next = ListFilesRequest {
+        page_token: token.clone(),
+        page_size: 2,
+        ..first.clone()
+    };
+    assert_eq!(
+        list(next).await.unwrap().into_inner().files.len(),
+        2,
+        "a new page size is fine"
+    );
+
+    let mut altered = token.clone().into_bytes();
+    let last = altered.len() / 2;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = ListFilesRequest {
+        page_token: String::from_utf8(altered).unwrap(),
+        ..first.clone()
+    };
+    let status = assert_code(list(altered).await, Code::InvalidArgument);
+    assert_eq!(field_violations(&status), vec!["page_token"]);
+
+    let other_filter = ListFilesRequest {
+        label: "kind=other".into(),
+        page_token: token.clone(),
+        ..first.clone()
+    };
+    let status = assert_code(list(other_filter).await, Code::InvalidArgument);
+    assert_eq!(field_violations(&status), vec!["page_token"]);
+    let other_order = ListFilesRequest {
+        order: FileOrder::NameAsc.into(),
+        page_token: token,
+        ..first
+    };
+    assert_code(list(other_order).await, Code::InvalidArgument);
+}
+
 async fn members_change_their_own_files_and_admins_any(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
@@ -352,6 +415,7 @@ async fn a_restored_file_is_not_purged_by_its_old_schedule(backend: Backend) {
 }
 
 on_both_backends!(
+    page_tokens_cannot_be_altered_or_replayed_with_other_filters,
     files_are_filtered_ordered_and_paged,
     members_change_their_own_files_and_admins_any,
     deleted_files_hide_until_restored_or_purged,

@@ -120,9 +120,7 @@ async fn row_level_security_holds_under_a_superuser_url() {
         value: String,
     }
 
-    if !tenantry_tests::postgres_or_skip("row_level_security_holds_under_a_superuser_url") {
-        return;
-    }
+    tenantry_tests::require_postgres();
     let app = TestApp::start(Backend::Postgres).await;
     assert!(
         app.database_url().starts_with("postgres://postgres@"),

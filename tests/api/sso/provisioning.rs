@@ -12,9 +12,7 @@ use tenantry_tests::{
 use tonic::Code;
 
 async fn domains_match_exactly_and_emails_must_be_verified(backend: Backend) {
-    let Some(issuer) = oidc_issuer("domains_match_exactly") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
@@ -36,9 +34,7 @@ async fn domains_match_exactly_and_emails_must_be_verified(backend: Backend) {
 }
 
 async fn without_provisioning_only_members_get_in(backend: Backend) {
-    let Some(issuer) = oidc_issuer("without_provisioning_only_members_get_in") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     let mut config = sso_config(&issuer);
@@ -65,9 +61,7 @@ async fn without_provisioning_only_members_get_in(backend: Backend) {
 }
 
 async fn an_existing_account_outside_the_organization_is_not_linked(backend: Backend) {
-    let Some(issuer) = oidc_issuer("an_existing_account_outside") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
@@ -82,9 +76,7 @@ async fn an_existing_account_outside_the_organization_is_not_linked(backend: Bac
 }
 
 async fn roles_follow_groups_and_sync_on_every_login(backend: Backend) {
-    let Some(issuer) = oidc_issuer("roles_follow_groups") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
@@ -140,9 +132,7 @@ async fn roles_follow_groups_and_sync_on_every_login(backend: Backend) {
 }
 
 async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
-    let Some(issuer) = oidc_issuer("the_last_way_in_cannot_be_unlinked") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
@@ -208,9 +198,7 @@ async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
 /// An admin may point the provider at one they run: what its answers open
 /// must stay inside the organization and below its owners.
 async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend: Backend) {
-    let Some(issuer) = oidc_issuer("a_providers_sessions_stay_in_the_organization") else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
