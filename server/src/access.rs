@@ -135,7 +135,7 @@ pub fn access(path: &str) -> Option<Access> {
         ) => Org(Role::Member),
         (FILE, "PurgeFile") => Org(Role::Admin),
 
-        (SSO, "BeginSsoLogin" | "CompleteSsoLogin") => Public,
+        (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Public,
         (SSO, "ListMyIdentities" | "UnlinkIdentity") => SignedIn,
         (SSO, "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig") => {
             Org(Role::Admin)
@@ -144,6 +144,48 @@ pub fn access(path: &str) -> Option<Access> {
         _ => return None,
     };
     Some(rule)
+}
+
+/// What a session opened through an organization's identity provider may do
+/// with a method. Such a session acts only within its organization: that
+/// provider vouches for nothing else about the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoSession {
+    /// As any session: the method acts within the pinned organization, on
+    /// this session alone, or needs no session.
+    Allowed,
+    /// Account-wide, so the service answers with the organization's slice
+    /// only ([`crate::context::AuthContext::confined_to`]).
+    OrgSlice,
+    /// Changes the account itself or reaches beyond the organization:
+    /// PERMISSION_DENIED.
+    Refused,
+}
+
+/// The rule for SSO sessions of a gRPC path; `None` for a path without an
+/// access rule, or a signed-in (account-wide) method nobody has classified
+/// — a unit test keeps that list empty.
+pub fn sso_session(path: &str) -> Option<SsoSession> {
+    use SsoSession::{Allowed, OrgSlice, Refused};
+    let rule = access(path)?;
+    let method = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once('/'))
+        .unwrap_or_default();
+    let verdict = match method {
+        (AUTH, "ListSessions" | "RevokeSession" | "RevokeOtherSessions") => OrgSlice,
+        (ORG, "ListMyOrganizations") => OrgSlice,
+        (SSO, "ListMyIdentities" | "UnlinkIdentity") => OrgSlice,
+        (
+            AUTH,
+            "RequestEmailVerification" | "UpdateProfile" | "ChangePassword" | "DeleteAccount",
+        ) => Refused,
+        (ORG, "CreateOrganization" | "SwitchOrganization" | "AcceptInvitation") => Refused,
+        (AUTH, "Logout" | "GetMe") => Allowed,
+        _ if rule == Access::Public || matches!(rule, Access::Org(_)) => Allowed,
+        _ => return None,
+    };
+    Some(verdict)
 }
 
 /// Whether the access layer may skip the rate limiter (health probes).
@@ -172,6 +214,28 @@ mod tests {
             }
         }
         assert!(checked > 30, "only {checked} methods found");
+    }
+
+    #[test]
+    fn every_method_has_a_rule_for_sso_sessions() {
+        let fds =
+            prost_types::FileDescriptorSet::decode(tenantry_proto::FILE_DESCRIPTOR_SET).unwrap();
+        for file in &fds.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    assert!(
+                        sso_session(&path).is_some(),
+                        "{path} has no rule for sessions opened through an organization's provider"
+                    );
+                }
+            }
+        }
+        let refused = "/tenantry.auth.v1.AuthService/ChangePassword";
+        assert_eq!(sso_session(refused), Some(SsoSession::Refused));
+        let slice = "/tenantry.org.v1.OrgService/ListMyOrganizations";
+        assert_eq!(sso_session(slice), Some(SsoSession::OrgSlice));
+        assert_eq!(sso_session("/tenantry.auth.v1.AuthService/Nope"), None);
     }
 
     #[test]

@@ -15,6 +15,17 @@ pub struct AuthContext {
     pub session_id: String,
     pub org_id: Option<String>,
     pub role: Option<Role>,
+    /// The session was opened through `org_id`'s identity provider: it acts
+    /// only within that organization (see [`crate::access::SsoSession`]).
+    pub sso: bool,
+}
+
+impl AuthContext {
+    /// The organization an SSO session is confined to; `None` for a session
+    /// that may act on the whole account.
+    pub fn confined_to(&self) -> Option<&str> {
+        self.org_id.as_deref().filter(|_| self.sso)
+    }
 }
 
 /// Facts about the call itself, for sessions and the audit log.

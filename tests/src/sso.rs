@@ -4,8 +4,9 @@ use tenantry_client::{
     auth::v1::Role,
     org::v1::{LoginPolicy, UpdateOrganizationRequest},
     sso::v1::{
-        BeginSsoLoginRequest, CompleteSsoLoginRequest, CompleteSsoLoginResponse, GroupRoleMapping,
-        ProvisioningRules, SsoConfig, SyncMode, UpsertSsoConfigRequest,
+        BeginSsoLoginRequest, CompleteSsoLoginRequest, CompleteSsoLoginResponse,
+        ConfirmSsoLinkRequest, ConfirmSsoLinkResponse, GroupRoleMapping, ProvisioningRules,
+        SsoConfig, SyncMode, UpsertSsoConfigRequest,
     },
 };
 
@@ -121,5 +122,39 @@ impl TestApp {
             .await
             .expect("provider flow");
         self.complete_sso(&callback).await
+    }
+
+    /// The whole flow for a person whose account exists: sign in at the
+    /// provider, get the pending link, and confirm it with the account's
+    /// password.
+    pub async fn sso_link_with_password(
+        &self,
+        slug: &str,
+        login: &str,
+        password: &str,
+    ) -> Result<ConfirmSsoLinkResponse, tonic::Status> {
+        let pending = self
+            .sso_sign_in(slug, login)
+            .await?
+            .pending_link
+            .expect("a first sign-in that matches an account waits for consent");
+        self.confirm_sso_link(ConfirmSsoLinkRequest {
+            link_token: pending.link_token,
+            password: password.into(),
+            email_token: String::new(),
+        })
+        .await
+    }
+
+    pub async fn confirm_sso_link(
+        &self,
+        request: ConfirmSsoLinkRequest,
+    ) -> Result<ConfirmSsoLinkResponse, tonic::Status> {
+        self.client()
+            .await
+            .sso()
+            .confirm_sso_link(request)
+            .await
+            .map(|r| r.into_inner())
     }
 }

@@ -17,6 +17,7 @@ use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQ
 
 use crate::{
     access::Role,
+    auth::issue::AuthMethod,
     clock::SharedClock,
     context::AuthContext,
     crypto::jwt::AccessClaims,
@@ -34,6 +35,7 @@ struct SessionState {
     live: bool,
     absolute_expires_at: NaiveDateTime,
     role: Option<Role>,
+    sso: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +96,7 @@ impl SessionLiveness {
             session_id: claims.sid.clone(),
             org_id: state.org_id,
             role: state.role,
+            sso: state.sso,
         })
     }
 
@@ -145,18 +148,25 @@ impl SessionLiveness {
 }
 
 fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<SessionState>> {
-    let row: Option<(String, Option<String>, Option<NaiveDateTime>, NaiveDateTime)> =
-        sessions::table
-            .find(session_id)
-            .select((
-                sessions::user_id,
-                sessions::org_id,
-                sessions::revoked_at,
-                sessions::absolute_expires_at,
-            ))
-            .first(tx.conn())
-            .optional()?;
-    let Some((user_id, org_id, revoked_at, absolute_expires_at)) = row else {
+    type Row = (
+        String,
+        Option<String>,
+        Option<NaiveDateTime>,
+        NaiveDateTime,
+        String,
+    );
+    let row: Option<Row> = sessions::table
+        .find(session_id)
+        .select((
+            sessions::user_id,
+            sessions::org_id,
+            sessions::revoked_at,
+            sessions::absolute_expires_at,
+            sessions::auth_method,
+        ))
+        .first(tx.conn())
+        .optional()?;
+    let Some((user_id, org_id, revoked_at, absolute_expires_at, method)) = row else {
         return Ok(None);
     };
     let mut live = revoked_at.is_none();
@@ -184,5 +194,6 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
         live,
         absolute_expires_at,
         role,
+        sso: method == AuthMethod::Sso.as_str(),
     }))
 }

@@ -13,4 +13,5 @@ mod service;
 mod sessions;
 pub mod users;
 
+pub use profile::check_password;
 pub use service::AuthApi;

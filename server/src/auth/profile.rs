@@ -130,7 +130,7 @@ pub async fn change_password(
 /// Verifies the signed-in user's password, under the same lockout as
 /// sign-in: a stolen access token must not become a way to guess it. A
 /// wrong one is counted and audited.
-async fn check_password(
+pub async fn check_password(
     state: &AppState,
     meta: &RequestMeta,
     user: &UserRow,

@@ -28,6 +28,7 @@ pub async fn list(
     let after = page.after_time_and_id()?;
     let now = state.now();
     let user_id = caller.user_id.clone();
+    let confined_to = caller.confined_to().map(str::to_owned);
     let rows = state
         .db
         .read(move |tx| {
@@ -40,6 +41,9 @@ pub async fn list(
                 .order((sessions::created_at.desc(), sessions::id.desc()))
                 .limit(page.limit())
                 .into_boxed();
+            if let Some(org) = confined_to {
+                query = query.filter(sessions::org_id.eq(org));
+            }
             if let Some((time, id)) = after {
                 query = query.filter(
                     sessions::created_at
@@ -152,6 +156,9 @@ pub fn end_sessions(
     }
     if let Some(id) = except {
         target = target.filter(sessions::id.ne(id));
+    }
+    if let Some(org) = caller.confined_to() {
+        target = target.filter(sessions::org_id.eq(org.to_owned()));
     }
     let ended = target
         .set((

@@ -8,7 +8,7 @@ use super::schema::{
     email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions,
     tenant::{
         audit_events, blobs, file_labels, files, invitations, memberships, sso_configs,
-        sso_identities, sso_login_states, upload_parts, upload_sessions,
+        sso_identities, sso_link_requests, sso_login_states, upload_parts, upload_sessions,
     },
     users,
 };
@@ -241,6 +241,22 @@ pub struct SsoLoginStateRow {
     pub state_hash: String,
     pub org_id: String,
     pub redirect_uri: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_link_requests, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SsoLinkRequestRow {
+    pub id: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub issuer: String,
+    /// JSON of what the provider said about the person.
+    pub person: String,
+    pub link_token_hash: String,
+    pub email_token_hash: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,

@@ -245,6 +245,21 @@ pub(in crate::db) mod tenant {
     }
 
     diesel::table! {
+        sso_link_requests (id) {
+            id -> Text,
+            org_id -> Text,
+            user_id -> Text,
+            issuer -> Text,
+            person -> Text,
+            link_token_hash -> Text,
+            email_token_hash -> Text,
+            created_at -> Timestamp,
+            expires_at -> Timestamp,
+            used_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
         sso_identities (id) {
             id -> Text,
             org_id -> Text,
@@ -281,6 +296,7 @@ pub(in crate::db) mod tenant {
         upload_parts,
         sso_configs,
         sso_login_states,
+        sso_link_requests,
         sso_identities,
     );
 }
@@ -333,6 +349,11 @@ pub mod sso_configs {
 /// Columns of the tenant-owned `sso_login_states` table.
 pub mod sso_login_states {
     pub use super::tenant::sso_login_states::columns::*;
+}
+
+/// Columns of the tenant-owned `sso_link_requests` table.
+pub mod sso_link_requests {
+    pub use super::tenant::sso_link_requests::columns::*;
 }
 
 /// Columns of the tenant-owned `sso_identities` table.

@@ -217,6 +217,7 @@ scoped_tables! {
     upload_parts, insert_upload_parts;
     sso_configs, insert_sso_configs;
     sso_login_states, insert_sso_login_states;
+    sso_link_requests, insert_sso_link_requests;
     sso_identities, insert_sso_identities;
 }
 

@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 
 use super::refuse;
 use crate::{
-    access::{self, Access},
+    access::{self, Access, SsoSession},
     auth::liveness::SessionLiveness,
     clock::SharedClock,
     crypto::jwt::TokenCodec,
@@ -78,7 +78,8 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let Some(rule) = access::access(request.uri().path()) else {
+        let path = request.uri().path();
+        let (Some(rule), Some(sso_rule)) = (access::access(path), access::sso_session(path)) else {
             let status = Status::unimplemented("unknown method");
             return Box::pin(async move { Ok(refuse(status)) });
         };
@@ -91,7 +92,7 @@ where
         let verifier = self.verifier.clone();
         let token = bearer_token(&request).map(str::to_owned);
         Box::pin(async move {
-            match verifier.admit(token, rule).await {
+            match verifier.admit(token, rule, sso_rule).await {
                 Ok(context) => {
                     let span = tracing::Span::current();
                     span.record("user_id", context.user_id.as_str());
@@ -112,6 +113,7 @@ impl Verifier {
         &self,
         token: Option<String>,
         rule: Access,
+        sso_rule: SsoSession,
     ) -> Result<crate::context::AuthContext, ApiError> {
         let token = token.ok_or(ApiError::Unauthenticated(
             "this call needs `authorization: Bearer <access token>`",
@@ -124,6 +126,9 @@ impl Verifier {
                 ApiError::Unauthenticated("invalid or expired access token")
             })?;
         let context = self.liveness.context(&claims).await?;
+        if context.sso && sso_rule == SsoSession::Refused {
+            return Err(ApiError::permission_denied(SSO_CONFINED));
+        }
         if let Access::Org(needed) = rule {
             if context.org_id.is_none() {
                 return Err(ApiError::failed_precondition(
@@ -148,6 +153,8 @@ impl Verifier {
         Ok(context)
     }
 }
+
+const SSO_CONFINED: &str = "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to do this";
 
 fn bearer_token<B>(request: &Request<B>) -> Option<&str> {
     let value = request

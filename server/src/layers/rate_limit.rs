@@ -250,6 +250,7 @@ mod tests {
                 session_id: "s".into(),
                 org_id: None,
                 role: None,
+                sso: false,
             });
         }
         request

@@ -302,6 +302,7 @@ pub async fn list_mine(
         .parse(&caller.user_id, &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let scope = UserScope::from_auth(&caller);
+    let confined_to = caller.confined_to().map(str::to_owned);
     let (rows, next_page_token) = state
         .db
         .read(move |tx| {
@@ -314,6 +315,9 @@ pub async fn list_mine(
                 .order((memberships::created_at.asc(), memberships::org_id.asc()))
                 .limit(page.limit())
                 .into_boxed();
+            if let Some(org) = confined_to {
+                query = query.filter(memberships::org_id.eq(org));
+            }
             if let Some((time, id)) = after {
                 query = query.filter(
                     memberships::created_at.gt(time).or(memberships::created_at

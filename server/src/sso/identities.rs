@@ -30,15 +30,20 @@ pub async fn list(
     caller: AuthContext,
 ) -> ApiResult<pb::ListMyIdentitiesResponse> {
     let scope = UserScope::from_auth(&caller);
+    let confined_to = caller.confined_to().map(str::to_owned);
     let rows = state
         .db
         .read(move |tx| {
             let mut own = tx.user(&scope)?;
-            Ok(own
+            let mut query = own
                 .sso_identities()
                 .order(sso_identities::created_at.asc())
                 .select(SsoIdentityRow::as_select())
-                .load(own.conn())?)
+                .into_boxed();
+            if let Some(org) = confined_to {
+                query = query.filter(sso_identities::org_id.eq(org));
+            }
+            Ok(query.load(own.conn())?)
         })
         .await?;
     Ok(pb::ListMyIdentitiesResponse {
@@ -63,6 +68,11 @@ pub async fn unlink(
                 .select(SsoIdentityRow::as_select())
                 .load(own.conn())?;
             let identity = all.iter().find(|i| i.id == id).cloned().ok_or(ApiError::NotFound("identity"))?;
+            if caller.confined_to().is_some_and(|org| org != identity.org_id) {
+                return Err(ApiError::permission_denied(
+                    "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to unlink another organization's identity",
+                ));
+            }
             let user = users::find(tx.conn(), &caller.user_id)?;
             if user.password_hash.is_none() && all.len() <= 1 {
                 return Err(ApiError::failed_precondition(

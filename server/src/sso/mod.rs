@@ -5,8 +5,10 @@
 pub mod config;
 pub mod http;
 mod identities;
+mod link;
 mod login;
 mod oidc;
+mod person;
 mod provision;
 mod service;
 mod settings;

@@ -3,7 +3,7 @@
 use tenantry_proto::sso::v1::{self as pb, sso_service_server::SsoService};
 use tonic::{Request, Response, Status};
 
-use super::{config, identities, login};
+use super::{config, identities, link, login};
 use crate::{
     context::{caller, meta},
     error::ApiResult,
@@ -72,6 +72,14 @@ impl SsoService for SsoApi {
     ) -> Reply<pb::CompleteSsoLoginResponse> {
         let meta = meta(&request);
         ok(login::complete(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn confirm_sso_link(
+        &self,
+        request: Request<pb::ConfirmSsoLinkRequest>,
+    ) -> Reply<pb::ConfirmSsoLinkResponse> {
+        let meta = meta(&request);
+        ok(link::confirm(&self.state, meta, request.into_inner()).await)
     }
 
     async fn list_my_identities(

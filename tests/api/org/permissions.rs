@@ -153,6 +153,7 @@ const EXPECTED: &[(&str, Expect)] = &[
     ),
     ("tenantry.sso.v1.SsoService/BeginSsoLogin", Public),
     ("tenantry.sso.v1.SsoService/CompleteSsoLogin", Public),
+    ("tenantry.sso.v1.SsoService/ConfirmSsoLink", Public),
     ("tenantry.sso.v1.SsoService/ListMyIdentities", SignedIn),
     ("tenantry.sso.v1.SsoService/UnlinkIdentity", SignedIn),
     (

@@ -1,4 +1,5 @@
 mod config;
 mod flow;
+mod linking;
 mod policy;
 mod provisioning;

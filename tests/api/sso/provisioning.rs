@@ -47,11 +47,13 @@ async fn without_provisioning_only_members_get_in(backend: Backend) {
         Code::PermissionDenied,
     );
     assert!(status.message().contains("invitation"));
-    // An existing member with the same verified address is linked, keeping
-    // their role (sync at creation only).
+    // An existing member with the same verified address is linked (with
+    // their consent), keeping their role (sync at creation only).
     let invited = member_with_password(&app, &team.owner).await;
-    let signed_in = app.sso_sign_in("acme", "member@acme.test").await.unwrap();
-    assert!(!signed_in.user_created);
+    let signed_in = app
+        .sso_link_with_password("acme", "member@acme.test", PASSWORD)
+        .await
+        .unwrap();
     assert_eq!(
         signed_in.user.unwrap().id,
         invited.id,
@@ -165,7 +167,10 @@ async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
     assert_eq!(status.message(), "identity not found");
     // A member who also has a password may unlink.
     member_with_password(&app, &team.owner).await;
-    let linked = app.sso_sign_in("acme", "member@acme.test").await.unwrap();
+    let linked = app
+        .sso_link_with_password("acme", "member@acme.test", PASSWORD)
+        .await
+        .unwrap();
     let member = app
         .client()
         .await
@@ -211,7 +216,10 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
 
     // Linked by email through acme's provider: that session cannot move to
     // the member's other organization, nor make a new one.
-    let linked = app.sso_sign_in("acme", "member@acme.test").await.unwrap();
+    let linked = app
+        .sso_link_with_password("acme", "member@acme.test", PASSWORD)
+        .await
+        .unwrap();
     let session = app
         .client()
         .await
@@ -221,7 +229,7 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
     };
     let status = assert_code(
         session.org().switch_organization(to_other.clone()).await,
-        Code::FailedPrecondition,
+        Code::PermissionDenied,
     );
     assert!(status.message().contains("sign in again"), "{status:?}");
     assert_code(
@@ -232,7 +240,7 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
                 slug: "mine".into(),
             })
             .await,
-        Code::FailedPrecondition,
+        Code::PermissionDenied,
     );
     // Their password session still can.
     member

@@ -20,6 +20,9 @@ const ACCOUNTS = {
   'dan@sub.acme.test': { email: 'dan@sub.acme.test', email_verified: true, name: 'Dan', groups: [] },
   'member@acme.test': { email: 'member@acme.test', email_verified: true, name: 'Mem Ber', groups: [] },
   'outsider@acme.test': { email: 'outsider@acme.test', email_verified: true, name: 'Out Sider', groups: [] },
+  // Some providers send email_verified as a JSON string.
+  'stringy@acme.test': { email: 'stringy@acme.test', email_verified: 'true', name: 'String Y', groups: [] },
+  'stringno@acme.test': { email: 'stringno@acme.test', email_verified: 'false', name: 'String No', groups: [] },
 };
 
 const REDIRECT_URIS = ['http://127.0.0.1:9/callback', 'http://127.0.0.1:9/other'];

@@ -1,0 +1,1 @@
+DROP TABLE sso_link_requests;

@@ -1,0 +1,342 @@
+//! Linking a provider identity to an existing account needs the account
+//! owner's consent (as in Keycloak's first broker login): an organization's
+//! admin can point its provider anywhere and have it assert any email.
+//!
+//! A first sign-in that matches an account by email leaves a link request
+//! instead of a session, and mails the account's (verified) address. The
+//! person then proves they own the account with ConfirmSsoLink: the link
+//! token with the account's password (under the sign-in lockout), or the
+//! token from the mail. Both tokens name their organization, are stored
+//! hashed, and die together after one use or 30 minutes.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    SelectableHelper as _,
+};
+use tenantry_proto::sso::v1 as pb;
+
+use super::{
+    config,
+    person::Person,
+    provision::{self, Consent, Decision, Outcome},
+};
+use crate::{
+    audit::{self, Event},
+    auth::{self, rules::check_token, users},
+    clock::to_proto,
+    context::RequestMeta,
+    crypto::tokens::{hash_token, random_token},
+    db::{
+        TenantScope, Tx,
+        rows::{SsoLinkRequestRow, UserRow},
+        schema::sso_link_requests,
+    },
+    error::{ApiError, ApiResult, Violations},
+    state::{AppState, after},
+};
+
+const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+const LINK_PREFIX: &str = "ssolink";
+const MAIL_PREFIX: &str = "ssomail";
+
+/// A link request just made: what the caller and the mail need.
+pub struct Pending {
+    link_token: String,
+    email_token: String,
+    email: String,
+    password_available: bool,
+    expires_at: NaiveDateTime,
+    issuer: String,
+}
+
+impl Pending {
+    pub fn to_proto(&self) -> pb::PendingSsoLink {
+        pb::PendingSsoLink {
+            link_token: self.link_token.clone(),
+            email: self.email.clone(),
+            password_available: self.password_available,
+            expire_time: Some(to_proto(self.expires_at)),
+        }
+    }
+}
+
+/// `<prefix>_<organization, hex>_<256 random bits>`.
+fn new_token(prefix: &str, org_id: &str) -> ApiResult<String> {
+    let org = uuid::Uuid::try_parse(org_id).map_err(ApiError::internal)?;
+    Ok(format!(
+        "{prefix}_{}_{}",
+        org.simple(),
+        &random_token("x")[2..]
+    ))
+}
+
+fn org_of(prefix: &str, token: &str) -> Option<String> {
+    let rest = token.strip_prefix(prefix)?.strip_prefix('_')?;
+    let (org, secret) = rest.split_once('_')?;
+    (secret.len() >= 43).then_some(())?;
+    uuid::Uuid::try_parse(org).ok().map(|u| u.to_string())
+}
+
+/// Stores a link request for `user` (inside the sign-in's transaction).
+pub fn request(
+    tx: &mut Tx<'_>,
+    d: &Decision<'_>,
+    person: &Person,
+    user: &UserRow,
+) -> ApiResult<Pending> {
+    let now = d.state.now();
+    let org_id = d.scope.org_id();
+    let pending = Pending {
+        link_token: new_token(LINK_PREFIX, org_id)?,
+        email_token: new_token(MAIL_PREFIX, org_id)?,
+        email: user.email.clone(),
+        password_available: user.password_hash.is_some(),
+        expires_at: after(now, LINK_TTL),
+        issuer: d.issuer.to_owned(),
+    };
+    let row = SsoLinkRequestRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: org_id.to_owned(),
+        user_id: user.id.clone(),
+        issuer: d.issuer.to_owned(),
+        person: serde_json::to_string(person).map_err(ApiError::internal)?,
+        link_token_hash: hash_token(&pending.link_token),
+        email_token_hash: hash_token(&pending.email_token),
+        created_at: now,
+        expires_at: pending.expires_at,
+        used_at: None,
+    };
+    let mut t = tx.tenant(d.scope)?;
+    t.insert_sso_link_requests()
+        .values(&row)
+        .execute(t.conn())?;
+    let event = Event::by_user(&user.id, "sso.link.requested", "user", &user.id)
+        .details(serde_json::json!({ "issuer": d.issuer, "subject": person.subject }));
+    audit::record(&mut t, now, d.meta, event)?;
+    Ok(pending)
+}
+
+/// Mails the account the token that confirms the link — and the warning
+/// that someone is trying. Logged, not fatal: the password works too.
+pub async fn mail_request(state: &AppState, pending: &Pending) {
+    let body = format!(
+        "Someone signed in through the identity provider {issuer} with this \
+         email address and asked to link it to your Tenantry account.\r\n\r\n\
+         If that was you, confirm the link: your application passes this \
+         token to ConfirmSsoLink as `email_token`.\r\n\r\n\
+         Confirmation token: {token}\r\n\r\n\
+         If it was not you, ignore this mail: nothing is linked without it or \
+         your password. It expires in {ttl}.\r\n",
+        issuer = pending.issuer,
+        token = pending.email_token,
+        ttl = humantime::format_duration(LINK_TTL),
+    );
+    send(
+        state,
+        &pending.email,
+        "Link your account to single sign-on?",
+        &body,
+    )
+    .await;
+}
+
+/// Tells the person an identity was linked to their account.
+pub async fn mail_linked(state: &AppState, email: &str) {
+    let body = "An identity of your organization's single sign-on was linked to \
+                your Tenantry account, after you confirmed it. You can see and \
+                unlink your identities with ListMyIdentities and UnlinkIdentity.\r\n";
+    send(
+        state,
+        email,
+        "Single sign-on was linked to your account",
+        body,
+    )
+    .await;
+}
+
+async fn send(state: &AppState, to: &str, subject: &str, body: &str) {
+    if let Err(err) = state.mailer.send(to, subject, body).await {
+        tracing::error!(error = %err, "could not queue the SSO link mail");
+    }
+}
+
+/// How the person proves they own the account.
+enum Proof {
+    Password {
+        link_token: String,
+        password: String,
+    },
+    Email {
+        token: String,
+    },
+}
+
+impl Proof {
+    fn parse(request: pb::ConfirmSsoLinkRequest) -> ApiResult<Self> {
+        let mut violations = Violations::new();
+        if !request.email_token.is_empty() {
+            violations.take("email_token", check_token(&request.email_token));
+            for (field, value) in [
+                ("link_token", &request.link_token),
+                ("password", &request.password),
+            ] {
+                if !value.is_empty() {
+                    violations.add(field, "must be empty when email_token is given");
+                }
+            }
+            violations.finish()?;
+            return Ok(Proof::Email {
+                token: request.email_token,
+            });
+        }
+        violations.take("link_token", check_token(&request.link_token));
+        violations.take(
+            "password",
+            auth::rules::check_password_input(&request.password),
+        );
+        violations.finish()?;
+        Ok(Proof::Password {
+            link_token: request.link_token,
+            password: request.password,
+        })
+    }
+
+    fn token(&self) -> (&str, &'static str) {
+        match self {
+            Proof::Password { link_token, .. } => (link_token, LINK_PREFIX),
+            Proof::Email { token } => (token, MAIL_PREFIX),
+        }
+    }
+}
+
+fn stale() -> ApiError {
+    ApiError::failed_precondition(
+        "this link request is unknown, expired or already used: sign in through the provider again",
+    )
+}
+
+/// ConfirmSsoLink.
+pub async fn confirm(
+    state: &AppState,
+    meta: RequestMeta,
+    request: pb::ConfirmSsoLinkRequest,
+) -> ApiResult<pb::ConfirmSsoLinkResponse> {
+    let proof = Proof::parse(request)?;
+    let (token, prefix) = proof.token();
+    let org_id = org_of(prefix, token).ok_or_else(stale)?;
+    // The organization named by the token is proven by the stored hash.
+    let scope = TenantScope::verified(&org_id);
+    let row = load(state, &scope, &proof).await?;
+    if let Proof::Password { password, .. } = proof {
+        let user = {
+            let id = row.user_id.clone();
+            state.db.read(move |tx| users::find(tx.conn(), &id)).await?
+        };
+        auth::check_password(state, &meta, &user, password).await?;
+    }
+    let st = state.clone();
+    let outcome = state
+        .db
+        .write(move |tx| link_with_consent(tx, &st, &scope, &meta, &row))
+        .await?;
+    match outcome {
+        Outcome::SignedIn(signed_in) => {
+            let (user, tokens) = provision::finish(state, *signed_in).await?;
+            Ok(pb::ConfirmSsoLinkResponse {
+                user: Some(user),
+                tokens: Some(tokens),
+            })
+        }
+        Outcome::Refused(refusal) => Err(ApiError::permission_denied(refusal.message)),
+        // The account behind the email changed meanwhile.
+        Outcome::LinkPending(_) => Err(stale()),
+    }
+}
+
+/// The live request a token names.
+async fn load(
+    state: &AppState,
+    scope: &TenantScope,
+    proof: &Proof,
+) -> ApiResult<SsoLinkRequestRow> {
+    let (token, _) = proof.token();
+    let hash = hash_token(token);
+    let by_mail = matches!(proof, Proof::Email { .. });
+    let (scope, now) = (scope.clone(), state.now());
+    let row = state
+        .db
+        .read(move |tx| {
+            let mut t = tx.tenant(&scope)?;
+            let query = t
+                .sso_link_requests()
+                .select(SsoLinkRequestRow::as_select())
+                .into_boxed();
+            let query = if by_mail {
+                query.filter(sso_link_requests::email_token_hash.eq(hash))
+            } else {
+                query.filter(sso_link_requests::link_token_hash.eq(hash))
+            };
+            Ok(query.first(t.conn()).optional()?)
+        })
+        .await?;
+    row.filter(|r| r.used_at.is_none() && r.expires_at > now)
+        .ok_or_else(stale)
+}
+
+/// Uses the request up and signs in with the owner's consent — by the
+/// organization's rules as they are now.
+fn link_with_consent(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    scope: &TenantScope,
+    meta: &RequestMeta,
+    row: &SsoLinkRequestRow,
+) -> ApiResult<Outcome> {
+    let now = state.now();
+    let mut t = tx.tenant(scope)?;
+    let claimed = diesel::update(
+        t.sso_link_requests()
+            .filter(sso_link_requests::id.eq(&row.id))
+            .filter(sso_link_requests::used_at.is_null()),
+    )
+    .set(sso_link_requests::used_at.eq(now))
+    .execute(t.conn())?;
+    let config = config::load(&mut t)?.filter(|c| c.enabled);
+    drop(t);
+    let Some(config) = config.filter(|c| claimed == 1 && c.issuer_url == row.issuer) else {
+        return Err(stale());
+    };
+    let settings = config::parsed(&config)?;
+    let person: Person = serde_json::from_str(&row.person).map_err(ApiError::internal)?;
+    let decision = Decision {
+        state,
+        scope,
+        meta,
+        issuer: &row.issuer,
+        settings: &settings,
+    };
+    let consent = Consent::Given {
+        user_id: row.user_id.clone(),
+    };
+    provision::decide(tx, &decision, &person, &consent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_organization_and_kind() {
+        let org = uuid::Uuid::now_v7().to_string();
+        let link = new_token(LINK_PREFIX, &org).unwrap();
+        assert_eq!(org_of(LINK_PREFIX, &link), Some(org.clone()));
+        assert_eq!(
+            org_of(MAIL_PREFIX, &link),
+            None,
+            "a link token is no mail token"
+        );
+        assert!(check_token(&link).is_ok());
+        assert_eq!(org_of(LINK_PREFIX, "ssolink_zz_short"), None);
+    }
+}
