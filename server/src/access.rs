@@ -155,7 +155,7 @@ pub enum SsoSession {
     /// this session alone, or needs no session.
     Allowed,
     /// Account-wide, so the service answers with the organization's slice
-    /// only ([`crate::context::AuthContext::confined_to`]).
+    /// only ([`crate::context::Caller::confined_to`]).
     OrgSlice,
     /// Changes the account itself or reaches beyond the organization:
     /// PERMISSION_DENIED.

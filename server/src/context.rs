@@ -1,30 +1,101 @@
 //! What the layers learn about a call and hand to the services through the
-//! request extensions.
+//! request extensions: one typed [`Caller`], and [`RequestMeta`].
 
 use crate::{
     access::Role,
+    db::TenantScope,
     error::{ApiError, ApiResult},
 };
 
-/// A verified caller: the access token checked out and its session is live.
-/// `role` is the caller's *current* role in `org_id` (read from the database,
-/// not from the token), or `None` when they are no longer a member.
+/// Who calls. A person today; a service account is the next kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthContext {
-    pub user_id: String,
-    pub session_id: String,
-    pub org_id: Option<String>,
-    pub role: Option<Role>,
-    /// The session was opened through `org_id`'s identity provider: it acts
-    /// only within that organization (see [`crate::access::SsoSession`]).
-    pub sso: bool,
+pub enum Principal {
+    Person { user_id: String },
 }
 
-impl AuthContext {
+/// How a session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMethod {
+    Password,
+    /// Through the pinned organization's identity provider: the session acts
+    /// only within that organization (see [`crate::access::SsoSession`]).
+    Sso,
+}
+
+/// What the caller proved who they are with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token of a live session.
+    Session {
+        session_id: String,
+        method: SessionMethod,
+    },
+}
+
+/// A verified caller: the access token checked out and its session is live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Principal,
+    pub credential: Credential,
+    /// The organization the token is pinned to.
+    pub org_id: Option<String>,
+    /// The caller's *current* role in `org_id` (read from the database, not
+    /// from the token), or `None` when they are no longer a member.
+    pub role: Option<Role>,
+}
+
+const NO_ORGANIZATION: &str =
+    "this call needs an organization: create one, accept an invitation or switch to one";
+
+impl Caller {
+    /// The person calling.
+    pub fn user_id(&self) -> &str {
+        match &self.principal {
+            Principal::Person { user_id } => user_id,
+        }
+    }
+
+    /// The session behind the token.
+    pub fn session_id(&self) -> &str {
+        match &self.credential {
+            Credential::Session { session_id, .. } => session_id,
+        }
+    }
+
+    /// Whether the session was opened through an organization's provider.
+    pub fn sso(&self) -> bool {
+        matches!(
+            self.credential,
+            Credential::Session {
+                method: SessionMethod::Sso,
+                ..
+            }
+        )
+    }
+
     /// The organization an SSO session is confined to; `None` for a session
     /// that may act on the whole account.
     pub fn confined_to(&self) -> Option<&str> {
-        self.org_id.as_deref().filter(|_| self.sso)
+        self.org_id.as_deref().filter(|_| self.sso())
+    }
+
+    /// The scope of the organization the token is pinned to: the only way a
+    /// handler reaches its tenant's rows.
+    pub fn tenant(&self) -> ApiResult<TenantScope> {
+        let org_id = self
+            .org_id
+            .as_deref()
+            .ok_or_else(|| ApiError::failed_precondition(NO_ORGANIZATION))?;
+        Ok(TenantScope::of_caller(org_id, self.user_id()))
+    }
+
+    /// The caller's current role in the pinned organization. The
+    /// authentication layer already refused calls to organization methods
+    /// from non-members; this is for the services' own finer checks.
+    pub fn member_role(&self) -> ApiResult<Role> {
+        self.role.ok_or_else(|| {
+            ApiError::permission_denied("you are no longer a member of this organization")
+        })
     }
 }
 
@@ -37,10 +108,10 @@ pub struct RequestMeta {
 }
 
 /// The verified caller of a request that passed the authentication layer.
-pub fn caller<T>(request: &tonic::Request<T>) -> ApiResult<AuthContext> {
+pub fn caller<T>(request: &tonic::Request<T>) -> ApiResult<Caller> {
     request
         .extensions()
-        .get::<AuthContext>()
+        .get::<Caller>()
         .cloned()
         .ok_or(ApiError::Unauthenticated("this call needs an access token"))
 }

@@ -10,7 +10,8 @@ use crate::{
     clock::{SharedClock, naive_now},
     config::Config,
     crypto::{jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher},
-    db::Db,
+    db::{Db, Tx},
+    error::ApiResult,
     mail::Mailer,
 };
 
@@ -47,6 +48,27 @@ impl AppState {
     /// Now, as stored in the database.
     pub fn now(&self) -> NaiveDateTime {
         naive_now(self.clock.as_ref())
+    }
+
+    /// A read-only transaction on a query worker ([`Db::read`]) with the
+    /// state at hand inside it (clock, configuration, keys, caches).
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>, &AppState) -> ApiResult<T> + Send + 'static,
+    {
+        let state = self.clone();
+        self.db.read(move |tx| f(tx, &state)).await
+    }
+
+    /// A read-write transaction ([`Db::write`]) with the state at hand.
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>, &AppState) -> ApiResult<T> + Send + 'static,
+    {
+        let state = self.clone();
+        self.db.write(move |tx| f(tx, &state)).await
     }
 }
 

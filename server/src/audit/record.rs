@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 
-use super::chain;
+use super::{Action, chain};
 use crate::{
     context::RequestMeta,
     db::{Tenant, rows::AuditEventRow, schema::organizations},
@@ -25,8 +25,7 @@ pub enum Actor {
 #[derive(Debug, Clone)]
 pub struct Event {
     pub actor: Actor,
-    /// Stable dotted name, e.g. `org.member.role_updated`.
-    pub action: &'static str,
+    pub action: Action,
     pub target_type: &'static str,
     pub target_id: String,
     pub success: bool,
@@ -37,7 +36,7 @@ pub struct Event {
 impl Event {
     pub fn new(
         actor: Actor,
-        action: &'static str,
+        action: Action,
         target_type: &'static str,
         target_id: impl Into<String>,
     ) -> Self {
@@ -53,7 +52,7 @@ impl Event {
 
     pub fn by_user(
         user_id: &str,
-        action: &'static str,
+        action: Action,
         target_type: &'static str,
         target_id: impl Into<String>,
     ) -> Self {
@@ -102,7 +101,7 @@ pub fn record(
         occurred_at: now,
         actor_type: actor_type.to_owned(),
         actor_id,
-        action: event.action.to_owned(),
+        action: event.action.as_str().to_owned(),
         target_type: event.target_type.to_owned(),
         target_id: event.target_id,
         outcome: if event.success { "success" } else { "failure" }.to_owned(),

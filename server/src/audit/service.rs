@@ -73,7 +73,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListAuditEventsRequest>,
     ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
-        let scope = TenantScope::from_auth(&caller(&request)?)?;
+        let scope = caller(&request)?.tenant()?;
         Ok(Response::new(self.list(scope, request.into_inner()).await?))
     }
 
@@ -83,7 +83,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ExportAuditEventsRequest>,
     ) -> Result<Response<Self::ExportAuditEventsStream>, Status> {
-        let scope = TenantScope::from_auth(&caller(&request)?)?;
+        let scope = caller(&request)?.tenant()?;
         let request = request.into_inner();
         let filter = Filter::parse(request.filter)?;
         if request.after_sequence < 0 {
@@ -140,7 +140,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::VerifyAuditChainRequest>,
     ) -> Result<Response<pb::VerifyAuditChainResponse>, Status> {
-        let scope = TenantScope::from_auth(&caller(&request)?)?;
+        let scope = caller(&request)?.tenant()?;
         Ok(Response::new(verify::verify(&self.state.db, scope).await?))
     }
 }

@@ -9,9 +9,9 @@ use tenantry_proto::auth::v1 as pb;
 
 use super::{rules, users};
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     clock::to_proto,
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     crypto::tokens::{hash_token, random_token},
     db::{
         TenantScope, Tx,
@@ -60,19 +60,17 @@ pub async fn send(state: &AppState, email: &str, token: &str) {
 
 pub async fn request(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
 ) -> ApiResult<pb::RequestEmailVerificationResponse> {
-    let st = state.clone();
     let (user, token) = state
-        .db
-        .write(move |tx| {
-            let user = users::find(tx.conn(), &caller.user_id)?;
+        .write(move |tx, st| {
+            let user = users::find(tx.conn(), caller.user_id())?;
             if user.email_verified {
                 return Err(ApiError::failed_precondition(
                     "this email address is already verified",
                 ));
             }
-            let token = create(tx, &st, &user)?;
+            let token = create(tx, st, &user)?;
             Ok((user, token))
         })
         .await?;
@@ -123,7 +121,7 @@ pub async fn verify(
             let mut t = tx.tenant(&TenantScope::account_events())?;
             let event = Event::by_user(
                 &row.user_id,
-                "auth.user.email_verified",
+                Action::AuthUserEmailVerified,
                 "user",
                 &row.user_id,
             )

@@ -19,7 +19,7 @@ use crate::{
     access::Role,
     auth::issue::AuthMethod,
     clock::SharedClock,
-    context::AuthContext,
+    context::{Caller, Credential, Principal, SessionMethod},
     crypto::jwt::AccessClaims,
     db::{
         Db, TenantScope,
@@ -77,7 +77,7 @@ impl SessionLiveness {
 
     /// The caller behind verified claims, or UNAUTHENTICATED when their
     /// session has ended or the token was superseded.
-    pub async fn context(&self, claims: &AccessClaims) -> ApiResult<AuthContext> {
+    pub async fn context(&self, claims: &AccessClaims) -> ApiResult<Caller> {
         let now = self.clock.now();
         let state = self.state(&claims.sid, now).await?.ok_or(ENDED)?;
         if state.user_id != claims.sub
@@ -91,12 +91,20 @@ impl SessionLiveness {
                 "this token was replaced when the session switched organization",
             ));
         }
-        Ok(AuthContext {
-            user_id: state.user_id,
-            session_id: claims.sid.clone(),
+        Ok(Caller {
+            principal: Principal::Person {
+                user_id: state.user_id,
+            },
+            credential: Credential::Session {
+                session_id: claims.sid.clone(),
+                method: if state.sso {
+                    SessionMethod::Sso
+                } else {
+                    SessionMethod::Password
+                },
+            },
             org_id: state.org_id,
             role: state.role,
-            sso: state.sso,
         })
     }
 

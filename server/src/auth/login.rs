@@ -12,7 +12,7 @@ use tenantry_proto::auth::v1 as pb;
 use super::{issue, lockout, rules, users};
 use crate::{
     access::Role,
-    audit::{self, Actor, Event},
+    audit::{self, Action, Actor, Event},
     context::RequestMeta,
     db::{
         OwnRows, TenantScope, Tx, UserScope,
@@ -63,18 +63,14 @@ pub async fn login(
         .await?;
 
     let Some(user) = user.filter(|_| valid) else {
-        let st = state.clone();
         let lock = state
-            .db
-            .write(move |tx| record_failure(tx, &st, &email, &meta, "auth.login"))
+            .write(move |tx, st| record_failure(tx, st, &email, &meta, Action::AuthLogin))
             .await?;
         return Err(lock.map_or(REFUSED, |until| locked(until - now)));
     };
 
-    let st = state.clone();
     let (user, tokens) = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             // Guesses sent in parallel all passed the check above: if their
             // failures locked the account meanwhile, a right one among them
             // does not get in either.
@@ -85,7 +81,7 @@ pub async fn login(
             let pinned = choose_org(tx, &user, org_id.as_deref())?;
             let tokens = issue::open_session(
                 tx,
-                &st,
+                st,
                 &user.id,
                 pinned.clone(),
                 issue::AuthMethod::Password,
@@ -96,7 +92,7 @@ pub async fn login(
                 .execute(tx.conn())?;
             let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(&user.id, "auth.login", "session", tokens.session_id())
+            let event = Event::by_user(&user.id, Action::AuthLogin, "session", tokens.session_id())
                 .details(serde_json::json!({ "method": "password" }));
             audit::record(&mut t, st.now(), &meta, event)?;
             Ok((user, tokens))
@@ -123,7 +119,7 @@ pub(super) fn record_failure(
     state: &AppState,
     email: &str,
     meta: &RequestMeta,
-    action: &'static str,
+    action: Action,
 ) -> ApiResult<Option<chrono::NaiveDateTime>> {
     let now = state.now();
     let lock = lockout::record_failure(tx.conn(), &state.config.limits, email, now)?;

@@ -6,8 +6,8 @@ use tenantry_proto::auth::v1 as pb;
 use super::{lockout, login, rules, sessions, users};
 use crate::{
     access::Role,
-    audit::{self, Event},
-    context::{AuthContext, RequestMeta},
+    audit::{self, Action, Event},
+    context::{Caller, RequestMeta},
     db::{
         TenantScope, UserScope,
         rows::UserRow,
@@ -17,15 +17,15 @@ use crate::{
     state::AppState,
 };
 
-pub async fn get_me(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetMeResponse> {
-    let user_id = caller.user_id.clone();
+pub async fn get_me(state: &AppState, caller: Caller) -> ApiResult<pb::GetMeResponse> {
+    let user_id = caller.user_id().to_owned();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))
         .await?;
     Ok(pb::GetMeResponse {
         user: Some(users::to_proto_user(&user)),
-        session_id: caller.session_id,
+        session_id: caller.session_id().to_owned(),
         organization_id: caller.org_id.unwrap_or_default(),
         role: caller.role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
     })
@@ -34,17 +34,15 @@ pub async fn get_me(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetM
 pub async fn update(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UpdateProfileRequest,
 ) -> ApiResult<pb::UpdateProfileResponse> {
     if request.display_name.trim().is_empty() {
         return Err(ApiError::invalid("display_name", "is required"));
     }
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
-            let user = users::find(tx.conn(), &caller.user_id)?;
+        .write(move |tx, st| {
+            let user = users::find(tx.conn(), caller.user_id())?;
             let name = rules::clean_display_name(&request.display_name, &user.email)
                 .map_err(|d| ApiError::invalid("display_name", d))?;
             let now = st.now();
@@ -55,10 +53,10 @@ pub async fn update(
                 ))
                 .execute(tx.conn())?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
-            let event = Event::by_user(&user.id, "auth.user.profile_updated", "user", &user.id)
+            let event = Event::by_user(&user.id, Action::AuthUserProfileUpdated, "user", &user.id)
                 .details(serde_json::json!({ "display_name": name }));
             audit::record(&mut t, now, &meta, event)?;
-            let user = users::find(t.conn(), &caller.user_id)?;
+            let user = users::find(t.conn(), caller.user_id())?;
             Ok(pb::UpdateProfileResponse {
                 user: Some(users::to_proto_user(&user)),
             })
@@ -69,10 +67,10 @@ pub async fn update(
 pub async fn change_password(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ChangePasswordRequest,
 ) -> ApiResult<pb::ChangePasswordResponse> {
-    let user_id = caller.user_id.clone();
+    let user_id = caller.user_id().to_owned();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))
@@ -91,12 +89,10 @@ pub async fn change_password(
         .await
         .map_err(|e| wrong_as(e, "the current password is wrong"))?;
     let hash = state.passwords.hash(request.new_password).await?;
-    let st = state.clone();
     let revoked = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
-            diesel::update(users_table::table.find(&caller.user_id))
+            diesel::update(users_table::table.find(caller.user_id()))
                 .set((
                     users_table::password_hash.eq(&hash),
                     users_table::updated_at.eq(now),
@@ -104,18 +100,18 @@ pub async fn change_password(
                 .execute(tx.conn())?;
             let revoked = sessions::end_sessions(
                 tx,
-                &st,
+                st,
                 &caller,
                 None,
-                Some(&caller.session_id),
+                Some(caller.session_id()),
                 "password_changed",
             )?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
             let event = Event::by_user(
-                &caller.user_id,
-                "auth.user.password_changed",
+                caller.user_id(),
+                Action::AuthUserPasswordChanged,
                 "user",
-                &caller.user_id,
+                caller.user_id(),
             )
             .details(serde_json::json!({ "revoked_sessions": revoked }));
             audit::record(&mut t, now, &meta, event)?;
@@ -155,7 +151,9 @@ pub async fn check_password(
     let (st, meta) = (state.clone(), meta.clone());
     let lock = state
         .db
-        .write(move |tx| login::record_failure(tx, &st, &email, &meta, "auth.user.password_check"))
+        .write(move |tx| {
+            login::record_failure(tx, &st, &email, &meta, Action::AuthUserPasswordCheck)
+        })
         .await?;
     Err(lock.map_or_else(
         || ApiError::permission_denied("the password is wrong"),
@@ -174,11 +172,11 @@ fn wrong_as(err: ApiError, message: &str) -> ApiError {
 pub async fn delete_account(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::DeleteAccountRequest,
 ) -> ApiResult<pb::DeleteAccountResponse> {
     rules::check_password_input(&request.password).map_err(|d| ApiError::invalid("password", d))?;
-    let user_id = caller.user_id.clone();
+    let user_id = caller.user_id().to_owned();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))
@@ -189,12 +187,10 @@ pub async fn delete_account(
         ));
     }
     check_password(state, &meta, &user, request.password).await?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
-            let mut own = tx.user(&UserScope::verified(&caller.user_id))?;
+            let mut own = tx.user(&UserScope::verified(caller.user_id()))?;
             let orgs: Vec<(String, String)> = own
                 .memberships()
                 .inner_join(organizations::table)
@@ -208,15 +204,15 @@ pub async fn delete_account(
                         "you are the last owner of organization {org_id}: make someone else owner or delete it first"
                     )));
                 }
-                diesel::delete(t.memberships().filter(memberships::user_id.eq(&caller.user_id)))
+                diesel::delete(t.memberships().filter(memberships::user_id.eq(caller.user_id())))
                     .execute(t.conn())?;
-                let event = Event::by_user(&caller.user_id, "org.member.account_deleted", "user", &caller.user_id);
+                let event = Event::by_user(caller.user_id(), Action::OrgMemberAccountDeleted, "user", caller.user_id());
                 audit::record(&mut t, now, &meta, event)?;
             }
-            sessions::end_sessions(tx, &st, &caller, None, None, "account_deleted")?;
-            diesel::delete(users_table::table.find(&caller.user_id)).execute(tx.conn())?;
+            sessions::end_sessions(tx, st, &caller, None, None, "account_deleted")?;
+            diesel::delete(users_table::table.find(caller.user_id())).execute(tx.conn())?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
-            let event = Event::by_user(&caller.user_id, "auth.user.deleted", "user", &caller.user_id)
+            let event = Event::by_user(caller.user_id(), Action::AuthUserDeleted, "user", caller.user_id())
                 .details(serde_json::json!({ "organizations_left": orgs.len() }));
             audit::record(&mut t, now, &meta, event)
         })

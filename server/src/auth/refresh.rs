@@ -15,7 +15,7 @@ use tenantry_proto::auth::v1 as pb;
 
 use super::{issue, rules};
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     context::RequestMeta,
     crypto::tokens::{derive_token, hash_token},
     db::{
@@ -41,11 +41,9 @@ pub async fn refresh(
 ) -> ApiResult<pb::RefreshResponse> {
     rules::check_token(&request.refresh_token)
         .map_err(|d| ApiError::invalid("refresh_token", d))?;
-    let st = state.clone();
     let token = request.refresh_token;
     match state
-        .db
-        .write(move |tx| rotate(tx, &st, &meta, &token))
+        .write(move |tx, st| rotate(tx, st, &meta, &token))
         .await?
     {
         Outcome::Issued(tokens) => Ok(pb::RefreshResponse {
@@ -144,7 +142,7 @@ fn rotate(
     let mut t = tx.tenant(&scope)?;
     let event = Event::by_user(
         &session.user_id,
-        "auth.session.reuse_detected",
+        Action::AuthSessionReuseDetected,
         "session",
         &session.id,
     )

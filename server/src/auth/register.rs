@@ -5,7 +5,7 @@ use tenantry_proto::auth::v1 as pb;
 
 use super::{email_verification, rules, users};
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     context::RequestMeta,
     db::{TenantScope, rows::UserRow, schema::users as users_table},
     error::{ApiError, ApiResult, Violations},
@@ -46,11 +46,9 @@ pub async fn register(
         created_at: now,
         updated_at: now,
     };
-    let st = state.clone();
     let row = user.clone();
     let verification = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let inserted = diesel::insert_into(users_table::table)
                 .values(&row)
                 .execute(tx.conn());
@@ -64,9 +62,9 @@ pub async fn register(
                 ));
             }
             inserted?;
-            let token = email_verification::create(tx, &st, &row)?;
+            let token = email_verification::create(tx, st, &row)?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
-            let event = Event::by_user(&row.id, "auth.user.registered", "user", &row.id)
+            let event = Event::by_user(&row.id, Action::AuthUserRegistered, "user", &row.id)
                 .details(serde_json::json!({ "email": row.email }));
             audit::record(&mut t, now, &meta, event)?;
             Ok(token)

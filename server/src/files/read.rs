@@ -12,9 +12,8 @@ use super::{convert, rules, store};
 use crate::{
     auth::rules::parse_id,
     clock::from_proto,
-    context::AuthContext,
+    context::Caller,
     db::{
-        TenantScope,
         rows::FileRow,
         schema::{file_labels, files},
     },
@@ -29,10 +28,10 @@ pub fn file_id(raw: &str) -> ApiResult<String> {
 
 pub async fn get(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::GetFileRequest,
 ) -> ApiResult<pb::GetFileResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = file_id(&request.file_id)?;
     let (file, labels) = state
         .db
@@ -60,10 +59,10 @@ fn escape_like(text: &str) -> String {
 
 pub async fn list(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ListFilesRequest,
 ) -> ApiResult<pb::ListFilesResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let page = state
         .page_tokens
         .parse(scope.org_id(), &request, 100, 1000)?;
@@ -217,10 +216,10 @@ pub type DownloadStream = BoxStream<'static, Result<pb::DownloadResponse, Status
 
 pub async fn download(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::DownloadRequest,
 ) -> ApiResult<DownloadStream> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = file_id(&request.file_id)?;
     let mut violations = Violations::new();
     if request.offset < 0 {

@@ -18,10 +18,10 @@ use super::{
     store, upload,
 };
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     auth::rules::parse_id,
     blob::{BlobError, keys},
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{
         Tenant, TenantScope,
         rows::{UploadPartRow, UploadSessionRow},
@@ -35,13 +35,13 @@ use crate::{
 /// The caller's live session, NOT_FOUND for anyone else's or an expired one.
 fn find(
     t: &mut Tenant<'_>,
-    caller: &AuthContext,
+    caller: &Caller,
     id: &str,
     now: chrono::NaiveDateTime,
 ) -> ApiResult<UploadSessionRow> {
     t.upload_sessions()
         .filter(upload_sessions::id.eq(id))
-        .filter(upload_sessions::uploader_id.eq(&caller.user_id))
+        .filter(upload_sessions::uploader_id.eq(caller.user_id()))
         .filter(upload_sessions::expires_at.gt(now))
         .select(UploadSessionRow::as_select())
         .first(t.conn())
@@ -56,24 +56,22 @@ fn session_id(raw: &str) -> ApiResult<String> {
 pub async fn create(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::CreateUploadSessionRequest,
 ) -> ApiResult<pb::CreateUploadSessionResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let mut violations = Violations::new();
     let metadata = rules::metadata(request.metadata, "metadata", &mut violations);
     violations.finish()?;
     let metadata = metadata.ok_or_else(|| ApiError::invalid("metadata", "is required"))?;
-    let st = state.clone();
     let row = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             ingest::check_declared(metadata.expected_size, store::limits(tx, &scope)?)?;
             let now = st.now();
             let row = UploadSessionRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 org_id: scope.org_id().to_owned(),
-                uploader_id: caller.user_id.clone(),
+                uploader_id: caller.user_id().to_owned(),
                 name: metadata.name.clone(),
                 content_type: metadata.content_type.clone(),
                 expected_size: metadata.expected_size,
@@ -94,8 +92,8 @@ pub async fn create(
             let mut t = tx.tenant(&scope)?;
             t.insert_upload_sessions().values(&row).execute(t.conn())?;
             let event = Event::by_user(
-                &caller.user_id,
-                "file.upload_session.created",
+                caller.user_id(),
+                Action::FileUploadSessionCreated,
                 "upload_session",
                 &row.id,
             )
@@ -165,10 +163,10 @@ async fn part_bytes(state: &AppState, part: &UploadPartRow) -> ApiResult<Bytes> 
 
 pub async fn append(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::AppendUploadChunkRequest,
 ) -> ApiResult<pb::AppendUploadChunkResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let mut violations = Violations::new();
     let id = violations.take("session_id", parse_id(&request.session_id));
     if request.offset < 0 {
@@ -244,12 +242,10 @@ pub async fn append(
 
     let key = keys::upload_part(scope.org_id(), &id, offset);
     state.blobs.put(&key, chunk.clone()).await?;
-    let st = state.clone();
     let (s, i) = (scope.clone(), id.clone());
     let part_key = key.clone();
     let recorded = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&s)?;
             // Only one of several concurrent appends at this offset wins.
@@ -311,10 +307,10 @@ pub async fn append(
 
 pub async fn get(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::GetUploadSessionRequest,
 ) -> ApiResult<pb::GetUploadSessionResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = session_id(&request.session_id)?;
     let now = state.now();
     let row = state
@@ -332,10 +328,10 @@ pub async fn get(
 pub async fn complete(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::CompleteUploadSessionRequest,
 ) -> ApiResult<pb::CompleteUploadSessionResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = session_id(&request.session_id)?;
     let now = state.now();
     let (s, i, c) = (scope.clone(), id.clone(), caller.clone());
@@ -391,7 +387,7 @@ pub async fn complete(
         state,
         scope,
         meta,
-        caller.user_id,
+        caller.user_id().to_owned(),
         metadata,
         ingested,
         Some(id),
@@ -423,22 +419,20 @@ pub(super) fn remove(t: &mut Tenant<'_>, id: &str) -> ApiResult<Vec<String>> {
 pub async fn abort(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::AbortUploadSessionRequest,
 ) -> ApiResult<pb::AbortUploadSessionResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = session_id(&request.session_id)?;
-    let st = state.clone();
     let parts = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             find(&mut t, &caller, &id, now)?;
             let parts = remove(&mut t, &id)?;
             let event = Event::by_user(
-                &caller.user_id,
-                "file.upload_session.aborted",
+                caller.user_id(),
+                Action::FileUploadSessionAborted,
                 "upload_session",
                 &id,
             );

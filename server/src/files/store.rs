@@ -13,7 +13,7 @@ use super::{
     rules::Metadata,
 };
 use crate::{
-    audit::{self, Actor, Event},
+    audit::{self, Action, Actor, Event},
     context::RequestMeta,
     db::{
         Tenant, TenantScope, Tx,
@@ -116,13 +116,14 @@ pub fn commit(
     };
     t.insert_files().values(&file).execute(t.conn())?;
     write_labels(&mut t, &file.id, &metadata.labels)?;
-    let event =
-        Event::by_user(uploader, "file.uploaded", "file", &file.id).details(serde_json::json!({
+    let event = Event::by_user(uploader, Action::FileUploaded, "file", &file.id).details(
+        serde_json::json!({
             "name": file.name,
             "size": file.size,
             "sha256": file.sha256,
             "deduplicated": deduplicated,
-        }));
+        }),
+    );
     audit::record(&mut t, now, meta, event)?;
     Ok(Committed {
         file,
@@ -243,11 +244,12 @@ pub fn purge(
     if orphaned.is_some() {
         diesel::delete(t.blobs().filter(blobs::sha256.eq(&file.sha256))).execute(t.conn())?;
     }
-    let event = Event::new(actor, "file.purged", "file", &file.id).details(serde_json::json!({
-        "name": file.name,
-        "size": file.size,
-        "content_deleted": orphaned.is_some(),
-    }));
+    let event =
+        Event::new(actor, Action::FilePurged, "file", &file.id).details(serde_json::json!({
+            "name": file.name,
+            "size": file.size,
+            "content_deleted": orphaned.is_some(),
+        }));
     audit::record(&mut t, now, meta, event)?;
     if orphaned.is_some() {
         diesel::update(organizations::table.find(scope.org_id()))

@@ -10,7 +10,7 @@ use super::{
     store::{self, Committed},
 };
 use crate::{
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{TenantScope, schema::upload_sessions},
     error::{ApiError, ApiResult, Violations},
     state::AppState,
@@ -19,10 +19,10 @@ use crate::{
 pub async fn upload(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     mut stream: Streaming<pb::UploadRequest>,
 ) -> ApiResult<pb::UploadResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let first_needed = || {
         ApiError::invalid(
             "metadata",
@@ -75,8 +75,16 @@ pub async fn upload(
     });
     let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
     let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
-    let committed =
-        commit_and_clean(state, scope, meta, caller.user_id, metadata, ingested, None).await?;
+    let committed = commit_and_clean(
+        state,
+        scope,
+        meta,
+        caller.user_id().to_owned(),
+        metadata,
+        ingested,
+        None,
+    )
+    .await?;
     Ok(pb::UploadResponse {
         file: Some(convert::file(&committed.file, &committed.labels)),
         deduplicated: committed.deduplicated,
@@ -95,11 +103,9 @@ pub async fn commit_and_clean(
     ingested: Ingested,
     session_id: Option<String>,
 ) -> ApiResult<Committed> {
-    let st = state.clone();
     let input = ingested.clone();
     let result = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             if let Some(id) = &session_id {
                 use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
                 let mut t = tx.tenant(&scope)?;
@@ -109,7 +115,7 @@ pub async fn commit_and_clean(
                     return Err(ApiError::NotFound("upload session"));
                 }
             }
-            store::commit(tx, &st, &scope, &meta, &uploader, &metadata, &input)
+            store::commit(tx, st, &scope, &meta, &uploader, &metadata, &input)
         })
         .await;
     let duplicate = matches!(&result, Ok(c) if c.deduplicated);

@@ -1,6 +1,6 @@
 //! Authentication and authorization of every call, before any service code:
 //! `authorization: Bearer <jwt>` → a verified, live
-//! [`AuthContext`](crate::context::AuthContext) in the request extensions,
+//! [`Caller`](crate::context::Caller) in the request extensions,
 //! checked against the method's rule in [`crate::access`].
 
 use std::{
@@ -95,7 +95,7 @@ where
             match verifier.admit(token, rule, sso_rule).await {
                 Ok(context) => {
                     let span = tracing::Span::current();
-                    span.record("user_id", context.user_id.as_str());
+                    span.record("user_id", context.user_id());
                     if let Some(org) = &context.org_id {
                         span.record("org_id", org.as_str());
                     }
@@ -114,7 +114,7 @@ impl Verifier {
         token: Option<String>,
         rule: Access,
         sso_rule: SsoSession,
-    ) -> Result<crate::context::AuthContext, ApiError> {
+    ) -> Result<crate::context::Caller, ApiError> {
         let token = token.ok_or(ApiError::Unauthenticated(
             "this call needs `authorization: Bearer <access token>`",
         ))?;
@@ -126,28 +126,16 @@ impl Verifier {
                 ApiError::Unauthenticated("invalid or expired access token")
             })?;
         let context = self.liveness.context(&claims).await?;
-        if context.sso && sso_rule == SsoSession::Refused {
+        if context.sso() && sso_rule == SsoSession::Refused {
             return Err(ApiError::permission_denied(SSO_CONFINED));
         }
         if let Access::Org(needed) = rule {
-            if context.org_id.is_none() {
-                return Err(ApiError::failed_precondition(
-                    "this call needs an organization: create one, accept an invitation or switch to one",
-                ));
-            }
-            match context.role {
-                None => {
-                    return Err(ApiError::permission_denied(
-                        "you are no longer a member of this organization",
-                    ));
-                }
-                Some(role) if role < needed => {
-                    return Err(ApiError::permission_denied(format!(
-                        "this call needs the {} role or higher",
-                        needed.as_str()
-                    )));
-                }
-                Some(_) => {}
+            context.tenant()?;
+            if context.member_role()? < needed {
+                return Err(ApiError::permission_denied(format!(
+                    "this call needs the {} role or higher",
+                    needed.as_str()
+                )));
             }
         }
         Ok(context)
@@ -167,4 +155,166 @@ fn bearer_token<B>(request: &Request<B>) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use clap::Parser as _;
+    use diesel::RunQueryDsl as _;
+    use tonic::body::Body;
+    use tower::{ServiceExt as _, service_fn};
+
+    use super::*;
+    use crate::{
+        auth::issue::{self, AuthMethod},
+        clock::SystemClock,
+        config::Config,
+        context::{Caller, RequestMeta},
+        db::{rows::UserRow, schema::users},
+        server::Server,
+        state::AppState,
+    };
+
+    /// A real server state on a throwaway SQLite folder.
+    async fn state(dir: &tempfile::TempDir) -> AppState {
+        let data_dir = dir.path().to_str().unwrap();
+        let config = Config::parse_from(["tenantry-server", "--data-dir", data_dir]);
+        let server = Server::build(config, Arc::new(SystemClock)).await.unwrap();
+        server.state().clone()
+    }
+
+    /// A user with a live session opened by `method`; its access token.
+    async fn signed_in(state: &AppState, method: AuthMethod) -> (String, String) {
+        let tokens = state
+            .write(move |tx, st| {
+                let now = st.now();
+                let user = UserRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    email: format!("{}@example.com", uuid::Uuid::new_v4().simple()),
+                    email_verified: true,
+                    password_hash: None,
+                    display_name: "Ann".into(),
+                    last_org_id: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                diesel::insert_into(users::table)
+                    .values(&user)
+                    .execute(tx.conn())?;
+                let meta = RequestMeta::default();
+                issue::open_session(tx, st, &user.id, None, method, &meta)
+            })
+            .await
+            .unwrap();
+        let pair = tokens.sign(state).unwrap();
+        (pair.session_id, pair.access_token)
+    }
+
+    /// The layer over a service that answers 200 and names the caller it saw.
+    fn layered(
+        state: &AppState,
+    ) -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone {
+        let layer = AuthenticateLayer::new(
+            state.tokens.clone(),
+            state.liveness.clone(),
+            state.clock.clone(),
+        );
+        layer.layer(service_fn(|request: Request<Body>| async move {
+            let seen = request
+                .extensions()
+                .get::<Caller>()
+                .map(|c| c.user_id().to_owned())
+                .unwrap_or_default();
+            let mut response = Response::new(Body::empty());
+            response
+                .headers_mut()
+                .insert("x-caller", seen.parse().unwrap());
+            Ok::<_, Infallible>(response)
+        }))
+    }
+
+    async fn call(
+        service: &(impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone),
+        path: &str,
+        token: Option<&str>,
+    ) -> Response<Body> {
+        let mut request = Request::builder().uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::empty()).unwrap();
+        service.clone().oneshot(request).await.unwrap()
+    }
+
+    fn grpc_status(response: &Response<Body>) -> Option<&str> {
+        response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    const GET_ME: &str = "/tenantry.auth.v1.AuthService/GetMe";
+    const CHANGE_PASSWORD: &str = "/tenantry.auth.v1.AuthService/ChangePassword";
+    const LIST_FILES: &str = "/tenantry.file.v1.FileService/ListFiles";
+
+    #[tokio::test]
+    async fn a_call_passes_only_with_what_its_method_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&dir).await;
+        let service = layered(&state);
+        let unknown = call(&service, "/tenantry.auth.v1.AuthService/Nope", None).await;
+        assert_eq!(grpc_status(&unknown), Some("12"), "UNIMPLEMENTED");
+        let public = call(&service, "/tenantry.auth.v1.AuthService/Login", None).await;
+        assert_eq!(grpc_status(&public), None, "public methods need no token");
+        let anonymous = call(&service, GET_ME, None).await;
+        assert_eq!(grpc_status(&anonymous), Some("16"), "UNAUTHENTICATED");
+        let forged = call(&service, GET_ME, Some("not.a.token")).await;
+        assert_eq!(grpc_status(&forged), Some("16"));
+
+        let (_, token) = signed_in(&state, AuthMethod::Password).await;
+        let me = call(&service, GET_ME, Some(&token)).await;
+        assert_eq!(grpc_status(&me), None);
+        assert!(
+            !me.headers()["x-caller"].is_empty(),
+            "the caller is in the extensions"
+        );
+        let no_org = call(&service, LIST_FILES, Some(&token)).await;
+        assert_eq!(
+            grpc_status(&no_org),
+            Some("9"),
+            "FAILED_PRECONDITION: not pinned"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ended_session_and_an_sso_session_are_refused_where_they_must_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&dir).await;
+        let service = layered(&state);
+        let (_, sso) = signed_in(&state, AuthMethod::Sso).await;
+        assert_eq!(grpc_status(&call(&service, GET_ME, Some(&sso)).await), None);
+        let refused = call(&service, CHANGE_PASSWORD, Some(&sso)).await;
+        assert_eq!(grpc_status(&refused), Some("7"), "PERMISSION_DENIED");
+
+        let (session, token) = signed_in(&state, AuthMethod::Password).await;
+        assert_eq!(
+            grpc_status(&call(&service, CHANGE_PASSWORD, Some(&token)).await),
+            None
+        );
+        state
+            .write(move |tx, st| {
+                use diesel::{ExpressionMethods as _, QueryDsl as _};
+                diesel::update(crate::db::schema::sessions::table.find(&session))
+                    .set(crate::db::schema::sessions::revoked_at.eq(st.now()))
+                    .execute(tx.conn())?;
+                st.liveness.forget_all();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let ended = call(&service, GET_ME, Some(&token)).await;
+        assert_eq!(grpc_status(&ended), Some("16"), "a revoked session's token");
+    }
 }

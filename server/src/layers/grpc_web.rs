@@ -72,3 +72,62 @@ fn is_grpc_web<B>(request: &Request<B>) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/grpc-web"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tonic::body::Body;
+    use tower::{ServiceExt as _, service_fn};
+
+    use super::*;
+
+    /// The layer over a service that answers 200 with the content type it saw.
+    async fn seen_content_type(request: Request<Body>) -> (http::StatusCode, String) {
+        let service = GrpcWebOnlyLayer.layer(service_fn(|request: Request<Body>| async move {
+            let seen = request
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+                .to_owned();
+            let mut response = Response::new(Body::empty());
+            response
+                .headers_mut()
+                .insert("x-seen", seen.parse().unwrap());
+            Ok::<_, Infallible>(response)
+        }));
+        let response = service.oneshot(request).await.unwrap();
+        let seen = response
+            .headers()
+            .get("x-seen")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (response.status(), seen)
+    }
+
+    #[tokio::test]
+    async fn grpc_web_is_translated_and_everything_else_passes_untouched() {
+        let web = Request::builder()
+            .method("POST")
+            .uri("/tenantry.auth.v1.AuthService/GetMe")
+            .header(http::header::CONTENT_TYPE, "application/grpc-web+proto")
+            .body(Body::empty())
+            .unwrap();
+        let (_, seen) = seen_content_type(web).await;
+        assert_eq!(seen, "application/grpc", "the service sees plain gRPC");
+
+        let get = Request::builder()
+            .uri("/.well-known/jwks.json")
+            .body(Body::empty())
+            .unwrap();
+        let (status, seen) = seen_content_type(get).await;
+        assert_eq!(
+            status,
+            http::StatusCode::OK,
+            "tonic-web would refuse a plain GET"
+        );
+        assert_eq!(seen, "none");
+    }
+}

@@ -1,6 +1,6 @@
 //! The tower layers of the request path, outermost first:
 //! [`request_meta`] (request id, client address, tracing span) →
-//! [`authenticate`] (token → [`AuthContext`](crate::context::AuthContext),
+//! [`authenticate`] (token → [`Caller`](crate::context::Caller),
 //! access rule) → [`rate_limit`].
 
 pub mod authenticate;

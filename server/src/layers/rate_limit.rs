@@ -29,7 +29,7 @@ use super::refuse;
 use crate::{
     access,
     config::LimitsConfig,
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     error::ApiError,
     side_door,
 };
@@ -155,7 +155,7 @@ fn budget<B>(request: &Request<B>) -> Budget {
         Budget::None
     } else if side_door::serves(path) {
         Budget::Http
-    } else if request.extensions().get::<AuthContext>().is_some() {
+    } else if request.extensions().get::<Caller>().is_some() {
         Budget::User
     } else {
         Budget::Public
@@ -179,8 +179,8 @@ impl Limits {
                 &self.user,
                 request
                     .extensions()
-                    .get::<AuthContext>()
-                    .map(|caller| caller.user_id.clone())
+                    .get::<Caller>()
+                    .map(|caller| caller.user_id().to_owned())
                     .unwrap_or_default(),
             ),
         };
@@ -217,6 +217,7 @@ mod tests {
     use tower::{ServiceExt as _, service_fn};
 
     use super::*;
+    use crate::context::{Credential, Principal, SessionMethod};
 
     fn config(public: u32, http: u32, user: u32) -> LimitsConfig {
         use clap::Parser as _;
@@ -245,12 +246,16 @@ mod tests {
             ..RequestMeta::default()
         });
         if let Some(user) = user {
-            request.extensions_mut().insert(AuthContext {
-                user_id: user.into(),
-                session_id: "s".into(),
+            request.extensions_mut().insert(Caller {
+                principal: Principal::Person {
+                    user_id: user.into(),
+                },
+                credential: Credential::Session {
+                    session_id: "s".into(),
+                    method: SessionMethod::Password,
+                },
                 org_id: None,
                 role: None,
-                sso: false,
             });
         }
         request

@@ -113,3 +113,60 @@ where
 fn is_sane_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tonic::body::Body;
+    use tower::{ServiceExt as _, service_fn};
+
+    use super::*;
+
+    /// The layer over a service that answers with the meta it was given.
+    async fn through(request: Request<Body>) -> (RequestMeta, Response<Body>) {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let keep = seen.clone();
+        let service = RequestMetaLayer.layer(service_fn(move |request: Request<Body>| {
+            let keep = keep.clone();
+            async move {
+                *keep.lock().unwrap() = request.extensions().get::<RequestMeta>().cloned();
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            }
+        }));
+        let response = service.oneshot(request).await.unwrap();
+        let meta = seen.lock().unwrap().take().expect("meta in the extensions");
+        (meta, response)
+    }
+
+    #[tokio::test]
+    async fn a_sane_request_id_is_kept_and_echoed() {
+        let request = Request::builder()
+            .uri("/x")
+            .header(REQUEST_ID, "trace-42")
+            .header(http::header::USER_AGENT, "curl/8")
+            .body(Body::empty())
+            .unwrap();
+        let (meta, response) = through(request).await;
+        assert_eq!(meta.request_id, "trace-42");
+        assert_eq!(meta.user_agent, "curl/8");
+        assert_eq!(response.headers()[REQUEST_ID], "trace-42");
+    }
+
+    #[tokio::test]
+    async fn an_insane_request_id_is_replaced_and_a_long_agent_cut() {
+        let request = Request::builder()
+            .uri("/x")
+            .header(REQUEST_ID, "x".repeat(500))
+            .header(http::header::USER_AGENT, "a".repeat(1000))
+            .body(Body::empty())
+            .unwrap();
+        let (meta, response) = through(request).await;
+        assert!(
+            uuid::Uuid::try_parse(&meta.request_id).is_ok(),
+            "a new UUID"
+        );
+        assert_eq!(response.headers()[REQUEST_ID], meta.request_id.as_str());
+        assert_eq!(meta.user_agent.len(), 256);
+    }
+}

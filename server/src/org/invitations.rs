@@ -11,12 +11,12 @@ use tenantry_proto::org::v1 as pb;
 use super::{convert, organizations};
 use crate::{
     access::Role,
-    audit::{self, Event},
+    audit::{self, Action, Event},
     auth::{
         rules::{check_token, normalize_email, parse_id},
         users,
     },
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     crypto::tokens::{hash_token, random_token},
     db::{
         TenantScope,
@@ -47,11 +47,11 @@ fn org_of(token: &str) -> Option<String> {
 pub async fn create(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::CreateInvitationRequest,
 ) -> ApiResult<pb::CreateInvitationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let actor = caller.role.unwrap_or(Role::Viewer);
+    let scope = caller.tenant()?;
+    let actor = caller.member_role()?;
     let mut violations = Violations::new();
     let email = violations.take("email", normalize_email(&request.email));
     let role = Role::from_proto(request.role);
@@ -62,10 +62,8 @@ pub async fn create(
     }
     violations.finish()?;
     let (email, role) = (email.unwrap_or_default(), role.unwrap_or(Role::Viewer));
-    let st = state.clone();
     let (invitation, token, org_name) = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let org = organizations::load(tx, &scope)?;
             let mut t = tx.tenant(&scope)?;
@@ -97,7 +95,7 @@ pub async fn create(
                 email: email.clone(),
                 role: role.as_str().into(),
                 token_hash: hash_token(&token),
-                inviter_id: caller.user_id.clone(),
+                inviter_id: caller.user_id().to_owned(),
                 created_at: now,
                 expires_at: after(now, st.config.sessions.invitation_ttl),
                 accepted_at: None,
@@ -106,8 +104,8 @@ pub async fn create(
             };
             t.insert_invitations().values(&row).execute(t.conn())?;
             let event = Event::by_user(
-                &caller.user_id,
-                "org.invitation.created",
+                caller.user_id(),
+                Action::OrgInvitationCreated,
                 "invitation",
                 &row.id,
             )
@@ -136,10 +134,10 @@ pub async fn create(
 
 pub async fn list(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ListInvitationsRequest,
 ) -> ApiResult<pb::ListInvitationsResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let page = state.page_tokens.parse(scope.org_id(), &request, 50, 100)?;
     let after_key = page.after_time_and_id()?;
     let now = state.now();
@@ -173,15 +171,13 @@ pub async fn list(
 pub async fn revoke(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::RevokeInvitationRequest,
 ) -> ApiResult<pb::RevokeInvitationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let id = parse_id(&request.invitation_id).map_err(|d| ApiError::invalid("invitation_id", d))?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let row = t
@@ -199,9 +195,13 @@ pub async fn revoke(
             diesel::update(t.invitations().filter(invitations::id.eq(&id)))
                 .set(invitations::revoked_at.eq(now))
                 .execute(t.conn())?;
-            let event =
-                Event::by_user(&caller.user_id, "org.invitation.revoked", "invitation", &id)
-                    .details(serde_json::json!({ "email": row.email }));
+            let event = Event::by_user(
+                caller.user_id(),
+                Action::OrgInvitationRevoked,
+                "invitation",
+                &id,
+            )
+            .details(serde_json::json!({ "email": row.email }));
             audit::record(&mut t, now, &meta, event)
         })
         .await?;
@@ -211,18 +211,16 @@ pub async fn revoke(
 pub async fn accept(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::AcceptInvitationRequest,
 ) -> ApiResult<pb::AcceptInvitationResponse> {
     check_token(&request.token).map_err(|d| ApiError::invalid("token", d))?;
     let org_id = org_of(&request.token).ok_or(ApiError::NotFound("invitation"))?;
     let hash = hash_token(&request.token);
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
-            let user = users::find(tx.conn(), &caller.user_id)?;
+            let user = users::find(tx.conn(), caller.user_id())?;
             // The token names the organization; the hash match below proves it.
             let scope = TenantScope::verified(&org_id);
             let org =
@@ -312,7 +310,7 @@ pub async fn accept(
             t.insert_memberships().values(&row).execute(t.conn())?;
             let event = Event::by_user(
                 &user.id,
-                "org.invitation.accepted",
+                Action::OrgInvitationAccepted,
                 "invitation",
                 &invitation.id,
             )

@@ -9,12 +9,12 @@ use tenantry_proto::org::v1 as pb;
 use super::{convert, organizations, rules};
 use crate::{
     access::Role,
-    audit::{self, Event},
+    audit::{self, Action, Event},
     auth::rules::parse_id,
     clock::to_proto,
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{
-        Tenant, TenantScope,
+        Tenant,
         rows::{MembershipRow, UserRow},
         schema::{memberships, users},
     },
@@ -35,10 +35,10 @@ fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {
 
 pub async fn list(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ListMembersRequest,
 ) -> ApiResult<pb::ListMembersResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let page = state.page_tokens.parse(scope.org_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let (rows, next_page_token) = state
@@ -82,20 +82,14 @@ fn find(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<(MembershipRow, UserRow)
         .ok_or(ApiError::NotFound("member"))
 }
 
-fn caller_role(caller: &AuthContext) -> ApiResult<Role> {
-    caller.role.ok_or_else(|| {
-        ApiError::permission_denied("you are no longer a member of this organization")
-    })
-}
-
 pub async fn update_role(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UpdateMemberRoleRequest,
 ) -> ApiResult<pb::UpdateMemberRoleResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let actor = caller_role(&caller)?;
+    let scope = caller.tenant()?;
+    let actor = caller.member_role()?;
     let mut violations = Violations::new();
     let user_id = violations.take("user_id", parse_id(&request.user_id));
     let new_role = Role::from_proto(request.role);
@@ -107,10 +101,8 @@ pub async fn update_role(
         user_id.unwrap_or_default(),
         new_role.unwrap_or(Role::Viewer),
     );
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let (mut row, user) = find(&mut t, &user_id)?;
@@ -129,11 +121,13 @@ pub async fn update_role(
                     memberships::updated_at.eq(now),
                 ))
                 .execute(t.conn())?;
-            let event =
-                Event::by_user(&caller.user_id, "org.member.role_updated", "user", &user_id)
-                    .details(
-                        serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }),
-                    );
+            let event = Event::by_user(
+                caller.user_id(),
+                Action::OrgMemberRoleUpdated,
+                "user",
+                &user_id,
+            )
+            .details(serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }));
             audit::record(&mut t, now, &meta, event)?;
             st.liveness.forget_all();
             row.role = new_role.as_str().into();
@@ -147,16 +141,14 @@ pub async fn update_role(
 pub async fn remove(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::RemoveMemberRequest,
 ) -> ApiResult<pb::RemoveMemberResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let actor = caller_role(&caller)?;
+    let scope = caller.tenant()?;
+    let actor = caller.member_role()?;
     let user_id = parse_id(&request.user_id).map_err(|d| ApiError::invalid("user_id", d))?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             let (row, _) = find(&mut t, &user_id)?;
             let current = Role::parse(&row.role).unwrap_or(Role::Viewer);
@@ -167,12 +159,12 @@ pub async fn remove(
             }
             leave(
                 &mut t,
-                &st,
+                st,
                 &meta,
-                &caller.user_id,
+                caller.user_id(),
                 &user_id,
                 current,
-                "org.member.removed",
+                Action::OrgMemberRemoved,
             )
         })
         .await?;
@@ -182,23 +174,21 @@ pub async fn remove(
 pub async fn leave_pinned(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
 ) -> ApiResult<pb::LeaveOrganizationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let current = caller_role(&caller)?;
-    let st = state.clone();
+    let scope = caller.tenant()?;
+    let current = caller.member_role()?;
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             leave(
                 &mut t,
-                &st,
+                st,
                 &meta,
-                &caller.user_id,
-                &caller.user_id,
+                caller.user_id(),
+                caller.user_id(),
                 current,
-                "org.member.left",
+                Action::OrgMemberLeft,
             )
         })
         .await?;
@@ -213,7 +203,7 @@ fn leave(
     actor: &str,
     user_id: &str,
     current: Role,
-    action: &'static str,
+    action: Action,
 ) -> ApiResult<()> {
     organizations::keep_an_owner(t, current)?;
     diesel::delete(t.memberships().filter(memberships::user_id.eq(user_id))).execute(t.conn())?;

@@ -10,13 +10,13 @@ use tenantry_proto::org::v1 as pb;
 use super::{convert, rules};
 use crate::{
     access::Role,
-    audit::{self, Event, chain::GENESIS},
+    audit::{self, Action, Event, chain::GENESIS},
     auth::{
         issue::{self, AuthMethod},
         login::{SSO_REQUIRED, pin_target},
         rules::parse_id,
     },
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{
         TenantScope, Tx, UserScope,
         rows::{MembershipRow, OrganizationRow},
@@ -30,17 +30,15 @@ use crate::{
 pub async fn create(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::CreateOrganizationRequest,
 ) -> ApiResult<pb::CreateOrganizationResponse> {
     let mut violations = Violations::new();
     let name = violations.take("name", rules::clean_name(&request.name));
     violations.take("slug", rules::check_slug(&request.slug));
     violations.finish()?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let storage = &st.config.storage;
             let org = OrganizationRow {
@@ -74,16 +72,21 @@ pub async fn create(
             let mut t = tx.tenant(&TenantScope::verified(&org.id))?;
             let owner = MembershipRow {
                 org_id: org.id.clone(),
-                user_id: caller.user_id.clone(),
+                user_id: caller.user_id().to_owned(),
                 role: Role::Owner.as_str().into(),
                 created_at: now,
                 updated_at: now,
             };
             t.insert_memberships().values(&owner).execute(t.conn())?;
-            let event = Event::by_user(&caller.user_id, "org.created", "organization", &org.id)
-                .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
+            let event = Event::by_user(
+                caller.user_id(),
+                Action::OrgCreated,
+                "organization",
+                &org.id,
+            )
+            .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
             audit::record(&mut t, now, &meta, event)?;
-            let tokens = pin(tx, &st, &caller, &org.id)?;
+            let tokens = pin(tx, st, &caller, &org.id)?;
             Ok((org, tokens))
         })
         .await
@@ -99,13 +102,13 @@ pub async fn create(
 fn pin(
     tx: &mut Tx<'_>,
     state: &AppState,
-    caller: &AuthContext,
+    caller: &Caller,
     org_id: &str,
 ) -> ApiResult<issue::Unsigned> {
-    diesel::update(users::table.find(&caller.user_id))
+    diesel::update(users::table.find(caller.user_id()))
         .set(users::last_org_id.eq(org_id))
         .execute(tx.conn())?;
-    issue::repin_session(tx, state, &caller.session_id, Some(org_id.to_owned()))
+    issue::repin_session(tx, state, caller.session_id(), Some(org_id.to_owned()))
 }
 
 /// The organization of a scope (it is live: the session check saw to that).
@@ -119,8 +122,8 @@ pub fn load(tx: &mut Tx<'_>, scope: &TenantScope) -> ApiResult<OrganizationRow> 
         .ok_or(ApiError::NotFound("organization"))
 }
 
-pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetOrganizationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+pub async fn get(state: &AppState, caller: Caller) -> ApiResult<pb::GetOrganizationResponse> {
+    let scope = caller.tenant()?;
     let org = state.db.read(move |tx| load(tx, &scope)).await?;
     Ok(pb::GetOrganizationResponse {
         organization: Some(convert::organization(&org)),
@@ -130,10 +133,10 @@ pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetOrga
 pub async fn update(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UpdateOrganizationRequest,
 ) -> ApiResult<pb::UpdateOrganizationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let mut violations = Violations::new();
     let name = match &request.name {
         Some(raw) => violations.take("name", rules::clean_name(raw)),
@@ -156,10 +159,8 @@ pub async fn update(
         );
     }
     violations.finish()?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let before = load(tx, &scope)?;
             if policy == Some("sso") && !crate::sso::config::enabled(&mut tx.tenant(&scope)?)? {
@@ -202,8 +203,13 @@ pub async fn update(
                 st.liveness.forget_all();
             }
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(&caller.user_id, "org.updated", "organization", &after.id)
-                .details(changes.into());
+            let event = Event::by_user(
+                caller.user_id(),
+                Action::OrgUpdated,
+                "organization",
+                &after.id,
+            )
+            .details(changes.into());
             audit::record(&mut t, now, &meta, event)?;
             Ok(pb::UpdateOrganizationResponse {
                 organization: Some(convert::organization(&after)),
@@ -244,20 +250,18 @@ fn end_password_sessions(
 pub async fn delete(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::DeleteOrganizationRequest,
 ) -> ApiResult<pb::DeleteOrganizationResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     if request.confirm_slug.is_empty() {
         return Err(ApiError::invalid(
             "confirm_slug",
             "is required: the organization's slug",
         ));
     }
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let org = load(tx, &scope)?;
             if org.slug != request.confirm_slug {
@@ -284,8 +288,13 @@ pub async fn delete(
             .execute(tx.conn())?;
             st.liveness.forget_all();
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(&caller.user_id, "org.deleted", "organization", &org.id)
-                .details(serde_json::json!({ "slug": org.slug, "sessions_ended": ended }));
+            let event = Event::by_user(
+                caller.user_id(),
+                Action::OrgDeleted,
+                "organization",
+                &org.id,
+            )
+            .details(serde_json::json!({ "slug": org.slug, "sessions_ended": ended }));
             audit::record(&mut t, now, &meta, event)
         })
         .await?;
@@ -294,12 +303,12 @@ pub async fn delete(
 
 pub async fn list_mine(
     state: &AppState,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::ListMyOrganizationsRequest,
 ) -> ApiResult<pb::ListMyOrganizationsResponse> {
     let page = state
         .page_tokens
-        .parse(&caller.user_id, &request, 50, 100)?;
+        .parse(caller.user_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let scope = UserScope::from_auth(&caller);
     let confined_to = caller.confined_to().map(str::to_owned);
@@ -343,21 +352,19 @@ pub async fn list_mine(
 pub async fn switch(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::SwitchOrganizationRequest,
 ) -> ApiResult<pb::SwitchOrganizationResponse> {
     let org_id =
         parse_id(&request.organization_id).map_err(|d| ApiError::invalid("organization_id", d))?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
             let target =
                 pin_target(&mut own, &org_id)?.ok_or(ApiError::NotFound("organization"))?;
             if target.needs_sso() {
                 let method: String = sessions::table
-                    .find(&caller.session_id)
+                    .find(caller.session_id())
                     .select(sessions::auth_method)
                     .first(tx.conn())?;
                 if method != AuthMethod::Sso.as_str() {
@@ -365,14 +372,14 @@ pub async fn switch(
                 }
             }
             let org_id = target.org_id;
-            let tokens = pin(tx, &st, &caller, &org_id)?;
+            let tokens = pin(tx, st, &caller, &org_id)?;
             // A live membership of the caller's, just read.
             let mut t = tx.tenant(&TenantScope::verified(&org_id))?;
             let event = Event::by_user(
-                &caller.user_id,
-                "auth.organization_switched",
+                caller.user_id(),
+                Action::AuthOrganizationSwitched,
                 "session",
-                &caller.session_id,
+                caller.session_id(),
             );
             audit::record(&mut t, st.now(), &meta, event)?;
             Ok(tokens)

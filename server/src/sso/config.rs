@@ -11,10 +11,10 @@ use tenantry_proto::sso::v1 as pb;
 
 use super::{oidc, settings};
 use crate::{
-    audit::{self, Event},
-    context::{AuthContext, RequestMeta},
+    audit::{self, Action, Event},
+    context::{Caller, RequestMeta},
     db::{
-        Tenant, TenantScope,
+        Tenant,
         rows::SsoConfigRow,
         schema::{organizations, sso_configs},
     },
@@ -62,8 +62,8 @@ fn to_proto(row: &SsoConfigRow) -> ApiResult<pb::SsoConfig> {
 }
 
 /// The caller's organization's configuration; NOT_FOUND when it has none.
-async fn load_configured(state: &AppState, caller: &AuthContext) -> ApiResult<SsoConfigRow> {
-    let scope = TenantScope::from_auth(caller)?;
+async fn load_configured(state: &AppState, caller: &Caller) -> ApiResult<SsoConfigRow> {
+    let scope = caller.tenant()?;
     state
         .db
         .read(move |tx| load(&mut tx.tenant(&scope)?))
@@ -71,7 +71,7 @@ async fn load_configured(state: &AppState, caller: &AuthContext) -> ApiResult<Ss
         .ok_or(NOT_CONFIGURED)
 }
 
-pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetSsoConfigResponse> {
+pub async fn get(state: &AppState, caller: Caller) -> ApiResult<pb::GetSsoConfigResponse> {
     let row = load_configured(state, &caller).await?;
     Ok(pb::GetSsoConfigResponse {
         config: Some(to_proto(&row)?),
@@ -81,10 +81,10 @@ pub async fn get(state: &AppState, caller: AuthContext) -> ApiResult<pb::GetSsoC
 pub async fn upsert(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UpsertSsoConfigRequest,
 ) -> ApiResult<pb::UpsertSsoConfigResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
+    let scope = caller.tenant()?;
     let mut violations = Violations::new();
     let checked = settings::check(request.config, &mut violations);
     if request.client_secret.len() > 4096 {
@@ -98,10 +98,8 @@ pub async fn upsert(
             .seal(request.client_secret.as_bytes(), scope.org_id().as_bytes());
         (key_id, STANDARD.encode(bytes))
     });
-    let st = state.clone();
     let row = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let existing = load(&mut t)?;
@@ -157,11 +155,11 @@ pub async fn upsert(
                 t.insert_sso_configs().values(&row).execute(t.conn())?;
             }
             let action = if existing.is_some() {
-                "sso.config.updated"
+                Action::SsoConfigUpdated
             } else {
-                "sso.config.created"
+                Action::SsoConfigCreated
             };
-            let event = Event::by_user(&caller.user_id, action, "sso_config", scope.org_id())
+            let event = Event::by_user(caller.user_id(), action, "sso_config", scope.org_id())
                 .details(serde_json::json!({
                     "issuer_url": row.issuer_url,
                     "client_id": row.client_id,
@@ -182,13 +180,11 @@ pub async fn upsert(
 pub async fn delete(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
 ) -> ApiResult<pb::DeleteSsoConfigResponse> {
-    let scope = TenantScope::from_auth(&caller)?;
-    let st = state.clone();
+    let scope = caller.tenant()?;
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let policy: String = organizations::table
                 .find(scope.org_id())
                 .select(organizations::login_policy)
@@ -203,8 +199,8 @@ pub async fn delete(
                 return Err(NOT_CONFIGURED);
             }
             let event = Event::by_user(
-                &caller.user_id,
-                "sso.config.deleted",
+                caller.user_id(),
+                Action::SsoConfigDeleted,
                 "sso_config",
                 scope.org_id(),
             );
@@ -214,7 +210,7 @@ pub async fn delete(
     Ok(pb::DeleteSsoConfigResponse {})
 }
 
-pub async fn test(state: &AppState, caller: AuthContext) -> ApiResult<pb::TestSsoConfigResponse> {
+pub async fn test(state: &AppState, caller: Caller) -> ApiResult<pb::TestSsoConfigResponse> {
     let row = load_configured(state, &caller).await?;
     Ok(
         match oidc::discover(&state.oidc_http, &row.issuer_url).await {

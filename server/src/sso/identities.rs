@@ -4,10 +4,10 @@ use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _, Selectable
 use tenantry_proto::sso::v1 as pb;
 
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     auth::{rules::parse_id, users},
     clock::to_proto,
-    context::{AuthContext, RequestMeta},
+    context::{Caller, RequestMeta},
     db::{TenantScope, UserScope, rows::SsoIdentityRow, schema::sso_identities},
     error::{ApiError, ApiResult},
     state::AppState,
@@ -25,10 +25,7 @@ fn to_proto_identity(row: &SsoIdentityRow) -> pb::Identity {
     }
 }
 
-pub async fn list(
-    state: &AppState,
-    caller: AuthContext,
-) -> ApiResult<pb::ListMyIdentitiesResponse> {
+pub async fn list(state: &AppState, caller: Caller) -> ApiResult<pb::ListMyIdentitiesResponse> {
     let scope = UserScope::from_auth(&caller);
     let confined_to = caller.confined_to().map(str::to_owned);
     let rows = state
@@ -54,14 +51,12 @@ pub async fn list(
 pub async fn unlink(
     state: &AppState,
     meta: RequestMeta,
-    caller: AuthContext,
+    caller: Caller,
     request: pb::UnlinkIdentityRequest,
 ) -> ApiResult<pb::UnlinkIdentityResponse> {
     let id = parse_id(&request.identity_id).map_err(|d| ApiError::invalid("identity_id", d))?;
-    let st = state.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
             let all: Vec<SsoIdentityRow> = own
                 .sso_identities()
@@ -73,7 +68,7 @@ pub async fn unlink(
                     "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to unlink another organization's identity",
                 ));
             }
-            let user = users::find(tx.conn(), &caller.user_id)?;
+            let user = users::find(tx.conn(), caller.user_id())?;
             if user.password_hash.is_none() && all.len() <= 1 {
                 return Err(ApiError::failed_precondition(
                     "this is your only way to sign in: set a password or link another identity first",
@@ -82,7 +77,7 @@ pub async fn unlink(
             // The organization of an identity row the caller owns.
             let mut t = tx.tenant(&TenantScope::verified(&identity.org_id))?;
             diesel::delete(t.sso_identities().filter(sso_identities::id.eq(&identity.id))).execute(t.conn())?;
-            let event = Event::by_user(&caller.user_id, "sso.identity.unlinked", "identity", &identity.id)
+            let event = Event::by_user(caller.user_id(), Action::SsoIdentityUnlinked, "identity", &identity.id)
                 .details(serde_json::json!({ "issuer": identity.issuer, "subject": identity.subject }));
             audit::record(&mut t, st.now(), &meta, event)?;
             Ok(pb::UnlinkIdentityResponse {})

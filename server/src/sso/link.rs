@@ -22,7 +22,7 @@ use super::{
     provision::{self, Consent, Decision, Outcome},
 };
 use crate::{
-    audit::{self, Event},
+    audit::{self, Action, Event},
     auth::{self, rules::check_token, users},
     clock::to_proto,
     context::RequestMeta,
@@ -111,7 +111,7 @@ pub fn request(
     t.insert_sso_link_requests()
         .values(&row)
         .execute(t.conn())?;
-    let event = Event::by_user(&user.id, "sso.link.requested", "user", &user.id)
+    let event = Event::by_user(&user.id, Action::SsoLinkRequested, "user", &user.id)
         .details(serde_json::json!({ "issuer": d.issuer, "subject": person.subject }));
     audit::record(&mut t, now, d.meta, event)?;
     Ok(pending)
@@ -235,10 +235,8 @@ pub async fn confirm(
         };
         auth::check_password(state, &meta, &user, password).await?;
     }
-    let st = state.clone();
     let outcome = state
-        .db
-        .write(move |tx| link_with_consent(tx, &st, &scope, &meta, &row))
+        .write(move |tx, st| link_with_consent(tx, st, &scope, &meta, &row))
         .await?;
     match outcome {
         Outcome::SignedIn(signed_in) => {

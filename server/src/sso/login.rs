@@ -149,11 +149,9 @@ async fn claim(
     meta: &RequestMeta,
 ) -> ApiResult<(SsoLoginStateRow, SsoConfigRow)> {
     let hash = hash_token(flow);
-    let st = state.clone();
     let meta = meta.clone();
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let Some(row) = t

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     access::Role,
-    audit::{self, Actor, Event},
+    audit::{self, Action, Actor, Event},
     auth::{issue, rules, users},
     context::RequestMeta,
     db::{
@@ -97,7 +97,7 @@ enum Match {
 pub fn failed_login(scope: &TenantScope, details: Value) -> Event {
     Event::new(
         Actor::Anonymous,
-        "sso.login",
+        Action::SsoLogin,
         "organization",
         scope.org_id(),
     )
@@ -134,12 +134,10 @@ pub async fn sign_in(
     claims: Value,
 ) -> ApiResult<pb::CompleteSsoLoginResponse> {
     let person = Person::from_claims(&claims, &settings);
-    let st = state.clone();
     let outcome = state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let decision = Decision {
-                state: &st,
+                state: st,
                 scope: &scope,
                 meta: &meta,
                 issuer: &issuer,
@@ -355,9 +353,9 @@ fn sync_membership(
         };
         t.insert_memberships().values(&row).execute(t.conn())?;
         let action = if how == How::Created {
-            "sso.user_provisioned"
+            Action::SsoUserProvisioned
         } else {
-            "sso.member_provisioned"
+            Action::SsoMemberProvisioned
         };
         let event = Event::new(Actor::System, action, "user", &user.id).details(
             json!({ "email": user.email, "role": target.as_str(), "groups": person.groups }),
@@ -378,7 +376,7 @@ fn sync_membership(
             memberships::updated_at.eq(now),
         ))
         .execute(t.conn())?;
-    let event = Event::new(Actor::System, "sso.role_synced", "user", &user.id).details(
+    let event = Event::new(Actor::System, Action::SsoRoleSynced, "user", &user.id).details(
         json!({ "from": current.as_str(), "to": target.as_str(), "groups": person.groups }),
     );
     audit::record(&mut t, now, d.meta, event)?;
@@ -434,11 +432,11 @@ fn record_login(
     let now = d.state.now();
     let mut t = tx.tenant(d.scope)?;
     if how == How::Linked {
-        let event = Event::by_user(&user.id, "sso.identity.linked", "user", &user.id)
+        let event = Event::by_user(&user.id, Action::SsoIdentityLinked, "user", &user.id)
             .details(json!({ "issuer": d.issuer, "subject": person.subject, "consent": true }));
         audit::record(&mut t, now, d.meta, event)?;
     }
-    let event = Event::by_user(&user.id, "sso.login", "user", &user.id).details(json!({
+    let event = Event::by_user(&user.id, Action::SsoLogin, "user", &user.id).details(json!({
         "issuer": d.issuer,
         "subject": person.subject,
         "user_created": how == How::Created,
