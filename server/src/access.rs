@@ -33,6 +33,13 @@ impl Role {
         Self::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
+    /// A role read from the database. Anything but a known name is a
+    /// corrupt row: an error that is logged and answered INTERNAL, never a
+    /// silent downgrade.
+    pub fn from_stored(text: &str) -> Result<Self, UnknownStored> {
+        Self::parse(text).ok_or_else(|| UnknownStored::new("role", text))
+    }
+
     pub fn to_proto(self) -> pb::Role {
         match self {
             Role::Viewer => pb::Role::Viewer,
@@ -51,6 +58,44 @@ impl Role {
             pb::Role::Admin => Some(Role::Admin),
             pb::Role::Owner => Some(Role::Owner),
         }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = UnknownStored;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::from_stored(&text)
+    }
+}
+
+impl From<Role> for String {
+    fn from(role: Role) -> Self {
+        role.as_str().to_owned()
+    }
+}
+
+/// A value in the database that the server does not know: the row is
+/// corrupt or was written by a newer version.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} {value:?} in the database")]
+pub struct UnknownStored {
+    kind: &'static str,
+    value: String,
+}
+
+impl UnknownStored {
+    pub fn new(kind: &'static str, value: &str) -> Self {
+        Self {
+            kind,
+            value: value.chars().take(64).collect(),
+        }
+    }
+}
+
+impl From<UnknownStored> for crate::error::ApiError {
+    fn from(err: UnknownStored) -> Self {
+        crate::error::ApiError::internal(err)
     }
 }
 

@@ -216,6 +216,23 @@ impl TestApp {
         crate::mail::last_value_mailed(&self.mail_dir(), to, label)
     }
 
+    /// Runs `sql` on the database directly, as its owner (for the few tests
+    /// that must reach under the API: a tampered row, a corrupt value).
+    pub fn execute_sql(&self, sql: &str) {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.data_dir().join("tenantry.db");
+                let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.database_url()).unwrap();
+                diesel::sql_query(sql).execute(&mut conn).unwrap();
+            }
+        }
+    }
+
     /// Runs every background job that is due by the server clock.
     pub async fn run_jobs(&self) -> usize {
         JobRunner::new(self.instances[0].state.clone())

@@ -225,5 +225,5 @@ pub fn current_role(tx: &mut Tx<'_>, org_id: &str, user_id: &str) -> ApiResult<O
         .select(memberships::role)
         .first(t.conn())
         .optional()?;
-    Ok(role.as_deref().and_then(Role::parse))
+    Ok(role.as_deref().map(Role::from_stored).transpose()?)
 }

@@ -194,7 +194,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
             .select(memberships::role)
             .first(t.conn())
             .optional()?;
-        role = found.as_deref().and_then(Role::parse);
+        role = found.as_deref().map(Role::from_stored).transpose()?;
     }
     Ok(Some(SessionState {
         user_id,

@@ -20,6 +20,7 @@ use crate::{
         schema::{memberships, organizations, users as users_table},
     },
     error::{ApiError, ApiResult, Violations},
+    org::LoginPolicy,
     state::AppState,
 };
 
@@ -162,8 +163,8 @@ fn choose_org(
 /// to, with their role and its login policy.
 pub struct PinTarget {
     pub org_id: String,
-    role: String,
-    policy: String,
+    role: Role,
+    policy: LoginPolicy,
 }
 
 impl PinTarget {
@@ -171,7 +172,7 @@ impl PinTarget {
     /// user is not an owner (owners keep their password, so an organization
     /// cannot lock itself out).
     pub fn needs_sso(&self) -> bool {
-        self.policy == "sso" && self.role != Role::Owner.as_str()
+        self.policy == LoginPolicy::Sso && self.role != Role::Owner
     }
 }
 
@@ -190,10 +191,13 @@ pub fn pin_target(own: &mut OwnRows<'_>, org_id: &str) -> ApiResult<Option<PinTa
         ))
         .first(own.conn())
         .optional()?;
-    Ok(member.map(|(org_id, role, policy)| PinTarget {
+    let Some((org_id, role, policy)) = member else {
+        return Ok(None);
+    };
+    Ok(Some(PinTarget {
         org_id,
-        role,
-        policy,
+        role: Role::from_stored(&role)?,
+        policy: LoginPolicy::from_stored(&policy)?,
     }))
 }
 

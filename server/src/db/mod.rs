@@ -7,6 +7,7 @@ mod migrations;
 pub mod rows;
 pub mod schema;
 mod scope;
+mod text_enum;
 pub mod upsert;
 
 use diesel::{
@@ -15,7 +16,7 @@ use diesel::{
 };
 
 pub use connection::{AnyConnection, Backend, parse_url};
-pub use scope::{ACCOUNT_EVENTS_ORG, OwnRows, Tenant, TenantScope, Tx, UserScope};
+pub use scope::{ACCOUNT_EVENTS_ORG, BoxedFiles, OwnRows, Tenant, TenantScope, Tx, UserScope};
 
 use crate::error::{ApiResult, BoxError};
 

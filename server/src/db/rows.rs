@@ -4,6 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::{Insertable, Queryable, Selectable};
 
+use crate::{access::Role, org::LoginPolicy};
+
 use super::schema::{
     email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions,
     tenant::{
@@ -32,7 +34,8 @@ pub struct OrganizationRow {
     pub id: String,
     pub name: String,
     pub slug: String,
-    pub login_policy: String,
+    #[diesel(deserialize_as = String)]
+    pub login_policy: LoginPolicy,
     pub max_file_size: i64,
     pub storage_quota: i64,
     pub audit_seq: i64,
@@ -100,7 +103,8 @@ pub struct EmailVerificationRow {
 pub struct MembershipRow {
     pub org_id: String,
     pub user_id: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -111,7 +115,8 @@ pub struct InvitationRow {
     pub id: String,
     pub org_id: String,
     pub email: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub token_hash: String,
     pub inviter_id: String,
     pub created_at: NaiveDateTime,

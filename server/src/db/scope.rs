@@ -214,6 +214,16 @@ scoped_tables! {
     sso_identities, insert_sso_identities;
 }
 
+/// A boxed select of `files` rows, for queries that add their filters one by
+/// one (ListFiles); it starts from [`Tenant::files`], so it stays scoped.
+pub type BoxedFiles<'a> = tenant::files::BoxedQuery<
+    'a,
+    <AnyConnection as diesel::Connection>::Backend,
+    diesel::dsl::SqlTypeOf<
+        diesel::dsl::AsSelect<super::rows::FileRow, <AnyConnection as diesel::Connection>::Backend>,
+    >,
+>;
+
 /// `files` of one organization left-joined with their `file_labels`.
 type FilesWithLabels = Filter<
     LeftJoinOn<

@@ -6,6 +6,7 @@ mod convert;
 pub mod download_url;
 mod ingest;
 pub mod janitor;
+mod listing;
 mod manage;
 mod read;
 pub mod rules;

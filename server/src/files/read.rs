@@ -1,24 +1,18 @@
 //! Reading files: one, a filtered page, or their bytes as a stream.
 
-use diesel::{
-    BoolExpressionMethods as _, EscapeExpressionMethods as _, ExpressionMethods as _,
-    QueryDsl as _, RunQueryDsl as _, SelectableHelper as _, TextExpressionMethods as _,
-};
 use futures::{StreamExt as _, stream::BoxStream};
 use tenantry_proto::file::v1::{self as pb, download_response::Part};
 use tonic::Status;
 
-use super::{convert, rules, store};
+use super::{
+    convert,
+    listing::{self, FileFilter},
+    store,
+};
 use crate::{
     auth::rules::parse_id,
-    clock::from_proto,
     context::Caller,
-    db::{
-        rows::FileRow,
-        schema::{file_labels, files},
-    },
     error::{ApiError, ApiResult, Violations},
-    paging::time_key,
     state::AppState,
 };
 
@@ -48,16 +42,8 @@ pub async fn get(
     })
 }
 
-fn escape_like(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c {
-            '\\' | '%' | '_' => vec!['\\', c],
-            _ => vec![c],
-        })
-        .collect()
-}
-
-pub async fn list(
+/// ListFiles: validate the filter, read one page, attach the labels.
+pub async fn list_files(
     state: &AppState,
     caller: Caller,
     request: pb::ListFilesRequest,
@@ -66,137 +52,12 @@ pub async fn list(
     let page = state
         .page_tokens
         .parse(scope.org_id(), &request, 100, 1000)?;
-    let mut violations = Violations::new();
-    let label = violations
-        .take("label", rules::label_filter(&request.label))
-        .flatten();
-    let uploader = if request.uploader_user_id.is_empty() {
-        None
-    } else {
-        violations.take("uploader_user_id", parse_id(&request.uploader_user_id))
-    };
-    let mut time = |field: &str, value: Option<prost_types::Timestamp>| {
-        let parsed = value.as_ref().map(from_proto);
-        if let Some(None) = parsed {
-            violations.add(field, "is not a valid time");
-        }
-        parsed.flatten()
-    };
-    let after_time = time("created_after", request.created_after);
-    let before_time = time("created_before", request.created_before);
-    let by_name = match pb::FileOrder::try_from(request.order) {
-        Ok(pb::FileOrder::NameAsc) => true,
-        Ok(_) => false,
-        Err(_) => {
-            violations.add("order", "is not a known order");
-            false
-        }
-    };
-    for (field, value) in [
-        ("name_prefix", &request.name_prefix),
-        ("content_type", &request.content_type),
-    ] {
-        if value.len() > 255 || value.chars().any(char::is_control) {
-            violations.add(
-                field,
-                "must be at most 255 bytes, without control characters",
-            );
-        }
-    }
-    violations.finish()?;
-    let time_cursor = if by_name {
-        None
-    } else {
-        page.after_time_and_id()?
-    };
-    let name_cursor = if by_name {
-        page.after_text_and_id()?
-    } else {
-        None
-    };
-
+    let filter = FileFilter::parse(&request)?;
     let (rows, next_page_token, labels) = state
-        .db
-        .read(move |tx| {
+        .read(move |tx, _| {
             let mut t = tx.tenant(&scope)?;
-            let mut query = t
-                .files()
-                .filter(files::deleted_at.is_null())
-                .select(FileRow::as_select())
-                .limit(page.limit())
-                .into_boxed();
-            if !request.name_prefix.is_empty() {
-                query = query.filter(
-                    files::name
-                        .like(format!("{}%", escape_like(&request.name_prefix)))
-                        .escape('\\'),
-                );
-            }
-            if let Some(family) = request.content_type.strip_suffix("/*") {
-                query = query.filter(
-                    files::declared_content_type
-                        .like(format!("{}/%", escape_like(family)))
-                        .escape('\\'),
-                );
-            } else if !request.content_type.is_empty() {
-                let ct = request.content_type.to_ascii_lowercase();
-                query = query.filter(
-                    files::declared_content_type
-                        .eq(ct.clone())
-                        .or(files::declared_content_type
-                            .like(format!("{};%", escape_like(&ct)))
-                            .escape('\\')),
-                );
-            }
-            if let Some((key, value)) = label {
-                // (Two arms: a boxed subquery cannot serve both databases.)
-                let labelled = t.file_labels().filter(file_labels::key.eq(key));
-                query = match value {
-                    Some(value) => query.filter(
-                        files::id.eq_any(
-                            labelled
-                                .filter(file_labels::value.eq(value))
-                                .select(file_labels::file_id),
-                        ),
-                    ),
-                    None => query.filter(files::id.eq_any(labelled.select(file_labels::file_id))),
-                };
-            }
-            if let Some(uploader) = uploader {
-                query = query.filter(files::uploader_id.eq(uploader));
-            }
-            if let Some(t) = after_time {
-                query = query.filter(files::created_at.ge(t));
-            }
-            if let Some(t) = before_time {
-                query = query.filter(files::created_at.lt(t));
-            }
-            // Cursors are written as a range bound plus a tie-break, so an
-            // index range scan starts right at the cursor (deep pages cost
-            // what the first one does).
-            query = if by_name {
-                if let Some((name, id)) = name_cursor {
-                    query = query
-                        .filter(files::name.ge(name.clone()))
-                        .filter(files::name.gt(name).or(files::id.gt(id)));
-                }
-                query.order((files::name.asc(), files::id.asc()))
-            } else {
-                if let Some((time, id)) = time_cursor {
-                    query = query
-                        .filter(files::created_at.le(time))
-                        .filter(files::created_at.lt(time).or(files::id.lt(id)));
-                }
-                query.order((files::created_at.desc(), files::id.desc()))
-            };
-            let rows: Vec<FileRow> = query.load(t.conn())?;
-            let (rows, next) = page.finish(rows, |f| {
-                if by_name {
-                    vec![f.name.clone(), f.id.clone()]
-                } else {
-                    vec![time_key(f.created_at), f.id.clone()]
-                }
-            });
+            let rows = listing::list_files(&mut t, &filter, &page)?;
+            let (rows, next) = page.finish(rows, |f| filter.cursor_of(f));
             let ids: Vec<String> = rows.iter().map(|f| f.id.clone()).collect();
             let labels = store::labels_of(&mut t, &ids)?;
             Ok((rows, next, labels))

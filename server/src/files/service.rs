@@ -87,7 +87,7 @@ impl FileService for FileApi {
         request: Request<pb::ListFilesRequest>,
     ) -> Reply<pb::ListFilesResponse> {
         let caller = caller(&request)?;
-        ok(read::list(&self.state, caller, request.into_inner()).await)
+        ok(read::list_files(&self.state, caller, request.into_inner()).await)
     }
 
     async fn update_file(

@@ -1,29 +1,12 @@
 //! Rows as messages.
 
-use tenantry_proto::{auth::v1 as auth_pb, org::v1 as pb};
+use tenantry_proto::org::v1 as pb;
 
 use crate::{
     access::Role,
     clock::to_proto,
     db::rows::{InvitationRow, MembershipRow, OrganizationRow},
 };
-
-pub fn login_policy(text: &str) -> pb::LoginPolicy {
-    match text {
-        "sso" => pb::LoginPolicy::Sso,
-        "both" => pb::LoginPolicy::Both,
-        _ => pb::LoginPolicy::Local,
-    }
-}
-
-pub fn login_policy_text(policy: pb::LoginPolicy) -> Option<&'static str> {
-    match policy {
-        pb::LoginPolicy::Unspecified => None,
-        pb::LoginPolicy::Local => Some("local"),
-        pb::LoginPolicy::Sso => Some("sso"),
-        pb::LoginPolicy::Both => Some("both"),
-    }
-}
 
 pub fn organization(row: &OrganizationRow) -> pb::Organization {
     pb::Organization {
@@ -32,20 +15,20 @@ pub fn organization(row: &OrganizationRow) -> pb::Organization {
         slug: row.slug.clone(),
         create_time: Some(to_proto(row.created_at)),
         update_time: Some(to_proto(row.updated_at)),
-        login_policy: login_policy(&row.login_policy) as i32,
+        login_policy: row.login_policy.to_proto() as i32,
         max_file_size_bytes: row.max_file_size,
         storage_quota_bytes: row.storage_quota,
     }
 }
 
-pub fn role(text: &str) -> i32 {
-    Role::parse(text).map_or(auth_pb::Role::Unspecified, Role::to_proto) as i32
+pub fn role(role: Role) -> i32 {
+    role.to_proto() as i32
 }
 
 pub fn membership(org: &OrganizationRow, member: &MembershipRow) -> pb::Membership {
     pb::Membership {
         organization: Some(organization(org)),
-        role: role(&member.role),
+        role: role(member.role),
         join_time: Some(to_proto(member.created_at)),
     }
 }
@@ -63,7 +46,7 @@ pub fn invitation(row: &InvitationRow, now: chrono::NaiveDateTime) -> pb::Invita
     pb::Invitation {
         id: row.id.clone(),
         email: row.email.clone(),
-        role: role(&row.role),
+        role: role(row.role),
         state: state as i32,
         inviter_user_id: row.inviter_id.clone(),
         create_time: Some(to_proto(row.created_at)),

@@ -93,7 +93,7 @@ pub async fn create(
                 id: uuid::Uuid::now_v7().to_string(),
                 org_id: org.id.clone(),
                 email: email.clone(),
-                role: role.as_str().into(),
+                role,
                 token_hash: hash_token(&token),
                 inviter_id: caller.user_id().to_owned(),
                 created_at: now,
@@ -273,8 +273,8 @@ pub async fn accept(
                 .select(memberships::role)
                 .first(t.conn())
                 .optional()?;
-            let granted = Role::parse(&invitation.role);
-            if inviter.as_deref().and_then(Role::parse) < granted {
+            let inviter = inviter.as_deref().map(Role::from_stored).transpose()?;
+            if inviter < Some(invitation.role) {
                 return Err(ApiError::failed_precondition(
                     "whoever invited you can no longer grant this role: ask for a new invitation",
                 ));
@@ -303,7 +303,7 @@ pub async fn accept(
             let row = MembershipRow {
                 org_id: org.id.clone(),
                 user_id: user.id.clone(),
-                role: invitation.role.clone(),
+                role: invitation.role,
                 created_at: now,
                 updated_at: now,
             };
@@ -314,7 +314,7 @@ pub async fn accept(
                 "invitation",
                 &invitation.id,
             )
-            .details(serde_json::json!({ "role": invitation.role }));
+            .details(serde_json::json!({ "role": invitation.role.as_str() }));
             audit::record(&mut t, now, &meta, event)?;
             Ok(pb::AcceptInvitationResponse {
                 membership: Some(convert::membership(&org, &row)),

@@ -28,7 +28,7 @@ fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {
         user_id: row.user_id.clone(),
         email: user.email.clone(),
         display_name: user.display_name.clone(),
-        role: convert::role(&row.role),
+        role: convert::role(row.role),
         join_time: Some(to_proto(row.created_at)),
     }
 }
@@ -106,7 +106,7 @@ pub async fn update_role(
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let (mut row, user) = find(&mut t, &user_id)?;
-            let current = Role::parse(&row.role).unwrap_or(Role::Viewer);
+            let current = row.role;
             if !rules::may_manage(actor, current, Some(new_role)) {
                 return Err(ApiError::permission_denied(
                     "you may only manage members below your role and grant roles up to your own",
@@ -130,7 +130,7 @@ pub async fn update_role(
             .details(serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }));
             audit::record(&mut t, now, &meta, event)?;
             st.liveness.forget_all();
-            row.role = new_role.as_str().into();
+            row.role = new_role;
             Ok(pb::UpdateMemberRoleResponse {
                 member: Some(member(&row, &user)),
             })
@@ -151,7 +151,7 @@ pub async fn remove(
         .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             let (row, _) = find(&mut t, &user_id)?;
-            let current = Role::parse(&row.role).unwrap_or(Role::Viewer);
+            let current = row.role;
             if !rules::may_manage(actor, current, None) {
                 return Err(ApiError::permission_denied(
                     "you may only remove members below your role",

@@ -7,7 +7,7 @@ use diesel::{
 };
 use tenantry_proto::org::v1 as pb;
 
-use super::{convert, rules};
+use super::{LoginPolicy, convert, rules};
 use crate::{
     access::Role,
     audit::{self, Action, Event, chain::GENESIS},
@@ -45,7 +45,7 @@ pub async fn create(
                 id: uuid::Uuid::now_v7().to_string(),
                 name: name.unwrap_or_default(),
                 slug: request.slug,
-                login_policy: "local".into(),
+                login_policy: LoginPolicy::Local,
                 max_file_size: i64::try_from(storage.max_file_size.as_u64()).unwrap_or(i64::MAX),
                 storage_quota: i64::try_from(storage.default_storage_quota.as_u64())
                     .unwrap_or(i64::MAX),
@@ -73,7 +73,7 @@ pub async fn create(
             let owner = MembershipRow {
                 org_id: org.id.clone(),
                 user_id: caller.user_id().to_owned(),
-                role: Role::Owner.as_str().into(),
+                role: Role::Owner,
                 created_at: now,
                 updated_at: now,
             };
@@ -142,13 +142,10 @@ pub async fn update(
         Some(raw) => violations.take("name", rules::clean_name(raw)),
         None => None,
     };
-    let policy = match pb::LoginPolicy::try_from(request.login_policy) {
-        Ok(policy) => convert::login_policy_text(policy),
-        Err(_) => {
-            violations.add("login_policy", "is not a known policy");
-            None
-        }
-    };
+    let policy = LoginPolicy::from_proto(request.login_policy).unwrap_or_else(|_| {
+        violations.add("login_policy", "is not a known policy");
+        None
+    });
     let server_max = i64::try_from(state.config.storage.max_file_size.as_u64()).unwrap_or(i64::MAX);
     if let Some(size) = request.max_file_size_bytes
         && !(1..=server_max).contains(&size)
@@ -163,7 +160,9 @@ pub async fn update(
         .write(move |tx, st| {
             let now = st.now();
             let before = load(tx, &scope)?;
-            if policy == Some("sso") && !crate::sso::config::enabled(&mut tx.tenant(&scope)?)? {
+            if policy == Some(LoginPolicy::Sso)
+                && !crate::sso::config::enabled(&mut tx.tenant(&scope)?)?
+            {
                 return Err(ApiError::failed_precondition(
                     "set up and enable single sign-on before requiring it",
                 ));
@@ -173,7 +172,7 @@ pub async fn update(
                 after.name = name;
             }
             if let Some(policy) = policy {
-                after.login_policy = policy.into();
+                after.login_policy = policy;
             }
             if let Some(size) = request.max_file_size_bytes {
                 after.max_file_size = size;
@@ -192,12 +191,12 @@ pub async fn update(
                 changes.insert("name".into(), after.name.clone().into());
             }
             if before.login_policy != after.login_policy {
-                changes.insert("login_policy".into(), after.login_policy.clone().into());
+                changes.insert("login_policy".into(), after.login_policy.as_str().into());
             }
             if before.max_file_size != after.max_file_size {
                 changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
             }
-            if before.login_policy != "sso" && after.login_policy == "sso" {
+            if before.login_policy != LoginPolicy::Sso && after.login_policy == LoginPolicy::Sso {
                 let ended = end_password_sessions(tx, &scope, now)?;
                 changes.insert("password_sessions_ended".into(), ended.into());
                 st.liveness.forget_all();

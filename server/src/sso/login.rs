@@ -25,7 +25,7 @@ use crate::{
         schema::{organizations, sso_login_states},
     },
     error::{ApiError, ApiResult, Violations},
-    org::rules::check_slug,
+    org::{LoginPolicy, rules::check_slug},
     state::{AppState, after},
 };
 
@@ -85,7 +85,7 @@ pub async fn begin(
             Ok((org_id, policy, row))
         })
         .await?;
-    if policy == "local" {
+    if LoginPolicy::from_stored(&policy)? == LoginPolicy::Local {
         return Err(ApiError::failed_precondition(
             "this organization signs in with passwords only",
         ));

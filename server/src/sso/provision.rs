@@ -347,7 +347,7 @@ fn sync_membership(
         let row = MembershipRow {
             org_id: d.scope.org_id().to_owned(),
             user_id: user.id.clone(),
-            role: target.as_str().to_owned(),
+            role: target,
             created_at: now,
             updated_at: now,
         };
@@ -364,9 +364,7 @@ fn sync_membership(
         d.state.liveness.forget_all();
         return Ok(Some(target));
     };
-    let current = Role::parse(&row.role).ok_or_else(|| {
-        ApiError::internal(format!("unknown role {:?} in the database", row.role))
-    })?;
+    let current = row.role;
     if !d.settings.sync_every_login || current == Role::Owner || current == target {
         return Ok(Some(current));
     }

@@ -2,24 +2,13 @@
 //! breaks `VerifyAuditChain` at that event. (These tests reach under the API
 //! on purpose, with the database's own tools.)
 
-use diesel::{Connection as _, RunQueryDsl as _};
 use tenantry_client::audit::v1::{
     AuditEvent, ListAuditEventsRequest, VerifyAuditChainRequest, VerifyAuditChainResponse,
 };
 use tenantry_tests::{Backend, Team, TestApp, on_both_backends};
 
 fn execute(app: &TestApp, sql: &str) {
-    match app.backend {
-        Backend::Sqlite => {
-            let path = app.data_dir().join("tenantry.db");
-            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-            diesel::sql_query(sql).execute(&mut conn).unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = diesel::PgConnection::establish(&app.database_url()).unwrap();
-            diesel::sql_query(sql).execute(&mut conn).unwrap();
-        }
-    }
+    app.execute_sql(sql);
 }
 
 async fn verify_chain(team: &Team) -> VerifyAuditChainResponse {

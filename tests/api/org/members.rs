@@ -183,6 +183,42 @@ async fn a_demotion_takes_effect_on_the_next_call(backend: Backend) {
     assert!(status.message().contains("admin"), "{status:?}");
 }
 
+/// A role the server does not know (a corrupt or foreign row) is an error
+/// that is seen — never quietly read as the lowest role.
+async fn an_unknown_role_in_the_database_is_an_error_not_a_downgrade(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    app.execute_sql(&format!(
+        "UPDATE memberships SET role = 'superuser' WHERE user_id = '{}'",
+        team.member.id
+    ));
+    // Past the session cache's 500 ms.
+    app.advance(chrono::Duration::seconds(1));
+    assert_code(
+        team.member
+            .client
+            .org()
+            .get_organization(GetOrganizationRequest {})
+            .await,
+        Code::Internal,
+    );
+    assert_code(
+        team.owner
+            .client
+            .org()
+            .list_members(ListMembersRequest::default())
+            .await,
+        Code::Internal,
+    );
+    // The others are unaffected.
+    team.viewer
+        .client
+        .org()
+        .get_organization(GetOrganizationRequest {})
+        .await
+        .unwrap();
+}
+
 async fn a_removal_takes_effect_on_the_next_call(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
@@ -229,5 +265,6 @@ on_both_backends!(
     nobody_manages_peers_or_grants_above_their_role,
     an_organization_keeps_an_owner,
     a_demotion_takes_effect_on_the_next_call,
+    an_unknown_role_in_the_database_is_an_error_not_a_downgrade,
     a_removal_takes_effect_on_the_next_call,
 );
