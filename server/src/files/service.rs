@@ -50,7 +50,7 @@ impl FileService for FileApi {
         request: Request<pb::AppendUploadChunkRequest>,
     ) -> Reply<pb::AppendUploadChunkResponse> {
         let caller = caller(&request)?;
-        ok(sessions::append(&self.state, caller, request.into_inner()).await)
+        ok(sessions::append_upload_chunk(&self.state, caller, request.into_inner()).await)
     }
 
     async fn get_upload_session(

@@ -13,7 +13,7 @@ use tenantry_proto::file::v1 as pb;
 
 use super::{
     convert,
-    ingest::{self, Ingest},
+    ingest::{self, Ingest, Limits},
     rules::{self, MAX_CHUNK},
     store, upload,
 };
@@ -161,7 +161,69 @@ async fn part_bytes(state: &AppState, part: &UploadPartRow) -> ApiResult<Bytes> 
     Ok(bytes.freeze())
 }
 
-pub async fn append(
+/// What an append does, decided from the session as read (pure).
+#[derive(Debug, PartialEq, Eq)]
+enum AppendPlan {
+    /// Already received: OK only if it is the same bytes again.
+    CheckRetry,
+    /// Nothing to store (an empty chunk at the end).
+    Nothing,
+    /// Store the chunk; the session then holds `total` bytes.
+    Store { total: i64 },
+}
+
+fn plan_append(
+    session: &UploadSessionRow,
+    limits: &Limits,
+    pending: i64,
+    offset: i64,
+    len: i64,
+) -> ApiResult<AppendPlan> {
+    if offset < session.received {
+        return Ok(AppendPlan::CheckRetry);
+    }
+    if offset != session.received {
+        return Err(wrong_offset(&session.id, session.received));
+    }
+    let total = offset + len;
+    if total > limits.max_file_size {
+        return Err(ingest::too_large(limits.max_file_size));
+    }
+    if let Some(expected) = session.expected_size
+        && total > expected
+    {
+        return Err(ApiError::invalid(
+            "chunk",
+            format!("more than the declared {expected} bytes"),
+        ));
+    }
+    // Bytes held by the organization's other unfinished sessions count
+    // against the quota too: many sessions, each within it, must not add up
+    // to more.
+    if total.saturating_add(pending) > limits.quota_left {
+        return Err(ingest::over_quota());
+    }
+    Ok(if len == 0 {
+        AppendPlan::Nothing
+    } else {
+        AppendPlan::Store { total }
+    })
+}
+
+/// Whether this append's part was recorded.
+enum Recorded {
+    Won {
+        received: i64,
+    },
+    /// Another append at this offset got there first.
+    Lost {
+        received: i64,
+    },
+}
+
+/// AppendUploadChunk: validate, plan against the session, store the part,
+/// then record it (one of several concurrent appends at an offset wins).
+pub async fn append_upload_chunk(
     state: &AppState,
     caller: Caller,
     request: pb::AppendUploadChunkRequest,
@@ -179,121 +241,33 @@ pub async fn append(
     let id = id.unwrap_or_default();
     let (offset, chunk) = (request.offset, request.chunk);
     let len = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-    let now = state.now();
-
-    let (s, i, c) = (scope.clone(), id.clone(), caller.clone());
-    let (session, limits, pending) = state
-        .db
-        .read(move |tx| {
-            let limits = store::limits(tx, &s)?;
-            let mut t = tx.tenant(&s)?;
-            let session = find(&mut t, &c, &i, now)?;
-            // Bytes held by the organization's other unfinished sessions
-            // count against the quota too: many sessions, each within it,
-            // must not add up to more.
-            // (Summed here: SQL's SUM of a BIGINT is NUMERIC on PostgreSQL.)
-            let pending: Vec<i64> = t
-                .upload_sessions()
-                .filter(upload_sessions::id.ne(&i))
-                .filter(upload_sessions::expires_at.gt(now))
-                .filter(upload_sessions::received.gt(0))
-                .select(upload_sessions::received)
-                .load(t.conn())?;
-            Ok((
-                session,
-                limits,
-                pending.iter().fold(0_i64, |a, b| a.saturating_add(*b)),
-            ))
-        })
-        .await?;
-    if offset < session.received {
-        // Only a byte-for-byte retry gets OK: anything else would be dropped.
-        return if is_retry(state, &scope, &id, offset, &chunk).await? {
-            Ok(pb::AppendUploadChunkResponse {
-                received_bytes: session.received,
-            })
-        } else {
-            Err(wrong_offset(&id, session.received))
-        };
-    }
-    if offset != session.received {
-        return Err(wrong_offset(&id, session.received));
-    }
-    let total = offset + len;
-    if total > limits.max_file_size {
-        return Err(ingest::too_large(limits.max_file_size));
-    }
-    if let Some(expected) = session.expected_size
-        && total > expected
-    {
-        return Err(ApiError::invalid(
-            "chunk",
-            format!("more than the declared {expected} bytes"),
-        ));
-    }
-    if total.saturating_add(pending) > limits.quota_left {
-        return Err(ingest::over_quota());
-    }
-    if len == 0 {
-        return Ok(pb::AppendUploadChunkResponse {
-            received_bytes: session.received,
-        });
-    }
-
+    let (session, limits, pending) = load_for_append(state, &scope, &caller, &id).await?;
+    let answer = |received_bytes| Ok(pb::AppendUploadChunkResponse { received_bytes });
+    let total = match plan_append(&session, &limits, pending, offset, len)? {
+        AppendPlan::Nothing => return answer(session.received),
+        AppendPlan::CheckRetry if is_retry(state, &scope, &id, offset, &chunk).await? => {
+            return answer(session.received);
+        }
+        AppendPlan::CheckRetry => return Err(wrong_offset(&id, session.received)),
+        AppendPlan::Store { total } => total,
+    };
     let key = keys::upload_part(scope.org_id(), &id, offset);
     state.blobs.put(&key, chunk.clone()).await?;
-    let (s, i) = (scope.clone(), id.clone());
-    let part_key = key.clone();
-    let recorded = state
-        .write(move |tx, st| {
-            let now = st.now();
-            let mut t = tx.tenant(&s)?;
-            // Only one of several concurrent appends at this offset wins.
-            let won = diesel::update(
-                t.upload_sessions()
-                    .filter(upload_sessions::id.eq(&i))
-                    .filter(upload_sessions::received.eq(offset)),
-            )
-            .set((
-                upload_sessions::received.eq(total),
-                upload_sessions::updated_at.eq(now),
-                upload_sessions::expires_at.eq(after(now, st.config.storage.upload_session_ttl)),
-            ))
-            .execute(t.conn())?;
-            if won == 0 {
-                // Completed, aborted or expired since it was read: gone.
-                let received: i64 = t
-                    .upload_sessions()
-                    .filter(upload_sessions::id.eq(&i))
-                    .select(upload_sessions::received)
-                    .first(t.conn())
-                    .optional()?
-                    .ok_or(ApiError::NotFound("upload session"))?;
-                return Ok(Err(received));
-            }
-            let part = UploadPartRow {
-                org_id: t.org_id().to_owned(),
-                session_id: i.clone(),
-                start_offset: offset,
-                size: len,
-                storage_key: part_key,
-            };
-            t.insert_upload_parts().values(&part).execute(t.conn())?;
-            Ok(Ok(total))
-        })
-        .await;
-    match recorded {
-        Ok(Ok(received)) => Ok(pb::AppendUploadChunkResponse {
-            received_bytes: received,
-        }),
-        Ok(Err(received)) => {
+    let part = UploadPartRow {
+        org_id: scope.org_id().to_owned(),
+        session_id: id.clone(),
+        start_offset: offset,
+        size: len,
+        storage_key: key.clone(),
+    };
+    match record_part(state, &scope, part, total).await {
+        Ok(Recorded::Won { received }) => answer(received),
+        Ok(Recorded::Lost { received }) => {
             state.blobs.delete(&key).await?;
-            // Another append at this offset won: OK only if it sent the same
-            // bytes, else this chunk's bytes are lost and the client must know.
+            // OK only if the winner sent the same bytes, else this chunk's
+            // bytes are lost and the client must know.
             if offset < received && is_retry(state, &scope, &id, offset, &chunk).await? {
-                Ok(pb::AppendUploadChunkResponse {
-                    received_bytes: received,
-                })
+                answer(received)
             } else {
                 Err(wrong_offset(&id, received))
             }
@@ -303,6 +277,76 @@ pub async fn append(
             Err(err)
         }
     }
+}
+
+/// The live session, the organization's limits and the bytes its other
+/// unfinished sessions hold.
+async fn load_for_append(
+    state: &AppState,
+    scope: &TenantScope,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(UploadSessionRow, Limits, i64)> {
+    let (scope, caller, id) = (scope.clone(), caller.clone(), id.to_owned());
+    state
+        .read(move |tx, st| {
+            let now = st.now();
+            let limits = store::limits(tx, &scope)?;
+            let mut t = tx.tenant(&scope)?;
+            let session = find(&mut t, &caller, &id, now)?;
+            // (Summed here: SQL's SUM of a BIGINT is NUMERIC on PostgreSQL.)
+            let pending: Vec<i64> = t
+                .upload_sessions()
+                .filter(upload_sessions::id.ne(&id))
+                .filter(upload_sessions::expires_at.gt(now))
+                .filter(upload_sessions::received.gt(0))
+                .select(upload_sessions::received)
+                .load(t.conn())?;
+            let pending = pending.iter().fold(0_i64, |a, b| a.saturating_add(*b));
+            Ok((session, limits, pending))
+        })
+        .await
+}
+
+/// Moves the session from the part's offset to `total` and records the
+/// part — unless another append at that offset won.
+async fn record_part(
+    state: &AppState,
+    scope: &TenantScope,
+    part: UploadPartRow,
+    total: i64,
+) -> ApiResult<Recorded> {
+    let scope = scope.clone();
+    state
+        .write(move |tx, st| {
+            let now = st.now();
+            let mut t = tx.tenant(&scope)?;
+            let mine = t
+                .upload_sessions()
+                .filter(upload_sessions::id.eq(part.session_id.clone()));
+            let won = diesel::update(
+                mine.clone()
+                    .filter(upload_sessions::received.eq(part.start_offset)),
+            )
+            .set((
+                upload_sessions::received.eq(total),
+                upload_sessions::updated_at.eq(now),
+                upload_sessions::expires_at.eq(after(now, st.config.storage.upload_session_ttl)),
+            ))
+            .execute(t.conn())?;
+            if won == 0 {
+                // Completed, aborted or expired since it was read: gone.
+                let received: i64 = mine
+                    .select(upload_sessions::received)
+                    .first(t.conn())
+                    .optional()?
+                    .ok_or(ApiError::NotFound("upload session"))?;
+                return Ok(Recorded::Lost { received });
+            }
+            t.insert_upload_parts().values(&part).execute(t.conn())?;
+            Ok(Recorded::Won { received: total })
+        })
+        .await
 }
 
 pub async fn get(
@@ -444,4 +488,65 @@ pub async fn abort(
         state.blobs.delete(&key).await?;
     }
     Ok(pb::AbortUploadSessionResponse {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(received: i64, expected_size: Option<i64>) -> UploadSessionRow {
+        let now = chrono::NaiveDateTime::default();
+        UploadSessionRow {
+            id: "s".into(),
+            org_id: "o".into(),
+            uploader_id: "u".into(),
+            name: "n".into(),
+            content_type: "text/plain".into(),
+            expected_size,
+            expected_sha256: None,
+            labels: "{}".into(),
+            received,
+            created_at: now,
+            updated_at: now,
+            expires_at: now,
+        }
+    }
+
+    #[test]
+    fn appends_are_planned_against_the_session_and_the_limits() {
+        let limits = Limits {
+            max_file_size: 100,
+            quota_left: 150,
+        };
+        let plan = |received, expected, pending, offset, len| {
+            plan_append(&session(received, expected), &limits, pending, offset, len)
+                .map_err(|e| tonic::Status::from(e).code())
+        };
+        use AppendPlan::{CheckRetry, Nothing, Store};
+        use tonic::Code::{FailedPrecondition, InvalidArgument, ResourceExhausted};
+        assert_eq!(plan(10, None, 0, 10, 5), Ok(Store { total: 15 }));
+        assert_eq!(plan(10, None, 0, 0, 5), Ok(CheckRetry), "already received");
+        assert_eq!(
+            plan(10, None, 0, 12, 5).unwrap_err(),
+            FailedPrecondition,
+            "a gap"
+        );
+        assert_eq!(plan(10, None, 0, 10, 0), Ok(Nothing));
+        assert_eq!(
+            plan(90, None, 0, 90, 11).unwrap_err(),
+            InvalidArgument,
+            "too large"
+        );
+        assert_eq!(
+            plan(10, Some(12), 0, 10, 5).unwrap_err(),
+            InvalidArgument,
+            "over declared"
+        );
+        assert_eq!(
+            plan(10, None, 140, 10, 5).unwrap_err(),
+            ResourceExhausted,
+            "quota shared"
+        );
+        assert_eq!(plan(10, None, 135, 10, 5), Ok(Store { total: 15 }));
+    }
 }
