@@ -141,6 +141,8 @@ impl AuditService for AuditApi {
         request: Request<pb::VerifyAuditChainRequest>,
     ) -> Result<Response<pb::VerifyAuditChainResponse>, Status> {
         let scope = caller(&request)?.tenant()?;
-        Ok(Response::new(verify::verify(&self.state.db, scope).await?))
+        Ok(Response::new(
+            verify::verify_audit_chain(&self.state.db, scope).await?,
+        ))
     }
 }

@@ -18,7 +18,10 @@ use crate::{
 
 const BATCH: i64 = 1000;
 
-pub async fn verify(db: &Db, scope: TenantScope) -> ApiResult<pb::VerifyAuditChainResponse> {
+pub async fn verify_audit_chain(
+    db: &Db,
+    scope: TenantScope,
+) -> ApiResult<pb::VerifyAuditChainResponse> {
     // The head first: events recorded while this runs come after it and are
     // left for the next check (read last, they would look like a cut-off
     // chain). The head also catches events cut off the end.

@@ -58,7 +58,7 @@ pub async fn send(state: &AppState, email: &str, token: &str) {
     }
 }
 
-pub async fn request(
+pub async fn request_email_verification(
     state: &AppState,
     caller: Caller,
 ) -> ApiResult<pb::RequestEmailVerificationResponse> {
@@ -83,7 +83,7 @@ pub async fn request(
     })
 }
 
-pub async fn verify(
+pub async fn verify_email(
     state: &AppState,
     meta: RequestMeta,
     request: pb::VerifyEmailRequest,

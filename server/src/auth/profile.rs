@@ -31,7 +31,7 @@ pub async fn get_me(state: &AppState, caller: Caller) -> ApiResult<pb::GetMeResp
     })
 }
 
-pub async fn update(
+pub async fn update_profile(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

@@ -68,7 +68,7 @@ impl AuthService for AuthApi {
         request: Request<pb::RequestEmailVerificationRequest>,
     ) -> Reply<pb::RequestEmailVerificationResponse> {
         let caller = caller(&request)?;
-        ok(email_verification::request(&self.state, caller).await)
+        ok(email_verification::request_email_verification(&self.state, caller).await)
     }
 
     async fn verify_email(
@@ -76,7 +76,7 @@ impl AuthService for AuthApi {
         request: Request<pb::VerifyEmailRequest>,
     ) -> Reply<pb::VerifyEmailResponse> {
         let meta = meta(&request);
-        ok(email_verification::verify(&self.state, meta, request.into_inner()).await)
+        ok(email_verification::verify_email(&self.state, meta, request.into_inner()).await)
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
@@ -89,7 +89,7 @@ impl AuthService for AuthApi {
         request: Request<pb::ListSessionsRequest>,
     ) -> Reply<pb::ListSessionsResponse> {
         let caller = caller(&request)?;
-        ok(sessions::list(&self.state, caller, request.into_inner()).await)
+        ok(sessions::list_sessions(&self.state, caller, request.into_inner()).await)
     }
 
     async fn revoke_session(
@@ -97,7 +97,7 @@ impl AuthService for AuthApi {
         request: Request<pb::RevokeSessionRequest>,
     ) -> Reply<pb::RevokeSessionResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::revoke(&self.state, meta, caller, request.into_inner()).await)
+        ok(sessions::revoke_session(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn revoke_other_sessions(
@@ -105,7 +105,7 @@ impl AuthService for AuthApi {
         request: Request<pb::RevokeOtherSessionsRequest>,
     ) -> Reply<pb::RevokeOtherSessionsResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::revoke_others(&self.state, meta, caller).await)
+        ok(sessions::revoke_other_sessions(&self.state, meta, caller).await)
     }
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::GetMeResponse> {
@@ -118,7 +118,7 @@ impl AuthService for AuthApi {
         request: Request<pb::UpdateProfileRequest>,
     ) -> Reply<pb::UpdateProfileResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(profile::update(&self.state, meta, caller, request.into_inner()).await)
+        ok(profile::update_profile(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn change_password(

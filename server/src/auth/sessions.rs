@@ -17,7 +17,7 @@ use crate::{
     state::AppState,
 };
 
-pub async fn list(
+pub async fn list_sessions(
     state: &AppState,
     caller: Caller,
     request: pb::ListSessionsRequest,
@@ -65,7 +65,7 @@ pub async fn list(
     })
 }
 
-pub async fn revoke(
+pub async fn revoke_session(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -85,7 +85,7 @@ pub async fn revoke(
     Ok(pb::RevokeSessionResponse {})
 }
 
-pub async fn revoke_others(
+pub async fn revoke_other_sessions(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

@@ -41,7 +41,7 @@ struct Claims {
     e: i64,
 }
 
-pub async fn create(
+pub async fn create_download_url(
     state: &AppState,
     caller: Caller,
     request: pb::CreateDownloadUrlRequest,

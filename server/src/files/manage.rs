@@ -30,7 +30,7 @@ fn may_change(caller: &Caller, file: &FileRow) -> ApiResult<()> {
     }
 }
 
-pub async fn update(
+pub async fn update_file(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -152,7 +152,7 @@ async fn set_deleted(
     Ok(convert::file(&file, &labels))
 }
 
-pub async fn delete(
+pub async fn delete_file(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -162,7 +162,7 @@ pub async fn delete(
     Ok(pb::DeleteFileResponse { file: Some(file) })
 }
 
-pub async fn restore(
+pub async fn restore_file(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -172,7 +172,7 @@ pub async fn restore(
     Ok(pb::RestoreFileResponse { file: Some(file) })
 }
 
-pub async fn purge(
+pub async fn purge_file(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -204,7 +204,10 @@ pub async fn purge(
     Ok(pb::PurgeFileResponse {})
 }
 
-pub async fn usage(state: &AppState, caller: Caller) -> ApiResult<pb::GetStorageUsageResponse> {
+pub async fn get_storage_usage(
+    state: &AppState,
+    caller: Caller,
+) -> ApiResult<pb::GetStorageUsageResponse> {
     let scope = caller.tenant()?;
     state
         .db

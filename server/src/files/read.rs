@@ -20,7 +20,7 @@ pub fn file_id(raw: &str) -> ApiResult<String> {
     parse_id(raw).map_err(|d| ApiError::invalid("file_id", d))
 }
 
-pub async fn get(
+pub async fn get_file(
     state: &AppState,
     caller: Caller,
     request: pb::GetFileRequest,

@@ -42,7 +42,7 @@ impl FileService for FileApi {
         request: Request<pb::CreateUploadSessionRequest>,
     ) -> Reply<pb::CreateUploadSessionResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::create(&self.state, meta, caller, request.into_inner()).await)
+        ok(sessions::create_upload_session(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn append_upload_chunk(
@@ -58,7 +58,7 @@ impl FileService for FileApi {
         request: Request<pb::GetUploadSessionRequest>,
     ) -> Reply<pb::GetUploadSessionResponse> {
         let caller = caller(&request)?;
-        ok(sessions::get(&self.state, caller, request.into_inner()).await)
+        ok(sessions::get_upload_session(&self.state, caller, request.into_inner()).await)
     }
 
     async fn complete_upload_session(
@@ -66,7 +66,10 @@ impl FileService for FileApi {
         request: Request<pb::CompleteUploadSessionRequest>,
     ) -> Reply<pb::CompleteUploadSessionResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::complete(&self.state, meta, caller, request.into_inner()).await)
+        ok(
+            sessions::complete_upload_session(&self.state, meta, caller, request.into_inner())
+                .await,
+        )
     }
 
     async fn abort_upload_session(
@@ -74,12 +77,12 @@ impl FileService for FileApi {
         request: Request<pb::AbortUploadSessionRequest>,
     ) -> Reply<pb::AbortUploadSessionResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::abort(&self.state, meta, caller, request.into_inner()).await)
+        ok(sessions::abort_upload_session(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn get_file(&self, request: Request<pb::GetFileRequest>) -> Reply<pb::GetFileResponse> {
         let caller = caller(&request)?;
-        ok(read::get(&self.state, caller, request.into_inner()).await)
+        ok(read::get_file(&self.state, caller, request.into_inner()).await)
     }
 
     async fn list_files(
@@ -95,7 +98,7 @@ impl FileService for FileApi {
         request: Request<pb::UpdateFileRequest>,
     ) -> Reply<pb::UpdateFileResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::update(&self.state, meta, caller, request.into_inner()).await)
+        ok(manage::update_file(&self.state, meta, caller, request.into_inner()).await)
     }
 
     type DownloadStream = read::DownloadStream;
@@ -110,7 +113,7 @@ impl FileService for FileApi {
         request: Request<pb::CreateDownloadUrlRequest>,
     ) -> Reply<pb::CreateDownloadUrlResponse> {
         let caller = caller(&request)?;
-        ok(download_url::create(&self.state, caller, request.into_inner()).await)
+        ok(download_url::create_download_url(&self.state, caller, request.into_inner()).await)
     }
 
     async fn delete_file(
@@ -118,7 +121,7 @@ impl FileService for FileApi {
         request: Request<pb::DeleteFileRequest>,
     ) -> Reply<pb::DeleteFileResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::delete(&self.state, meta, caller, request.into_inner()).await)
+        ok(manage::delete_file(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn restore_file(
@@ -126,7 +129,7 @@ impl FileService for FileApi {
         request: Request<pb::RestoreFileRequest>,
     ) -> Reply<pb::RestoreFileResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::restore(&self.state, meta, caller, request.into_inner()).await)
+        ok(manage::restore_file(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn purge_file(
@@ -134,7 +137,7 @@ impl FileService for FileApi {
         request: Request<pb::PurgeFileRequest>,
     ) -> Reply<pb::PurgeFileResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::purge(&self.state, meta, caller, request.into_inner()).await)
+        ok(manage::purge_file(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn get_storage_usage(
@@ -142,6 +145,6 @@ impl FileService for FileApi {
         request: Request<pb::GetStorageUsageRequest>,
     ) -> Reply<pb::GetStorageUsageResponse> {
         let caller = caller(&request)?;
-        ok(manage::usage(&self.state, caller).await)
+        ok(manage::get_storage_usage(&self.state, caller).await)
     }
 }

@@ -53,7 +53,7 @@ fn session_id(raw: &str) -> ApiResult<String> {
     parse_id(raw).map_err(|d| ApiError::invalid("session_id", d))
 }
 
-pub async fn create(
+pub async fn create_upload_session(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -349,7 +349,7 @@ async fn record_part(
         .await
 }
 
-pub async fn get(
+pub async fn get_upload_session(
     state: &AppState,
     caller: Caller,
     request: pb::GetUploadSessionRequest,
@@ -369,7 +369,7 @@ pub async fn get(
     })
 }
 
-pub async fn complete(
+pub async fn complete_upload_session(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -460,7 +460,7 @@ pub(super) fn remove(t: &mut Tenant<'_>, id: &str) -> ApiResult<Vec<String>> {
     Ok(parts)
 }
 
-pub async fn abort(
+pub async fn abort_upload_session(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

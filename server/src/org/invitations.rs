@@ -44,7 +44,7 @@ fn org_of(token: &str) -> Option<String> {
     uuid::Uuid::try_parse(org).ok().map(|u| u.to_string())
 }
 
-pub async fn create(
+pub async fn create_invitation(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -132,7 +132,7 @@ pub async fn create(
     })
 }
 
-pub async fn list(
+pub async fn list_invitations(
     state: &AppState,
     caller: Caller,
     request: pb::ListInvitationsRequest,
@@ -168,7 +168,7 @@ pub async fn list(
     })
 }
 
-pub async fn revoke(
+pub async fn revoke_invitation(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -208,7 +208,7 @@ pub async fn revoke(
     Ok(pb::RevokeInvitationResponse {})
 }
 
-pub async fn accept(
+pub async fn accept_invitation(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

@@ -33,7 +33,7 @@ fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {
     }
 }
 
-pub async fn list(
+pub async fn list_members(
     state: &AppState,
     caller: Caller,
     request: pb::ListMembersRequest,
@@ -82,7 +82,7 @@ fn find(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<(MembershipRow, UserRow)
         .ok_or(ApiError::NotFound("member"))
 }
 
-pub async fn update_role(
+pub async fn update_member_role(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -138,7 +138,7 @@ pub async fn update_role(
         .await
 }
 
-pub async fn remove(
+pub async fn remove_member(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -171,7 +171,7 @@ pub async fn remove(
     Ok(pb::RemoveMemberResponse {})
 }
 
-pub async fn leave_pinned(
+pub async fn leave_organization(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

@@ -27,7 +27,7 @@ use crate::{
     state::AppState,
 };
 
-pub async fn create(
+pub async fn create_organization(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -122,7 +122,10 @@ pub fn load(tx: &mut Tx<'_>, scope: &TenantScope) -> ApiResult<OrganizationRow> 
         .ok_or(ApiError::NotFound("organization"))
 }
 
-pub async fn get(state: &AppState, caller: Caller) -> ApiResult<pb::GetOrganizationResponse> {
+pub async fn get_organization(
+    state: &AppState,
+    caller: Caller,
+) -> ApiResult<pb::GetOrganizationResponse> {
     let scope = caller.tenant()?;
     let org = state.db.read(move |tx| load(tx, &scope)).await?;
     Ok(pb::GetOrganizationResponse {
@@ -130,7 +133,7 @@ pub async fn get(state: &AppState, caller: Caller) -> ApiResult<pb::GetOrganizat
     })
 }
 
-pub async fn update(
+pub async fn update_organization(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -246,7 +249,7 @@ fn end_password_sessions(
     .execute(tx.conn())?)
 }
 
-pub async fn delete(
+pub async fn delete_organization(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -300,7 +303,7 @@ pub async fn delete(
     Ok(pb::DeleteOrganizationResponse {})
 }
 
-pub async fn list_mine(
+pub async fn list_my_organizations(
     state: &AppState,
     caller: Caller,
     request: pb::ListMyOrganizationsRequest,
@@ -348,7 +351,7 @@ pub async fn list_mine(
     })
 }
 
-pub async fn switch(
+pub async fn switch_organization(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

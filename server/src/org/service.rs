@@ -35,14 +35,17 @@ impl OrgService for OrgApi {
         request: Request<pb::CreateOrganizationRequest>,
     ) -> Reply<pb::CreateOrganizationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(organizations::create(&self.state, meta, caller, request.into_inner()).await)
+        ok(
+            organizations::create_organization(&self.state, meta, caller, request.into_inner())
+                .await,
+        )
     }
 
     async fn get_organization(
         &self,
         request: Request<pb::GetOrganizationRequest>,
     ) -> Reply<pb::GetOrganizationResponse> {
-        ok(organizations::get(&self.state, caller(&request)?).await)
+        ok(organizations::get_organization(&self.state, caller(&request)?).await)
     }
 
     async fn update_organization(
@@ -50,7 +53,10 @@ impl OrgService for OrgApi {
         request: Request<pb::UpdateOrganizationRequest>,
     ) -> Reply<pb::UpdateOrganizationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(organizations::update(&self.state, meta, caller, request.into_inner()).await)
+        ok(
+            organizations::update_organization(&self.state, meta, caller, request.into_inner())
+                .await,
+        )
     }
 
     async fn delete_organization(
@@ -58,7 +64,10 @@ impl OrgService for OrgApi {
         request: Request<pb::DeleteOrganizationRequest>,
     ) -> Reply<pb::DeleteOrganizationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(organizations::delete(&self.state, meta, caller, request.into_inner()).await)
+        ok(
+            organizations::delete_organization(&self.state, meta, caller, request.into_inner())
+                .await,
+        )
     }
 
     async fn list_my_organizations(
@@ -66,7 +75,7 @@ impl OrgService for OrgApi {
         request: Request<pb::ListMyOrganizationsRequest>,
     ) -> Reply<pb::ListMyOrganizationsResponse> {
         let caller = caller(&request)?;
-        ok(organizations::list_mine(&self.state, caller, request.into_inner()).await)
+        ok(organizations::list_my_organizations(&self.state, caller, request.into_inner()).await)
     }
 
     async fn switch_organization(
@@ -74,7 +83,10 @@ impl OrgService for OrgApi {
         request: Request<pb::SwitchOrganizationRequest>,
     ) -> Reply<pb::SwitchOrganizationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(organizations::switch(&self.state, meta, caller, request.into_inner()).await)
+        ok(
+            organizations::switch_organization(&self.state, meta, caller, request.into_inner())
+                .await,
+        )
     }
 
     async fn list_members(
@@ -82,7 +94,7 @@ impl OrgService for OrgApi {
         request: Request<pb::ListMembersRequest>,
     ) -> Reply<pb::ListMembersResponse> {
         let caller = caller(&request)?;
-        ok(members::list(&self.state, caller, request.into_inner()).await)
+        ok(members::list_members(&self.state, caller, request.into_inner()).await)
     }
 
     async fn update_member_role(
@@ -90,7 +102,7 @@ impl OrgService for OrgApi {
         request: Request<pb::UpdateMemberRoleRequest>,
     ) -> Reply<pb::UpdateMemberRoleResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(members::update_role(&self.state, meta, caller, request.into_inner()).await)
+        ok(members::update_member_role(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn remove_member(
@@ -98,7 +110,7 @@ impl OrgService for OrgApi {
         request: Request<pb::RemoveMemberRequest>,
     ) -> Reply<pb::RemoveMemberResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(members::remove(&self.state, meta, caller, request.into_inner()).await)
+        ok(members::remove_member(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn leave_organization(
@@ -106,7 +118,7 @@ impl OrgService for OrgApi {
         request: Request<pb::LeaveOrganizationRequest>,
     ) -> Reply<pb::LeaveOrganizationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(members::leave_pinned(&self.state, meta, caller).await)
+        ok(members::leave_organization(&self.state, meta, caller).await)
     }
 
     async fn create_invitation(
@@ -114,7 +126,7 @@ impl OrgService for OrgApi {
         request: Request<pb::CreateInvitationRequest>,
     ) -> Reply<pb::CreateInvitationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::create(&self.state, meta, caller, request.into_inner()).await)
+        ok(invitations::create_invitation(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn list_invitations(
@@ -122,7 +134,7 @@ impl OrgService for OrgApi {
         request: Request<pb::ListInvitationsRequest>,
     ) -> Reply<pb::ListInvitationsResponse> {
         let caller = caller(&request)?;
-        ok(invitations::list(&self.state, caller, request.into_inner()).await)
+        ok(invitations::list_invitations(&self.state, caller, request.into_inner()).await)
     }
 
     async fn revoke_invitation(
@@ -130,7 +142,7 @@ impl OrgService for OrgApi {
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Reply<pb::RevokeInvitationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::revoke(&self.state, meta, caller, request.into_inner()).await)
+        ok(invitations::revoke_invitation(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn accept_invitation(
@@ -138,6 +150,6 @@ impl OrgService for OrgApi {
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Reply<pb::AcceptInvitationResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::accept(&self.state, meta, caller, request.into_inner()).await)
+        ok(invitations::accept_invitation(&self.state, meta, caller, request.into_inner()).await)
     }
 }

@@ -71,14 +71,17 @@ async fn load_configured(state: &AppState, caller: &Caller) -> ApiResult<SsoConf
         .ok_or(NOT_CONFIGURED)
 }
 
-pub async fn get(state: &AppState, caller: Caller) -> ApiResult<pb::GetSsoConfigResponse> {
+pub async fn get_sso_config(
+    state: &AppState,
+    caller: Caller,
+) -> ApiResult<pb::GetSsoConfigResponse> {
     let row = load_configured(state, &caller).await?;
     Ok(pb::GetSsoConfigResponse {
         config: Some(to_proto(&row)?),
     })
 }
 
-pub async fn upsert(
+pub async fn upsert_sso_config(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -177,7 +180,7 @@ pub async fn upsert(
     })
 }
 
-pub async fn delete(
+pub async fn delete_sso_config(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,
@@ -210,7 +213,10 @@ pub async fn delete(
     Ok(pb::DeleteSsoConfigResponse {})
 }
 
-pub async fn test(state: &AppState, caller: Caller) -> ApiResult<pb::TestSsoConfigResponse> {
+pub async fn test_sso_config(
+    state: &AppState,
+    caller: Caller,
+) -> ApiResult<pb::TestSsoConfigResponse> {
     let row = load_configured(state, &caller).await?;
     Ok(
         match oidc::discover(&state.oidc_http, &row.issuer_url).await {

@@ -25,7 +25,10 @@ fn to_proto_identity(row: &SsoIdentityRow) -> pb::Identity {
     }
 }
 
-pub async fn list(state: &AppState, caller: Caller) -> ApiResult<pb::ListMyIdentitiesResponse> {
+pub async fn list_my_identities(
+    state: &AppState,
+    caller: Caller,
+) -> ApiResult<pb::ListMyIdentitiesResponse> {
     let scope = UserScope::from_auth(&caller);
     let confined_to = caller.confined_to().map(str::to_owned);
     let rows = state
@@ -48,7 +51,7 @@ pub async fn list(state: &AppState, caller: Caller) -> ApiResult<pb::ListMyIdent
     })
 }
 
-pub async fn unlink(
+pub async fn unlink_identity(
     state: &AppState,
     meta: RequestMeta,
     caller: Caller,

@@ -217,7 +217,7 @@ fn stale() -> ApiError {
 }
 
 /// ConfirmSsoLink.
-pub async fn confirm(
+pub async fn confirm_sso_link(
     state: &AppState,
     meta: RequestMeta,
     request: pb::ConfirmSsoLinkRequest,

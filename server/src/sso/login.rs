@@ -56,7 +56,7 @@ fn derived(state: &AppState, flow: &str) -> (String, String) {
     )
 }
 
-pub async fn begin(
+pub async fn begin_sso_login(
     state: &AppState,
     request: pb::BeginSsoLoginRequest,
 ) -> ApiResult<pb::BeginSsoLoginResponse> {
@@ -191,7 +191,7 @@ async fn claim(
         .await?
 }
 
-pub async fn complete(
+pub async fn complete_sso_login(
     state: &AppState,
     meta: RequestMeta,
     request: pb::CompleteSsoLoginRequest,

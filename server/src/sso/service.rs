@@ -33,7 +33,7 @@ impl SsoService for SsoApi {
         &self,
         request: Request<pb::GetSsoConfigRequest>,
     ) -> Reply<pb::GetSsoConfigResponse> {
-        ok(config::get(&self.state, caller(&request)?).await)
+        ok(config::get_sso_config(&self.state, caller(&request)?).await)
     }
 
     async fn upsert_sso_config(
@@ -41,7 +41,7 @@ impl SsoService for SsoApi {
         request: Request<pb::UpsertSsoConfigRequest>,
     ) -> Reply<pb::UpsertSsoConfigResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(config::upsert(&self.state, meta, caller, request.into_inner()).await)
+        ok(config::upsert_sso_config(&self.state, meta, caller, request.into_inner()).await)
     }
 
     async fn delete_sso_config(
@@ -49,21 +49,21 @@ impl SsoService for SsoApi {
         request: Request<pb::DeleteSsoConfigRequest>,
     ) -> Reply<pb::DeleteSsoConfigResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(config::delete(&self.state, meta, caller).await)
+        ok(config::delete_sso_config(&self.state, meta, caller).await)
     }
 
     async fn test_sso_config(
         &self,
         request: Request<pb::TestSsoConfigRequest>,
     ) -> Reply<pb::TestSsoConfigResponse> {
-        ok(config::test(&self.state, caller(&request)?).await)
+        ok(config::test_sso_config(&self.state, caller(&request)?).await)
     }
 
     async fn begin_sso_login(
         &self,
         request: Request<pb::BeginSsoLoginRequest>,
     ) -> Reply<pb::BeginSsoLoginResponse> {
-        ok(login::begin(&self.state, request.into_inner()).await)
+        ok(login::begin_sso_login(&self.state, request.into_inner()).await)
     }
 
     async fn complete_sso_login(
@@ -71,7 +71,7 @@ impl SsoService for SsoApi {
         request: Request<pb::CompleteSsoLoginRequest>,
     ) -> Reply<pb::CompleteSsoLoginResponse> {
         let meta = meta(&request);
-        ok(login::complete(&self.state, meta, request.into_inner()).await)
+        ok(login::complete_sso_login(&self.state, meta, request.into_inner()).await)
     }
 
     async fn confirm_sso_link(
@@ -79,14 +79,14 @@ impl SsoService for SsoApi {
         request: Request<pb::ConfirmSsoLinkRequest>,
     ) -> Reply<pb::ConfirmSsoLinkResponse> {
         let meta = meta(&request);
-        ok(link::confirm(&self.state, meta, request.into_inner()).await)
+        ok(link::confirm_sso_link(&self.state, meta, request.into_inner()).await)
     }
 
     async fn list_my_identities(
         &self,
         request: Request<pb::ListMyIdentitiesRequest>,
     ) -> Reply<pb::ListMyIdentitiesResponse> {
-        ok(identities::list(&self.state, caller(&request)?).await)
+        ok(identities::list_my_identities(&self.state, caller(&request)?).await)
     }
 
     async fn unlink_identity(
@@ -94,6 +94,6 @@ impl SsoService for SsoApi {
         request: Request<pb::UnlinkIdentityRequest>,
     ) -> Reply<pb::UnlinkIdentityResponse> {
         let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(identities::unlink(&self.state, meta, caller, request.into_inner()).await)
+        ok(identities::unlink_identity(&self.state, meta, caller, request.into_inner()).await)
     }
 }
