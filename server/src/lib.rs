@@ -25,6 +25,7 @@ mod server;
 mod side_door;
 pub mod sso;
 pub mod state;
+pub mod validate;
 
 pub use config::Config;
 pub use server::Server;

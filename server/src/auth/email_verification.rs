@@ -7,7 +7,7 @@ use diesel::{
 };
 use tenantry_proto::auth::v1 as pb;
 
-use super::{rules, users};
+use super::users;
 use crate::{
     audit::{self, Action, Event},
     clock::to_proto,
@@ -20,6 +20,7 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     state::{AppState, after},
+    validate,
 };
 
 /// Stores a new verification for the user's current email; returns its token.
@@ -88,7 +89,7 @@ pub async fn verify_email(
     meta: RequestMeta,
     request: pb::VerifyEmailRequest,
 ) -> ApiResult<pb::VerifyEmailResponse> {
-    rules::check_token(&request.token).map_err(|d| ApiError::invalid("token", d))?;
+    validate::check_token(&request.token).map_err(|d| ApiError::invalid("token", d))?;
     let hash = hash_token(&request.token);
     let now = state.now();
     state

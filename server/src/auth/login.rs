@@ -22,6 +22,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     org::LoginPolicy,
     state::AppState,
+    validate,
 };
 
 const REFUSED: ApiError = ApiError::Unauthenticated("invalid email or password");
@@ -32,12 +33,15 @@ pub async fn login(
     request: pb::LoginRequest,
 ) -> ApiResult<pb::LoginResponse> {
     let mut violations = Violations::new();
-    let email = violations.take("email", rules::normalize_email(&request.email));
+    let email = violations.take("email", validate::normalize_email(&request.email));
     violations.take("password", rules::check_password_input(&request.password));
     let org_id = if request.organization_id.is_empty() {
         None
     } else {
-        violations.take("organization_id", rules::parse_id(&request.organization_id))
+        violations.take(
+            "organization_id",
+            validate::parse_id(&request.organization_id),
+        )
     };
     violations.finish()?;
     let email = email.unwrap_or_default();

@@ -13,7 +13,7 @@ use diesel::{
 };
 use tenantry_proto::auth::v1 as pb;
 
-use super::{issue, rules};
+use super::issue;
 use crate::{
     audit::{self, Action, Event},
     context::RequestMeta,
@@ -25,6 +25,7 @@ use crate::{
     },
     error::{ApiError, ApiResult},
     state::{AppState, after},
+    validate,
 };
 
 enum Outcome {
@@ -39,7 +40,7 @@ pub async fn refresh(
     meta: RequestMeta,
     request: pb::RefreshRequest,
 ) -> ApiResult<pb::RefreshResponse> {
-    rules::check_token(&request.refresh_token)
+    validate::check_token(&request.refresh_token)
         .map_err(|d| ApiError::invalid("refresh_token", d))?;
     let token = request.refresh_token;
     match state

@@ -10,6 +10,7 @@ use crate::{
     db::{TenantScope, rows::UserRow, schema::users as users_table},
     error::{ApiError, ApiResult, Violations},
     state::AppState,
+    validate,
 };
 
 pub async fn register(
@@ -18,7 +19,7 @@ pub async fn register(
     request: pb::RegisterRequest,
 ) -> ApiResult<pb::RegisterResponse> {
     let mut violations = Violations::new();
-    let email = violations.take("email", rules::normalize_email(&request.email));
+    let email = violations.take("email", validate::normalize_email(&request.email));
     // Every field is checked even when the email is malformed, so a form can
     // mark all its mistakes at once (the rules compare with the raw text).
     let compared = email.as_deref().unwrap_or(request.email.trim());

@@ -6,7 +6,6 @@ use diesel::{
 };
 use tenantry_proto::auth::v1 as pb;
 
-use super::rules;
 use crate::{
     audit::{self, Action, Event},
     clock::to_proto,
@@ -15,6 +14,7 @@ use crate::{
     error::{ApiError, ApiResult},
     paging::time_key,
     state::AppState,
+    validate,
 };
 
 pub async fn list_sessions(
@@ -72,7 +72,7 @@ pub async fn revoke_session(
     request: pb::RevokeSessionRequest,
 ) -> ApiResult<pb::RevokeSessionResponse> {
     let id =
-        rules::parse_id(&request.session_id).map_err(|d| ApiError::invalid("session_id", d))?;
+        validate::parse_id(&request.session_id).map_err(|d| ApiError::invalid("session_id", d))?;
     state
         .write(move |tx, st| {
             let ended = end_sessions(tx, st, &caller, Some(&id), None, "revoked_by_user")?;

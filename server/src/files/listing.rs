@@ -10,7 +10,6 @@ use tenantry_proto::file::v1 as pb;
 
 use super::rules;
 use crate::{
-    auth::rules::parse_id,
     clock::from_proto,
     db::{
         Tenant,
@@ -19,6 +18,7 @@ use crate::{
     },
     error::{ApiResult, Violations},
     paging::{Page, time_key},
+    validate::parse_id,
 };
 
 /// What to list, as checked from a ListFilesRequest.

@@ -38,7 +38,7 @@ pub async fn update_file(
 ) -> ApiResult<pb::UpdateFileResponse> {
     let scope = caller.tenant()?;
     let mut violations = Violations::new();
-    let id = violations.take("file_id", crate::auth::rules::parse_id(&request.file_id));
+    let id = violations.take("file_id", crate::validate::parse_id(&request.file_id));
     let name = match &request.name {
         Some(raw) => violations.take("name", rules::name(raw)),
         None => None,

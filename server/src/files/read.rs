@@ -10,10 +10,10 @@ use super::{
     store,
 };
 use crate::{
-    auth::rules::parse_id,
     context::Caller,
     error::{ApiError, ApiResult, Violations},
     state::AppState,
+    validate::parse_id,
 };
 
 pub fn file_id(raw: &str) -> ApiResult<String> {

@@ -19,7 +19,6 @@ use super::{
 };
 use crate::{
     audit::{self, Action, Event},
-    auth::rules::parse_id,
     blob::{BlobError, keys},
     context::{Caller, RequestMeta},
     db::{
@@ -30,6 +29,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     jobs,
     state::{AppState, after},
+    validate::parse_id,
 };
 
 /// The caller's live session, NOT_FOUND for anyone else's or an expired one.

@@ -12,10 +12,7 @@ use super::{convert, organizations};
 use crate::{
     access::Role,
     audit::{self, Action, Event},
-    auth::{
-        rules::{check_token, normalize_email, parse_id},
-        users,
-    },
+    auth::users,
     context::{Caller, RequestMeta},
     crypto::tokens::{hash_token, random_token},
     db::{
@@ -26,6 +23,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::{AppState, after},
+    validate::{check_token, normalize_email, parse_id},
 };
 
 /// `inv_<organization id, hex>_<256 random bits, base64url>`.

@@ -10,7 +10,6 @@ use super::{convert, organizations, rules};
 use crate::{
     access::Role,
     audit::{self, Action, Event},
-    auth::rules::parse_id,
     clock::to_proto,
     context::{Caller, RequestMeta},
     db::{
@@ -21,6 +20,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::AppState,
+    validate::parse_id,
 };
 
 fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {

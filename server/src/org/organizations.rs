@@ -14,7 +14,6 @@ use crate::{
     auth::{
         issue::{self, AuthMethod},
         login::{SSO_REQUIRED, pin_target},
-        rules::parse_id,
     },
     context::{Caller, RequestMeta},
     db::{
@@ -25,6 +24,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::AppState,
+    validate::parse_id,
 };
 
 pub async fn create_organization(

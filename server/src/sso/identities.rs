@@ -5,12 +5,13 @@ use tenantry_proto::sso::v1 as pb;
 
 use crate::{
     audit::{self, Action, Event},
-    auth::{rules::parse_id, users},
+    auth::users,
     clock::to_proto,
     context::{Caller, RequestMeta},
     db::{TenantScope, UserScope, rows::SsoIdentityRow, schema::sso_identities},
     error::{ApiError, ApiResult},
     state::AppState,
+    validate::parse_id,
 };
 
 fn to_proto_identity(row: &SsoIdentityRow) -> pb::Identity {

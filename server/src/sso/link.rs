@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     audit::{self, Action, Event},
-    auth::{self, rules::check_token, users},
+    auth::{self, users},
     clock::to_proto,
     context::RequestMeta,
     crypto::tokens::{hash_token, random_token},
@@ -34,6 +34,7 @@ use crate::{
     },
     error::{ApiError, ApiResult, Violations},
     state::{AppState, after},
+    validate::check_token,
 };
 
 const LINK_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);

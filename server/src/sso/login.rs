@@ -15,7 +15,6 @@ use tenantry_proto::sso::v1 as pb;
 use super::{config, oidc, provision};
 use crate::{
     audit,
-    auth::rules::check_token,
     clock::to_proto,
     context::RequestMeta,
     crypto::tokens::{derive_token, hash_token, random_token},
@@ -27,6 +26,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     org::{LoginPolicy, rules::check_slug},
     state::{AppState, after},
+    validate::check_token,
 };
 
 const FLOW_TTL: std::time::Duration = std::time::Duration::from_secs(600);

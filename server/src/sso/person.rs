@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::settings::Settings;
-use crate::{access::Role, auth::rules};
+use crate::{access::Role, validate};
 
 /// What the provider said about the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ impl Person {
         let Some(email) = self
             .email
             .as_deref()
-            .and_then(|e| rules::normalize_email(e).ok())
+            .and_then(|e| validate::normalize_email(e).ok())
         else {
             return Err(Refusal {
                 reason: "no_email",
