@@ -203,3 +203,14 @@ impl Violations {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What a tonic handler returns.
+pub type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
+
+/// A service function's result as a tonic answer (errors mapped in the one
+/// place, `From<ApiError> for Status`).
+pub fn ok<T>(result: ApiResult<T>) -> Reply<T> {
+    result
+        .map(tonic::Response::new)
+        .map_err(tonic::Status::from)
+}

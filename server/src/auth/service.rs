@@ -2,11 +2,12 @@
 //! and hands them to the domain function that does the work.
 
 use tenantry_proto::auth::v1::{self as pb, auth_service_server::AuthService};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 use super::{email_verification, login, profile, refresh, register, sessions};
 use crate::{
     context::{caller, meta},
+    error::{Reply, ok},
     state::AppState,
 };
 
@@ -19,12 +20,6 @@ impl AuthApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
     }
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn ok<T>(result: crate::error::ApiResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]

@@ -1,12 +1,12 @@
 //! `tenantry.file.v1.FileService`.
 
 use tenantry_proto::file::v1::{self as pb, file_service_server::FileService};
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Streaming};
 
 use super::{download_url, manage, read, sessions, upload};
 use crate::{
     context::{caller, meta},
-    error::ApiResult,
+    error::{Reply, ok},
     state::AppState,
 };
 
@@ -19,12 +19,6 @@ impl FileApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
     }
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn ok<T>(result: ApiResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]

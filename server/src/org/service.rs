@@ -2,12 +2,12 @@
 //! hands them to the domain function that does the work.
 
 use tenantry_proto::org::v1::{self as pb, org_service_server::OrgService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{invitations, members, organizations};
 use crate::{
     context::{caller, meta},
-    error::ApiResult,
+    error::{Reply, ok},
     state::AppState,
 };
 
@@ -20,12 +20,6 @@ impl OrgApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
     }
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn ok<T>(result: ApiResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]

@@ -1,12 +1,12 @@
 //! `tenantry.sso.v1.SsoService`.
 
 use tenantry_proto::sso::v1::{self as pb, sso_service_server::SsoService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{config, identities, link, login};
 use crate::{
     context::{caller, meta},
-    error::ApiResult,
+    error::{Reply, ok},
     state::AppState,
 };
 
@@ -19,12 +19,6 @@ impl SsoApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
     }
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn ok<T>(result: ApiResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 #[tonic::async_trait]
