@@ -16,8 +16,8 @@ use crate::{
     context::{Caller, RequestMeta},
     crypto::tokens::{hash_token, random_token},
     db::{
-        TenantScope,
-        rows::{InvitationRow, MembershipRow},
+        Tenant, TenantScope,
+        rows::{InvitationRow, MembershipRow, UserRow},
         schema::{invitations, memberships, users as users_table},
     },
     error::{ApiError, ApiResult, Violations},
@@ -206,6 +206,30 @@ pub async fn revoke_invitation(
     Ok(pb::RevokeInvitationResponse {})
 }
 
+/// Why an invitation cannot be accepted by `user` now, if it cannot (pure).
+fn acceptance_refused(
+    invitation: &InvitationRow,
+    user: &UserRow,
+    now: chrono::NaiveDateTime,
+) -> Option<ApiError> {
+    let refusal = if invitation.accepted_at.is_some() {
+        ApiError::failed_precondition("this invitation has already been used")
+    } else if invitation.revoked_at.is_some() {
+        ApiError::failed_precondition("this invitation was revoked")
+    } else if invitation.expires_at <= now {
+        ApiError::failed_precondition("this invitation has expired")
+    } else if user.email != invitation.email {
+        ApiError::permission_denied("this invitation is for another email address")
+    } else if !user.email_verified {
+        ApiError::failed_precondition("verify your email address before accepting an invitation")
+    } else {
+        return None;
+    };
+    Some(refusal)
+}
+
+/// AcceptInvitation: the token names the organization, its hash proves it;
+/// the invitation is claimed before the membership is made.
 pub async fn accept_invitation(
     state: &AppState,
     meta: RequestMeta,
@@ -224,40 +248,11 @@ pub async fn accept_invitation(
             let org =
                 organizations::load(tx, &scope).map_err(|_| ApiError::NotFound("invitation"))?;
             let mut t = tx.tenant(&scope)?;
-            let invitation = t
-                .invitations()
-                .filter(invitations::token_hash.eq(&hash))
-                .select(InvitationRow::as_select())
-                .first(t.conn())
-                .optional()?
-                .ok_or(ApiError::NotFound("invitation"))?;
-            if invitation.accepted_at.is_some() {
-                return Err(ApiError::failed_precondition(
-                    "this invitation has already been used",
-                ));
+            let invitation = find_by_hash(&mut t, &hash)?;
+            if let Some(refusal) = acceptance_refused(&invitation, &user, now) {
+                return Err(refusal);
             }
-            if invitation.revoked_at.is_some() {
-                return Err(ApiError::failed_precondition("this invitation was revoked"));
-            }
-            if invitation.expires_at <= now {
-                return Err(ApiError::failed_precondition("this invitation has expired"));
-            }
-            if user.email != invitation.email {
-                return Err(ApiError::permission_denied(
-                    "this invitation is for another email address",
-                ));
-            }
-            if !user.email_verified {
-                return Err(ApiError::failed_precondition(
-                    "verify your email address before accepting an invitation",
-                ));
-            }
-            let taken = t
-                .memberships()
-                .filter(memberships::user_id.eq(&user.id))
-                .count()
-                .get_result::<i64>(t.conn())?;
-            if taken > 0 {
+            if role_of(&mut t, &user.id)?.is_some() {
                 return Err(ApiError::AlreadyExists(
                     "you are already a member of this organization".into(),
                 ));
@@ -265,39 +260,12 @@ pub async fn accept_invitation(
             // An invitation carries its inviter's authority, so it lapses
             // with it: a removed or demoted inviter's invitations no longer
             // grant what they could not grant now.
-            let inviter: Option<String> = t
-                .memberships()
-                .filter(memberships::user_id.eq(&invitation.inviter_id))
-                .select(memberships::role)
-                .first(t.conn())
-                .optional()?;
-            let inviter = inviter.as_deref().map(Role::from_stored).transpose()?;
-            if inviter < Some(invitation.role) {
+            if role_of(&mut t, &invitation.inviter_id)? < Some(invitation.role) {
                 return Err(ApiError::failed_precondition(
                     "whoever invited you can no longer grant this role: ask for a new invitation",
                 ));
             }
-            // Claimed before anything else: of two accepts at once, the
-            // second waits here and then finds it used.
-            let claimed = diesel::update(
-                t.invitations()
-                    .filter(invitations::id.eq(&invitation.id))
-                    .filter(
-                        invitations::accepted_at
-                            .is_null()
-                            .and(invitations::revoked_at.is_null()),
-                    ),
-            )
-            .set((
-                invitations::accepted_at.eq(now),
-                invitations::accepted_by.eq(&user.id),
-            ))
-            .execute(t.conn())?;
-            if claimed != 1 {
-                return Err(ApiError::failed_precondition(
-                    "this invitation has already been used",
-                ));
-            }
+            claim(&mut t, &invitation, &user.id, now)?;
             let row = MembershipRow {
                 org_id: org.id.clone(),
                 user_id: user.id.clone(),
@@ -319,6 +287,56 @@ pub async fn accept_invitation(
             })
         })
         .await
+}
+
+fn find_by_hash(t: &mut Tenant<'_>, hash: &str) -> ApiResult<InvitationRow> {
+    t.invitations()
+        .filter(invitations::token_hash.eq(hash))
+        .select(InvitationRow::as_select())
+        .first(t.conn())
+        .optional()?
+        .ok_or(ApiError::NotFound("invitation"))
+}
+
+/// A member's current role here; `None` for a non-member.
+fn role_of(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<Option<Role>> {
+    let role: Option<String> = t
+        .memberships()
+        .filter(memberships::user_id.eq(user_id))
+        .select(memberships::role)
+        .first(t.conn())
+        .optional()?;
+    Ok(role.as_deref().map(Role::from_stored).transpose()?)
+}
+
+/// Marks the invitation used. Of two accepts at once, the second waits on
+/// the row here and then finds it used.
+fn claim(
+    t: &mut Tenant<'_>,
+    invitation: &InvitationRow,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<()> {
+    let claimed = diesel::update(
+        t.invitations()
+            .filter(invitations::id.eq(&invitation.id))
+            .filter(
+                invitations::accepted_at
+                    .is_null()
+                    .and(invitations::revoked_at.is_null()),
+            ),
+    )
+    .set((
+        invitations::accepted_at.eq(now),
+        invitations::accepted_by.eq(user_id),
+    ))
+    .execute(t.conn())?;
+    if claimed != 1 {
+        return Err(ApiError::failed_precondition(
+            "this invitation has already been used",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
