@@ -1,6 +1,7 @@
 //! Single sign-on as tests drive it.
 
 use tenantry_client::{
+    Client,
     auth::v1::Role,
     org::v1::{LoginPolicy, UpdateOrganizationRequest},
     sso::v1::{
@@ -144,6 +145,18 @@ impl TestApp {
             email_token: String::new(),
         })
         .await
+    }
+
+    /// A client signed in through `slug`'s provider as `login`, whose
+    /// existing account is linked with its password.
+    pub async fn sso_session(&self, slug: &str, login: &str, password: &str) -> Client {
+        let linked = self
+            .sso_link_with_password(slug, login, password)
+            .await
+            .expect("link with the password");
+        self.client()
+            .await
+            .with_token(linked.tokens.expect("tokens").access_token)
     }
 
     pub async fn confirm_sso_link(

@@ -6,7 +6,7 @@
 //! made while the database's write lock is held.
 
 use chrono::NaiveDateTime;
-use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1 as pb;
 
 use crate::{
@@ -20,7 +20,7 @@ use crate::{
     db::{
         TenantScope, Tx,
         rows::{RefreshTokenRow, SessionRow},
-        schema::{memberships, refresh_tokens, sessions},
+        schema::{refresh_tokens, sessions},
     },
     error::{ApiError, ApiResult},
     state::{AppState, after},
@@ -218,12 +218,6 @@ pub fn token_pair(
 /// The user's role in `org_id`, read in that organization's scope (the
 /// organization comes from a session row the server wrote).
 pub fn current_role(tx: &mut Tx<'_>, org_id: &str, user_id: &str) -> ApiResult<Option<Role>> {
-    let mut t = tx.tenant(&TenantScope::verified(org_id))?;
-    let role: Option<String> = t
-        .memberships()
-        .filter(memberships::user_id.eq(user_id))
-        .select(memberships::role)
-        .first(t.conn())
-        .optional()?;
-    Ok(role.as_deref().map(Role::from_stored).transpose()?)
+    tx.tenant(&TenantScope::verified(org_id))?
+        .member_role(user_id)
 }

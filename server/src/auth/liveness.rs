@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use diesel::{OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 
 use crate::{
     access::Role,
@@ -23,7 +23,7 @@ use crate::{
     crypto::jwt::AccessClaims,
     db::{
         Db, TenantScope,
-        schema::{memberships, organizations, sessions},
+        schema::{organizations, sessions},
     },
     error::{ApiError, ApiResult},
 };
@@ -187,14 +187,9 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
             .optional()?;
         live &= matches!(deleted, Some(None));
         // The organization comes from the session row the server wrote.
-        let mut t = tx.tenant(&TenantScope::verified(org.clone()))?;
-        let found: Option<String> = t
-            .memberships()
-            .filter(memberships::user_id.eq(&user_id))
-            .select(memberships::role)
-            .first(t.conn())
-            .optional()?;
-        role = found.as_deref().map(Role::from_stored).transpose()?;
+        role = tx
+            .tenant(&TenantScope::verified(org.clone()))?
+            .member_role(&user_id)?;
     }
     Ok(Some(SessionState {
         user_id,

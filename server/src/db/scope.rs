@@ -4,14 +4,15 @@
 //! transaction, so the database enforces the same rule a second time.
 
 use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, JoinOnDsl as _, QueryDsl as _,
-    RunQueryDsl as _,
+    BoolExpressionMethods as _, ExpressionMethods as _, JoinOnDsl as _, OptionalExtension as _,
+    QueryDsl as _, RunQueryDsl as _,
     dsl::{And, Eq, Filter, LeftJoinOn},
     query_builder::IncompleteInsertStatement,
     sql_types::Text,
 };
 
 use super::{connection::AnyConnection, schema::tenant};
+use crate::access::Role;
 use crate::{context::Caller, error::ApiResult};
 use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 
@@ -223,6 +224,20 @@ pub type BoxedFiles<'a> = tenant::files::BoxedQuery<
         diesel::dsl::AsSelect<super::rows::FileRow, <AnyConnection as diesel::Connection>::Backend>,
     >,
 >;
+
+impl Tenant<'_> {
+    /// A member's current role in this organization; `None` for a
+    /// non-member, an error for a role the server does not know.
+    pub fn member_role(&mut self, user_id: &str) -> ApiResult<Option<Role>> {
+        let role: Option<String> = self
+            .memberships()
+            .filter(tenant::memberships::user_id.eq(user_id))
+            .select(tenant::memberships::role)
+            .first(self.conn())
+            .optional()?;
+        Ok(role.as_deref().map(Role::from_stored).transpose()?)
+    }
+}
 
 /// `files` of one organization left-joined with their `file_labels`.
 type FilesWithLabels = Filter<

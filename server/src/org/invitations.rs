@@ -252,7 +252,7 @@ pub async fn accept_invitation(
             if let Some(refusal) = acceptance_refused(&invitation, &user, now) {
                 return Err(refusal);
             }
-            if role_of(&mut t, &user.id)?.is_some() {
+            if t.member_role(&user.id)?.is_some() {
                 return Err(ApiError::AlreadyExists(
                     "you are already a member of this organization".into(),
                 ));
@@ -260,7 +260,7 @@ pub async fn accept_invitation(
             // An invitation carries its inviter's authority, so it lapses
             // with it: a removed or demoted inviter's invitations no longer
             // grant what they could not grant now.
-            if role_of(&mut t, &invitation.inviter_id)? < Some(invitation.role) {
+            if t.member_role(&invitation.inviter_id)? < Some(invitation.role) {
                 return Err(ApiError::failed_precondition(
                     "whoever invited you can no longer grant this role: ask for a new invitation",
                 ));
@@ -296,17 +296,6 @@ fn find_by_hash(t: &mut Tenant<'_>, hash: &str) -> ApiResult<InvitationRow> {
         .first(t.conn())
         .optional()?
         .ok_or(ApiError::NotFound("invitation"))
-}
-
-/// A member's current role here; `None` for a non-member.
-fn role_of(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<Option<Role>> {
-    let role: Option<String> = t
-        .memberships()
-        .filter(memberships::user_id.eq(user_id))
-        .select(memberships::role)
-        .first(t.conn())
-        .optional()?;
-    Ok(role.as_deref().map(Role::from_stored).transpose()?)
 }
 
 /// Marks the invitation used. Of two accepts at once, the second waits on

@@ -183,14 +183,7 @@ async fn a_providers_session_reaches_nothing_beyond_its_organization(backend: Ba
     assert!(answer.tokens.is_none() && answer.pending_link.is_some());
 
     // Even with consent, the session stays within A.
-    let linked = app
-        .sso_link_with_password("acme", P, PASSWORD)
-        .await
-        .unwrap();
-    let sso = app
-        .client()
-        .await
-        .with_token(linked.tokens.unwrap().access_token);
+    let sso = app.sso_session("acme", P, PASSWORD).await;
     let orgs = sso
         .org()
         .list_my_organizations(ListMyOrganizationsRequest::default())
@@ -250,14 +243,7 @@ async fn account_wide_changes_need_the_accounts_own_credential(backend: Backend)
     c_owner.create_org("sea").await;
     let to_c = c_owner.invite(P, Role::Viewer).await;
 
-    let linked = app
-        .sso_link_with_password("acme", P, PASSWORD)
-        .await
-        .unwrap();
-    let sso = app
-        .client()
-        .await
-        .with_token(linked.tokens.unwrap().access_token);
+    let sso = app.sso_session("acme", P, PASSWORD).await;
     let refused = |result: Result<(), tonic::Status>| {
         let status = assert_code(result, Code::PermissionDenied);
         assert!(status.message().contains("sign in again"), "{status:?}");

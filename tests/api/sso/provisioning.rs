@@ -167,14 +167,7 @@ async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
     assert_eq!(status.message(), "identity not found");
     // A member who also has a password may unlink.
     member_with_password(&app, &team.owner).await;
-    let linked = app
-        .sso_link_with_password("acme", "member@acme.test", PASSWORD)
-        .await
-        .unwrap();
-    let member = app
-        .client()
-        .await
-        .with_token(linked.tokens.unwrap().access_token);
+    let member = app.sso_session("acme", "member@acme.test", PASSWORD).await;
     let identity = member
         .sso()
         .list_my_identities(ListMyIdentitiesRequest {})
@@ -216,14 +209,7 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
 
     // Linked by email through acme's provider: that session cannot move to
     // the member's other organization, nor make a new one.
-    let linked = app
-        .sso_link_with_password("acme", "member@acme.test", PASSWORD)
-        .await
-        .unwrap();
-    let session = app
-        .client()
-        .await
-        .with_token(linked.tokens.unwrap().access_token);
+    let session = app.sso_session("acme", "member@acme.test", PASSWORD).await;
     let to_other = SwitchOrganizationRequest {
         organization_id: other.id.clone(),
     };
