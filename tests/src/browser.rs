@@ -217,3 +217,47 @@ fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, HashMap<String, String>) {
     }
     (messages, trailers)
 }
+
+/// The web client's demo app (`client/web/demo`), driven through its UI in
+/// headless Chromium by `client/web/test/demo.browser.mjs`: it serves the
+/// demo on `http://127.0.0.1:<demo_port>`, types, clicks and reads what the
+/// page shows against `server`, and writes a screenshot. Returns the
+/// script's JSON summary, or what it said went wrong.
+pub async fn drive_demo_app(
+    server: &str,
+    demo_port: u16,
+    screenshot: &std::path::Path,
+) -> Result<serde_json::Value, String> {
+    let dir = node::web_dir();
+    node::ensure_modules_in(&dir, "playwright-core")?;
+    let mut command = std::process::Command::new("node");
+    command
+        .arg("test/demo.browser.mjs")
+        .current_dir(&dir)
+        .env("TENANTRY_URL", server)
+        .env("DEMO_PORT", demo_port.to_string())
+        .env("SCREENSHOT", screenshot)
+        .env("TENANTRY_CHROMIUM", chromium())
+        .stdin(Stdio::null());
+    node::die_with_parent(&mut command);
+    let output = tokio::process::Command::from(command)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("start node: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("the demo test failed:\n{stderr}"));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).map_err(|e| format!("unreadable summary {line:?}: {e}\n{stderr}"))
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

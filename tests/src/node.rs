@@ -15,15 +15,24 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The web client's package (`client/web`, pinned by its own lockfile).
+pub fn web_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../client/web")
+}
+
 /// Installs the pinned modules (`npm ci`) unless `module` is already there.
 pub fn ensure_modules(module: &str) -> Result<(), String> {
-    let dir = dir();
+    ensure_modules_in(&dir(), module)
+}
+
+/// [`ensure_modules`] for the package in `dir`.
+pub fn ensure_modules_in(dir: &std::path::Path, module: &str) -> Result<(), String> {
     if dir.join("node_modules").join(module).exists() {
         return Ok(());
     }
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .status()
         .map_err(|e| format!("npm is needed for this test (apt-get install -y npm): {e}"))?;
     if !status.success() {

@@ -2,8 +2,10 @@
 //! `.cargo/config.toml`). Standard library only, so it builds in seconds.
 //!
 //! - `cargo xtask test [ARGS…]`: installs what the suite needs and is missing
-//!   on this machine, then runs `cargo test --workspace [ARGS…]`. On a
-//!   prepared machine it checks and installs nothing.
+//!   on this machine, checks the web client (`client/web`: generated code up
+//!   to date, `tsc` strict, its unit tests), then runs
+//!   `cargo test --workspace [ARGS…]`. On a prepared machine it installs
+//!   nothing.
 //! - `cargo xtask setup`: only the installing part.
 
 use std::{
@@ -21,7 +23,9 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let result = match task.as_deref() {
         Some("setup") => setup(),
-        Some("test") => setup().and_then(|()| test(&rest)),
+        Some("test") => setup()
+            .and_then(|()| web_checks())
+            .and_then(|()| test(&rest)),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -46,7 +50,19 @@ fn setup() -> Result<(), String> {
     if !missing.is_empty() {
         apt_install(&missing)?;
     }
-    node_modules(&root().join("tests/node"))
+    node_modules(&root().join("tests/node"))?;
+    node_modules(&root().join("client/web"))
+}
+
+/// The TypeScript client: its generated code matches `proto/`, it type-checks
+/// (strict), and its unit tests pass. (Its browser test is a cargo test.)
+fn web_checks() -> Result<(), String> {
+    for script in ["check-generated", "typecheck", "test"] {
+        run(Command::new("npm")
+            .args(["run", "--silent", script])
+            .current_dir(root().join("client/web")))?;
+    }
+    Ok(())
 }
 
 /// One thing the suite needs from the machine, and the Debian package that
