@@ -18,6 +18,47 @@ use crate::{
 
 const BATCH: i64 = 1000;
 
+/// Why `row` does not continue the chain at `expected_seq` after `previous`
+/// (pure).
+fn broken_link(row: &AuditEventRow, expected_seq: i64, previous: &str) -> Option<String> {
+    if row.seq != expected_seq {
+        Some(format!(
+            "sequence jumps from {} to {}: events are missing",
+            expected_seq - 1,
+            row.seq
+        ))
+    } else if row.prev_hash != previous {
+        Some("does not link to the event before it".to_owned())
+    } else if event_hash(row) != row.hash {
+        Some("its content does not match its hash: it was altered".to_owned())
+    } else {
+        None
+    }
+}
+
+/// The first row past the organization's head: one the server did not
+/// record. (One statement, so it sees one snapshot: events committing now
+/// are within the head it reads.)
+async fn first_past_head(db: &Db, scope: TenantScope) -> ApiResult<Option<AuditEventRow>> {
+    let org_id = scope.org_id().to_owned();
+    let inserted: Vec<AuditEventRow> = db
+        .read(move |tx| {
+            let head = organizations::table
+                .find(&org_id)
+                .select(organizations::audit_seq)
+                .single_value();
+            let mut t = tx.tenant(&scope)?;
+            Ok(t.audit_events()
+                .filter(audit_events::seq.nullable().gt(head))
+                .order(audit_events::seq.asc())
+                .limit(1)
+                .select(AuditEventRow::as_select())
+                .load(t.conn())?)
+        })
+        .await?;
+    Ok(inserted.into_iter().next())
+}
+
 pub async fn verify_audit_chain(
     db: &Db,
     scope: TenantScope,
@@ -51,20 +92,7 @@ pub async fn verify_audit_chain(
             })
             .await?;
         for row in &rows {
-            let broken = if row.seq != expected_seq {
-                Some(format!(
-                    "sequence jumps from {} to {}: events are missing",
-                    expected_seq - 1,
-                    row.seq
-                ))
-            } else if row.prev_hash != previous {
-                Some("does not link to the event before it".to_owned())
-            } else if event_hash(row) != row.hash {
-                Some("its content does not match its hash: it was altered".to_owned())
-            } else {
-                None
-            };
-            if let Some(reason) = broken {
+            if let Some(reason) = broken_link(row, expected_seq, &previous) {
                 return Ok(pb::VerifyAuditChainResponse {
                     intact: false,
                     events_checked: expected_seq - 1,
@@ -92,26 +120,7 @@ pub async fn verify_audit_chain(
             ),
         });
     }
-    // Rows past the organization's head were not recorded by the server
-    // (one statement, so it sees one snapshot: events committing now are
-    // within the head it reads).
-    let org_id = scope.org_id().to_owned();
-    let inserted: Vec<AuditEventRow> = db
-        .read(move |tx| {
-            let head = organizations::table
-                .find(&org_id)
-                .select(organizations::audit_seq)
-                .single_value();
-            let mut t = tx.tenant(&scope)?;
-            Ok(t.audit_events()
-                .filter(audit_events::seq.nullable().gt(head))
-                .order(audit_events::seq.asc())
-                .limit(1)
-                .select(AuditEventRow::as_select())
-                .load(t.conn())?)
-        })
-        .await?;
-    if let Some(row) = inserted.first() {
+    if let Some(row) = first_past_head(db, scope).await? {
         return Ok(pb::VerifyAuditChainResponse {
             intact: false,
             events_checked: checked,

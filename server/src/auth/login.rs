@@ -27,6 +27,8 @@ use crate::{
 
 const REFUSED: ApiError = ApiError::Unauthenticated("invalid email or password");
 
+/// Login: validate, check the lockout, verify the password (same cost for
+/// an unknown email), then open the session.
 pub async fn login(
     state: &AppState,
     meta: RequestMeta,
@@ -45,68 +47,72 @@ pub async fn login(
     };
     violations.finish()?;
     let email = email.unwrap_or_default();
-
     let now = state.now();
     let key = email.clone();
-    if let Some(until) = state
-        .db
-        .read(move |tx| lockout::locked_until(tx.conn(), &key, now))
-        .await?
-    {
+    let (lock, user) = state
+        .read(move |tx, _| {
+            let lock = lockout::locked_until(tx.conn(), &key, now)?;
+            Ok((lock, users::find_by_email(tx.conn(), &key)?))
+        })
+        .await?;
+    if let Some(until) = lock {
         return Err(locked(until - now));
     }
-
-    let key = email.clone();
-    let user = state
-        .db
-        .read(move |tx| users::find_by_email(tx.conn(), &key))
-        .await?;
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let valid = state
         .passwords
         .verify(request.password, stored_hash)
         .await?;
-
     let Some(user) = user.filter(|_| valid) else {
         let lock = state
             .write(move |tx, st| record_failure(tx, st, &email, &meta, Action::AuthLogin))
             .await?;
         return Err(lock.map_or(REFUSED, |until| locked(until - now)));
     };
-
     let (user, tokens) = state
-        .write(move |tx, st| {
-            // Guesses sent in parallel all passed the check above: if their
-            // failures locked the account meanwhile, a right one among them
-            // does not get in either.
-            if let Some(until) = lockout::locked_until(tx.conn(), &email, now)? {
-                return Err(locked(until - now));
-            }
-            lockout::clear(tx.conn(), &email)?;
-            let pinned = choose_org(tx, &user, org_id.as_deref())?;
-            let tokens = issue::open_session(
-                tx,
-                st,
-                &user.id,
-                pinned.clone(),
-                issue::AuthMethod::Password,
-                &meta,
-            )?;
-            diesel::update(users_table::table.find(&user.id))
-                .set(users_table::last_org_id.eq(&pinned))
-                .execute(tx.conn())?;
-            let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
-            let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(&user.id, Action::AuthLogin, "session", tokens.session_id())
-                .details(serde_json::json!({ "method": "password" }));
-            audit::record(&mut t, st.now(), &meta, event)?;
-            Ok((user, tokens))
-        })
+        .write(move |tx, st| open_password_session(tx, st, &meta, user, org_id.as_deref()))
         .await?;
     Ok(pb::LoginResponse {
         user: Some(users::to_proto_user(&user)),
         tokens: Some(tokens.sign(state)?),
     })
+}
+
+/// After a right password: a session pinned to the organization the rules
+/// choose, the lockout cleared, the sign-in audited.
+fn open_password_session(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    user: UserRow,
+    requested_org: Option<&str>,
+) -> ApiResult<(UserRow, issue::Unsigned)> {
+    let now = state.now();
+    // Guesses sent in parallel all passed the check before: if their failures
+    // locked the account meanwhile, a right one among them does not get in
+    // either.
+    if let Some(until) = lockout::locked_until(tx.conn(), &user.email, now)? {
+        return Err(locked(until - now));
+    }
+    lockout::clear(tx.conn(), &user.email)?;
+    let pinned = choose_org(tx, &user, requested_org)?;
+    let tokens = issue::open_session(
+        tx,
+        state,
+        &user.id,
+        pinned.clone(),
+        issue::AuthMethod::Password,
+        meta,
+    )?;
+    diesel::update(users_table::table.find(&user.id))
+        .set(users_table::last_org_id.eq(&pinned))
+        .execute(tx.conn())?;
+    let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
+    let mut t = tx.tenant(&scope)?;
+    let event = Event::by_user(&user.id, Action::AuthLogin, "session", tokens.session_id())
+        .details(serde_json::json!({ "method": "password" }));
+    audit::record(&mut t, now, meta, event)?;
+    Ok((user, tokens))
 }
 
 pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {

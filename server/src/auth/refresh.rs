@@ -128,7 +128,21 @@ fn rotate(
         ));
     }
 
-    // A spent token came back: someone holds a copy. End the session.
+    // A spent token came back: someone holds a copy.
+    revoke_for_reuse(tx, state, meta, &session)?;
+    Ok(Outcome::Refused(
+        "refresh token reuse detected: the session has been revoked",
+    ))
+}
+
+/// Ends the session whose spent refresh token came back, and audits it.
+fn revoke_for_reuse(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    session: &SessionRow,
+) -> ApiResult<()> {
+    let now = state.now();
     diesel::update(sessions::table.find(&session.id))
         .set((
             sessions::revoked_at.eq(now),
@@ -149,10 +163,7 @@ fn rotate(
     )
     .failed()
     .details(serde_json::json!({ "revoked": true }));
-    audit::record(&mut t, now, meta, event)?;
-    Ok(Outcome::Refused(
-        "refresh token reuse detected: the session has been revoked",
-    ))
+    audit::record(&mut t, now, meta, event)
 }
 
 fn find_token(tx: &mut Tx<'_>, hash: &str) -> ApiResult<Option<RefreshTokenRow>> {

@@ -65,14 +65,7 @@ pub async fn create_invitation(
             let now = st.now();
             let org = organizations::load(tx, &scope)?;
             let mut t = tx.tenant(&scope)?;
-            let already: Option<String> = t
-                .memberships()
-                .inner_join(users_table::table)
-                .filter(users_table::email.eq(&email))
-                .select(memberships::user_id)
-                .first(t.conn())
-                .optional()?;
-            if already.is_some() {
+            if member_with_email(&mut t, &email)? {
                 return Err(ApiError::AlreadyExists(
                     "this address already belongs to a member".into(),
                 ));
@@ -112,18 +105,7 @@ pub async fn create_invitation(
             Ok((convert::invitation(&row, now), token, org.name))
         })
         .await?;
-    let body = format!(
-        "You are invited to join {org_name} on Tenantry as {}.\r\n\r\nInvitation token: {token}\r\n\r\n\
-         Sign in with this address and pass the token to AcceptInvitation.\r\n",
-        role.as_str()
-    );
-    if let Err(err) = state
-        .mailer
-        .send(&invitation.email, "You are invited", &body)
-        .await
-    {
-        tracing::error!(error = %err, "could not queue the invitation mail");
-    }
+    mail_invitation(state, &invitation.email, &org_name, role, &token).await;
     Ok(pb::CreateInvitationResponse {
         invitation: Some(invitation),
         token,
@@ -204,6 +186,30 @@ pub async fn revoke_invitation(
         })
         .await?;
     Ok(pb::RevokeInvitationResponse {})
+}
+
+/// Whether a member of this organization has this address.
+fn member_with_email(t: &mut Tenant<'_>, email: &str) -> ApiResult<bool> {
+    let found: Option<String> = t
+        .memberships()
+        .inner_join(users_table::table)
+        .filter(users_table::email.eq(email))
+        .select(memberships::user_id)
+        .first(t.conn())
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Mails the invitee their token. Logged, not fatal: the inviter has it too.
+async fn mail_invitation(state: &AppState, to: &str, org_name: &str, role: Role, token: &str) {
+    let body = format!(
+        "You are invited to join {org_name} on Tenantry as {}.\r\n\r\nInvitation token: {token}\r\n\r\n\
+         Sign in with this address and pass the token to AcceptInvitation.\r\n",
+        role.as_str()
+    );
+    if let Err(err) = state.mailer.send(to, "You are invited", &body).await {
+        tracing::error!(error = %err, "could not queue the invitation mail");
+    }
 }
 
 /// Why an invitation cannot be accepted by `user` now, if it cannot (pure).

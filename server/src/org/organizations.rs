@@ -111,6 +111,24 @@ fn pin(
     issue::repin_session(tx, state, caller.session_id(), Some(org_id.to_owned()))
 }
 
+/// What an update changed, for its audit event.
+fn changed(
+    before: &OrganizationRow,
+    after: &OrganizationRow,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut changes = serde_json::Map::new();
+    if before.name != after.name {
+        changes.insert("name".into(), after.name.clone().into());
+    }
+    if before.login_policy != after.login_policy {
+        changes.insert("login_policy".into(), after.login_policy.as_str().into());
+    }
+    if before.max_file_size != after.max_file_size {
+        changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
+    }
+    changes
+}
+
 /// The organization of a scope (it is live: the session check saw to that).
 pub fn load(tx: &mut Tx<'_>, scope: &TenantScope) -> ApiResult<OrganizationRow> {
     organizations::table
@@ -189,16 +207,7 @@ pub async fn update_organization(
                     organizations::updated_at.eq(now),
                 ))
                 .execute(tx.conn())?;
-            let mut changes = serde_json::Map::new();
-            if before.name != after.name {
-                changes.insert("name".into(), after.name.clone().into());
-            }
-            if before.login_policy != after.login_policy {
-                changes.insert("login_policy".into(), after.login_policy.as_str().into());
-            }
-            if before.max_file_size != after.max_file_size {
-                changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
-            }
+            let mut changes = changed(&before, &after);
             if before.login_policy != LoginPolicy::Sso && after.login_policy == LoginPolicy::Sso {
                 let ended = end_password_sessions(tx, &scope, now)?;
                 changes.insert("password_sessions_ended".into(), ended.into());

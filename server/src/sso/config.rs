@@ -81,6 +81,35 @@ pub async fn get_sso_config(
     })
 }
 
+/// The sealed secret to store: a new one, or the stored one — kept only for
+/// the same provider and client, else an admin who never saw the secret
+/// could point the issuer at a server of theirs and receive it at the token
+/// endpoint.
+fn secret_to_store(
+    new: Option<&(String, String)>,
+    existing: Option<&SsoConfigRow>,
+    checked: &settings::Checked,
+) -> ApiResult<(Option<String>, Option<String>)> {
+    match (new, existing) {
+        (Some((key, sealed)), _) => Ok((Some(key.clone()), Some(sealed.clone()))),
+        (None, Some(old))
+            if old.secret_sealed.is_some()
+                && old.issuer_url == checked.issuer_url
+                && old.client_id == checked.client_id =>
+        {
+            Ok((old.secret_key_id.clone(), old.secret_sealed.clone()))
+        }
+        (None, Some(old)) if old.secret_sealed.is_some() => Err(ApiError::invalid(
+            "client_secret",
+            "is required again when the issuer or the client id changes",
+        )),
+        (None, _) => Err(ApiError::invalid(
+            "client_secret",
+            "is required: the flow uses a confidential client",
+        )),
+    }
+}
+
 pub async fn upsert_sso_config(
     state: &AppState,
     meta: RequestMeta,
@@ -106,31 +135,8 @@ pub async fn upsert_sso_config(
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             let existing = load(&mut t)?;
-            let (secret_key_id, secret_sealed) = match (&sealed, &existing) {
-                (Some((key, sealed)), _) => (Some(key.clone()), Some(sealed.clone())),
-                // Kept only for the same provider and client: otherwise an
-                // admin who never saw the secret could point the issuer at a
-                // server of theirs and receive it at the token endpoint.
-                (None, Some(old))
-                    if old.secret_sealed.is_some()
-                        && old.issuer_url == checked.issuer_url
-                        && old.client_id == checked.client_id =>
-                {
-                    (old.secret_key_id.clone(), old.secret_sealed.clone())
-                }
-                (None, Some(old)) if old.secret_sealed.is_some() => {
-                    return Err(ApiError::invalid(
-                        "client_secret",
-                        "is required again when the issuer or the client id changes",
-                    ));
-                }
-                (None, _) => {
-                    return Err(ApiError::invalid(
-                        "client_secret",
-                        "is required: the flow uses a confidential client",
-                    ));
-                }
-            };
+            let (secret_key_id, secret_sealed) =
+                secret_to_store(sealed.as_ref(), existing.as_ref(), &checked)?;
             let row = SsoConfigRow {
                 org_id: scope.org_id().to_owned(),
                 issuer_url: checked.issuer_url.clone(),

@@ -87,43 +87,30 @@ fn url_field(raw: &str, field: &str, violations: &mut Violations) -> String {
     trimmed.to_owned()
 }
 
-pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Option<Checked> {
-    let Some(config) = config else {
-        violations.add("config", "is required");
-        return None;
-    };
-    let issuer_url = url_field(&config.issuer_url, "config.issuer_url", violations);
-    let client_id = config.client_id.trim().to_owned();
-    if client_id.is_empty() || client_id.len() > 255 {
-        violations.add("config.client_id", "must be 1 to 255 characters");
+/// Scopes besides `openid` (always asked): single words; email and profile
+/// when none are given.
+fn scopes_field(scopes: &[String], violations: &mut Violations) -> Vec<String> {
+    if scopes.is_empty() {
+        return vec!["email".into(), "profile".into()];
     }
-    let scopes: Vec<String> = if config.scopes.is_empty() {
-        vec!["email".into(), "profile".into()]
-    } else {
-        config
-            .scopes
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| s != "openid")
-            .collect()
-    };
+    let scopes: Vec<String> = scopes
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| s != "openid")
+        .collect();
     if scopes
         .iter()
         .any(|s| s.is_empty() || s.contains(char::is_whitespace))
     {
         violations.add("config.scopes", "must be single words");
     }
-    let claims = config.claims.unwrap_or_default();
-    let claim = |value: &str, default: &str| {
-        if value.trim().is_empty() {
-            default.to_owned()
-        } else {
-            value.trim().to_owned()
-        }
-    };
-    let provisioning = config.provisioning.unwrap_or_default();
-    let mut allowed_domains = Vec::new();
-    for domain in &provisioning.allowed_email_domains {
+    scopes
+}
+
+/// Email domains, lowercased, without a trailing dot.
+fn domains_field(domains: &[String], violations: &mut Violations) -> Vec<String> {
+    let mut allowed = Vec::new();
+    for domain in domains {
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         if domain.is_empty()
             || domain.contains('@')
@@ -135,9 +122,33 @@ pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Opti
                 format!("{domain:?} is not a domain like company.com"),
             );
         } else {
-            allowed_domains.push(domain);
+            allowed.push(domain);
         }
     }
+    allowed
+}
+
+pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Option<Checked> {
+    let Some(config) = config else {
+        violations.add("config", "is required");
+        return None;
+    };
+    let issuer_url = url_field(&config.issuer_url, "config.issuer_url", violations);
+    let client_id = config.client_id.trim().to_owned();
+    if client_id.is_empty() || client_id.len() > 255 {
+        violations.add("config.client_id", "must be 1 to 255 characters");
+    }
+    let scopes = scopes_field(&config.scopes, violations);
+    let claims = config.claims.unwrap_or_default();
+    let claim = |value: &str, default: &str| {
+        if value.trim().is_empty() {
+            default.to_owned()
+        } else {
+            value.trim().to_owned()
+        }
+    };
+    let provisioning = config.provisioning.unwrap_or_default();
+    let allowed_domains = domains_field(&provisioning.allowed_email_domains, violations);
     let default_role = match provisioning.default_role {
         0 => Some(Role::Member),
         value => role_field(value, "config.provisioning.default_role", violations),
