@@ -147,6 +147,17 @@ impl TestApp {
         .await
     }
 
+    /// `member@acme.test` (an account of the test provider) with a password,
+    /// verified, a MEMBER of `owner`'s organization.
+    pub async fn member_with_password(&self, owner: &TestUser) -> TestUser {
+        const EMAIL: &str = "member@acme.test";
+        self.register(EMAIL, crate::PASSWORD).await;
+        self.verify_email(EMAIL).await;
+        let user = self.sign_in(EMAIL, crate::PASSWORD).await;
+        user.accept(&owner.invite(EMAIL, Role::Member).await).await;
+        user
+    }
+
     /// A client signed in through `slug`'s provider as `login`, whose
     /// existing account is linked with its password.
     pub async fn sso_session(&self, slug: &str, login: &str, password: &str) -> Client {

@@ -14,21 +14,12 @@ use tenantry_client::{
     sso::v1::{ConfirmSsoLinkRequest, ListMyIdentitiesRequest, UnlinkIdentityRequest},
 };
 use tenantry_tests::{
-    Backend, PASSWORD, TestApp, TestUser, assert_code, field_violations, oidc_issuer,
-    on_both_backends, sso_config,
+    Backend, PASSWORD, TestApp, assert_code, field_violations, oidc_issuer, on_both_backends,
+    sso_config,
 };
 use tonic::Code;
 
 const P: &str = "member@acme.test";
-
-/// P: a password account, verified, a MEMBER of the owner's organization.
-async fn person(app: &TestApp, owner: &TestUser) -> TestUser {
-    app.register(P, PASSWORD).await;
-    app.verify_email(P).await;
-    let user = app.sign_in(P, PASSWORD).await;
-    user.accept(&owner.invite(P, Role::Member).await).await;
-    user
-}
 
 async fn identities(client: &Client) -> Vec<String> {
     client
@@ -48,7 +39,7 @@ async fn a_first_sign_in_that_matches_an_account_waits_for_the_owners_consent(ba
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
-    let p = person(&app, &team.owner).await;
+    let p = app.member_with_password(&team.owner).await;
 
     let answer = app.sso_sign_in("acme", P).await.unwrap();
     assert!(
@@ -124,7 +115,7 @@ async fn the_mailed_token_also_proves_the_account(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
-    let p = person(&app, &team.owner).await;
+    let p = app.member_with_password(&team.owner).await;
     let pending = app
         .sso_sign_in("acme", P)
         .await
@@ -173,7 +164,7 @@ async fn a_providers_session_reaches_nothing_beyond_its_organization(backend: Ba
     let app = TestApp::start(backend).await;
     let a = app.team("acme").await;
     a.admin.set_up_sso(sso_config(&issuer)).await;
-    let mut p = person(&app, &a.owner).await;
+    let mut p = app.member_with_password(&a.owner).await;
     let password_session = p.tokens.session_id.clone();
     let q = p.create_org("q-owned").await;
     let q_session = p.client.clone();
@@ -230,7 +221,7 @@ async fn account_wide_changes_need_the_accounts_own_credential(backend: Backend)
     let app = TestApp::start(backend).await;
     let a = app.team("acme").await;
     a.admin.set_up_sso(sso_config(&issuer)).await;
-    let p = person(&app, &a.owner).await;
+    let p = app.member_with_password(&a.owner).await;
     // B: another organization with its own provider, where P is linked too.
     let mut b_owner = app.user("b-owner").await;
     b_owner.create_org("bee").await;

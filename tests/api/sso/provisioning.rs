@@ -49,7 +49,7 @@ async fn without_provisioning_only_members_get_in(backend: Backend) {
     assert!(status.message().contains("invitation"));
     // An existing member with the same verified address is linked (with
     // their consent), keeping their role (sync at creation only).
-    let invited = member_with_password(&app, &team.owner).await;
+    let invited = app.member_with_password(&team.owner).await;
     let signed_in = app
         .sso_link_with_password("acme", "member@acme.test", PASSWORD)
         .await
@@ -166,7 +166,7 @@ async fn the_last_way_in_cannot_be_unlinked(backend: Backend) {
     );
     assert_eq!(status.message(), "identity not found");
     // A member who also has a password may unlink.
-    member_with_password(&app, &team.owner).await;
+    app.member_with_password(&team.owner).await;
     let member = app.sso_session("acme", "member@acme.test", PASSWORD).await;
     let identity = member
         .sso()
@@ -200,7 +200,7 @@ async fn a_providers_sessions_stay_in_the_organization_and_below_owners(backend:
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     team.admin.set_up_sso(sso_config(&issuer)).await;
-    let member = member_with_password(&app, &team.owner).await;
+    let member = app.member_with_password(&team.owner).await;
     let mut elsewhere = app.user("elsewhere-owner").await;
     let other = elsewhere.create_org("elsewhere").await;
     member
@@ -273,20 +273,6 @@ async fn set_sync(admin: &tenantry_tests::TestUser, issuer: &str, sync: SyncMode
         })
         .await
         .unwrap();
-}
-
-/// member@acme.test with a password, verified, a MEMBER of the owner's
-/// organization.
-async fn member_with_password(
-    app: &TestApp,
-    owner: &tenantry_tests::TestUser,
-) -> tenantry_tests::TestUser {
-    app.register("member@acme.test", PASSWORD).await;
-    app.verify_email("member@acme.test").await;
-    let user = app.sign_in("member@acme.test", PASSWORD).await;
-    let token = owner.invite("member@acme.test", Role::Member).await;
-    user.accept(&token).await;
-    user
 }
 
 on_both_backends!(
