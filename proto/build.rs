@@ -13,6 +13,8 @@ const PROTOS: &[&str] = &[
     "tenantry/sso/v1/sso.proto",
 ];
 
+const ERROR_DETAILS: &str = "google/rpc/error_details.proto";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {
         println!("cargo:rerun-if-changed={proto}");
@@ -20,6 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(PROTOS, ["."])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out_dir.join("tenantry_descriptor.bin"), fds.encode_to_vec())?;
+    // The error details every error may carry, for reflection only: the Rust
+    // types come from tonic-types.
+    println!("cargo:rerun-if-changed=../proto-vendor/{ERROR_DETAILS}");
+    let details = protox::compile([ERROR_DETAILS], ["../proto-vendor"])?;
+    fs::write(out_dir.join("error_details.bin"), details.encode_to_vec())?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

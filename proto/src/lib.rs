@@ -9,6 +9,11 @@ pub mod codec;
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/tenantry_descriptor.bin"));
 
+/// The encoded `FileDescriptorSet` of `google/rpc/error_details.proto` (and
+/// what it imports), so reflection clients can decode error details.
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/error_details.bin"));
+
 macro_rules! area {
     ($area:ident, $package:literal) => {
         #[doc = concat!("The `", $package, "` package.")]

@@ -1,17 +1,35 @@
 //! The tower layers of the request path, outermost first:
+//! [`keep_alive`] (HTTP/1.1 connections survive early answers) → CORS →
+//! [`protocol`] (gRPC and grpc-web with Protobuf only) → [`grpc_web`] →
 //! [`request_meta`] (request id, client address, tracing span) →
 //! [`authenticate`] (token → [`Caller`](crate::context::Caller),
-//! access rule) → [`rate_limit`].
+//! access rule) → [`rate_limit`] → [`framing`] (request frames checked).
 
 pub mod authenticate;
+pub mod framing;
 pub mod grpc_web;
+pub mod keep_alive;
+pub mod protocol;
 pub mod rate_limit;
 pub mod request_meta;
 
-use http::Response;
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
 
 /// A gRPC error as an HTTP response (trailers-only), for layers that refuse a
 /// call before it reaches a service.
 pub(crate) fn refuse<B: Default>(status: tonic::Status) -> Response<B> {
     status.into_http()
+}
+
+/// A plain-text HTTP answer, for callers that are not speaking gRPC.
+pub(crate) fn plain_text(status: StatusCode, text: String) -> Response<tonic::body::Body> {
+    let body = tonic::body::Body::new(http_body_util::Full::new(Bytes::from(text)));
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
 }

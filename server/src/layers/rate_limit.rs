@@ -15,7 +15,6 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
 use futures::future::BoxFuture;
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
@@ -198,14 +197,10 @@ impl Limits {
 fn too_many_requests(wait: Duration) -> Response<Body> {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let text = format!("too many requests: retry in {seconds} s\n");
-    let mut response = Response::new(Body::new(http_body_util::Full::new(Bytes::from(text))));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    let mut response = super::plain_text(StatusCode::TOO_MANY_REQUESTS, text);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     response
 }
 
@@ -213,6 +208,7 @@ fn too_many_requests(wait: Duration) -> Response<Body> {
 mod tests {
     use std::convert::Infallible;
 
+    use bytes::Bytes;
     use http_body_util::BodyExt as _;
     use tower::{ServiceExt as _, service_fn};
 

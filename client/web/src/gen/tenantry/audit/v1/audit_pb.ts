@@ -376,6 +376,13 @@ export const OutcomeSchema: GenEnum<Outcome> = /*@__PURE__*/
  * its fields and its predecessor's hash, so an edited, removed or reordered
  * event breaks the chain at that point.
  *
+ * Error details: errors carry google.rpc details in
+ * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
+ * so buf curl and grpcurl decode them). Every method may return
+ * INVALID_ARGUMENT with a BadRequest (one field violation per bad field), and
+ * RESOURCE_EXHAUSTED with a RetryInfo when the caller's rate limit is spent.
+ * No other detail is returned.
+ *
  * @generated from service tenantry.audit.v1.AuditService
  */
 export const AuditService: GenService<{

@@ -229,6 +229,13 @@ export const JwkSchema: GenMessage<Jwk> = /*@__PURE__*/
  */
 export type RegisterRequest = Message<"tenantry.auth.v1.RegisterRequest"> & {
   /**
+   * An ASCII address: a local part of letters, digits, dots and
+   * !#$%&'*+/=?^_`{|}~- (no quoted strings), and a domain of letters, digits
+   * and hyphens (an international domain in its xn-- form). Kept as typed,
+   * with the domain lowercased; compared without regard to case everywhere
+   * (sign-in, invitations, single sign-on, lockout), so one address is one
+   * account.
+   *
    * @generated from field: string email = 1;
    */
   email: string;
@@ -239,6 +246,10 @@ export type RegisterRequest = Message<"tenantry.auth.v1.RegisterRequest"> & {
   password: string;
 
   /**
+   * Visible text only: no control, direction-changing, zero-width or
+   * line-separator characters (the same rule holds for organization names,
+   * file names and label values).
+   *
    * @generated from field: string display_name = 3;
    */
   displayName: string;
@@ -783,8 +794,13 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
  * VerifyEmail. Every other method needs `authorization: Bearer <access token>`
  * and answers UNAUTHENTICATED without a valid one.
  *
- * Errors carry google.rpc details: INVALID_ARGUMENT comes with a BadRequest
- * listing each field violation; RESOURCE_EXHAUSTED comes with a RetryInfo.
+ * Error details: errors carry google.rpc details in
+ * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
+ * so buf curl and grpcurl decode them). Every method may return
+ * INVALID_ARGUMENT with a BadRequest (one field violation per bad field), and
+ * RESOURCE_EXHAUSTED with a RetryInfo when the caller's rate limit is spent.
+ * Login also answers RESOURCE_EXHAUSTED with a RetryInfo while an address is
+ * locked out after failed attempts. No other detail is returned.
  *
  * @generated from service tenantry.auth.v1.AuthService
  */

@@ -888,6 +888,17 @@ export const FileOrderSchema: GenEnum<FileOrder> = /*@__PURE__*/
  * failed or interrupted upload leaves no file and, once the janitor has run,
  * no bytes.
  *
+ * Error details: errors carry google.rpc details in
+ * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
+ * so buf curl and grpcurl decode them). Every method may return
+ * INVALID_ARGUMENT with a BadRequest (one field violation per bad field), and
+ * RESOURCE_EXHAUSTED with a RetryInfo when the caller's rate limit is spent.
+ * Besides: Upload answers RESOURCE_EXHAUSTED with a RetryInfo when the
+ * caller or the organization has too many uploads open (and without one when
+ * the storage quota is full); AppendUploadChunk answers FAILED_PRECONDITION
+ * with a PreconditionFailure (type OFFSET, subject the session id) for a
+ * chunk at the wrong offset. No other detail is returned.
+ *
  * @generated from service tenantry.file.v1.FileService
  */
 export const FileService: GenService<{

@@ -816,6 +816,13 @@ export const InvitationStateSchema: GenEnum<InvitationState> = /*@__PURE__*/
  * an organization with a token pinned to none answer FAILED_PRECONDITION.
  * An organization always keeps at least one OWNER.
  *
+ * Error details: errors carry google.rpc details in
+ * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
+ * so buf curl and grpcurl decode them). Every method may return
+ * INVALID_ARGUMENT with a BadRequest (one field violation per bad field), and
+ * RESOURCE_EXHAUSTED with a RetryInfo when the caller's rate limit is spent.
+ * No other detail is returned.
+ *
  * @generated from service tenantry.org.v1.OrgService
  */
 export const OrgService: GenService<{

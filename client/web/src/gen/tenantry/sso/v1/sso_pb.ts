@@ -56,7 +56,7 @@ export type ProvisioningRules = Message<"tenantry.sso.v1.ProvisioningRules"> & {
   /**
    * Exact domains (after lowercasing) whose addresses may sign in; empty
    * allows any. `company.com` does not admit `evilcompany.com` nor
-   * `sub.company.com`.
+   * `sub.company.com`. At most 100.
    *
    * @generated from field: repeated string allowed_email_domains = 2;
    */
@@ -70,7 +70,8 @@ export type ProvisioningRules = Message<"tenantry.sso.v1.ProvisioningRules"> & {
   defaultRole: Role;
 
   /**
-   * The highest role a member's groups map to wins (capped at ADMIN).
+   * The highest role a member's groups map to wins (capped at ADMIN). At
+   * most 100.
    *
    * @generated from field: repeated tenantry.sso.v1.GroupRoleMapping group_roles = 4;
    */
@@ -143,7 +144,7 @@ export type SsoConfig = Message<"tenantry.sso.v1.SsoConfig"> & {
   clientSecretSet: boolean;
 
   /**
-   * Requested besides `openid`; default `email profile`.
+   * Requested besides `openid`; default `email profile`. At most 20.
    *
    * @generated from field: repeated string scopes = 4;
    */
@@ -165,7 +166,7 @@ export type SsoConfig = Message<"tenantry.sso.v1.SsoConfig"> & {
   provisioning?: ProvisioningRules | undefined;
 
   /**
-   * Where the provider may send users back (exact match).
+   * Where the provider may send users back (exact match). At most 20.
    *
    * @generated from field: repeated string redirect_uris = 8;
    */
@@ -713,6 +714,13 @@ export const SyncModeSchema: GenEnum<SyncMode> = /*@__PURE__*/
  * secret (a confidential client). The browser app or CLI does the redirect:
  * it calls BeginSsoLogin, sends the user to the URL, receives `code`, `state`
  * (and `iss`) at its redirect URI and passes them to CompleteSsoLogin.
+ *
+ * Error details: errors carry google.rpc details in
+ * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
+ * so buf curl and grpcurl decode them). Every method may return
+ * INVALID_ARGUMENT with a BadRequest (one field violation per bad field), and
+ * RESOURCE_EXHAUSTED with a RetryInfo when the caller's rate limit is spent.
+ * No other detail is returned.
  *
  * @generated from service tenantry.sso.v1.SsoService
  */
