@@ -42,6 +42,9 @@ pub enum ApiError {
     DataLoss(String),
     #[error("{0}")]
     Aborted(String),
+    /// The server stopped waiting for the caller (a stalled stream).
+    #[error("{0}")]
+    DeadlineExceeded(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -152,6 +155,7 @@ impl From<ApiError> for Status {
             ApiError::ResourceExhausted { .. } => Status::resource_exhausted(message),
             ApiError::DataLoss(_) => Status::data_loss(message),
             ApiError::Aborted(_) => Status::aborted(message),
+            ApiError::DeadlineExceeded(_) => Status::deadline_exceeded(message),
             ApiError::Unavailable(_) => Status::unavailable(message),
             ApiError::Wire(status) => status,
             ApiError::Internal(cause) => {

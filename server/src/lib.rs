@@ -10,6 +10,7 @@ pub mod auth;
 pub mod blob;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod context;
 pub mod crypto;
 pub mod db;

@@ -40,6 +40,10 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let listen = config.listen;
     let backend = tenantry_server::db::parse_url(&config.database_url()).0;
+    match tenantry_server::connections::raise_open_files_limit() {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open files limit"),
+    }
     let server = Server::build(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

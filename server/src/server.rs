@@ -9,7 +9,6 @@ use tenantry_proto::{
     org::v1::org_service_server::OrgServiceServer, sso::v1::sso_service_server::SsoServiceServer,
 };
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -19,6 +18,7 @@ use crate::{
     blob::{BlobStore, LocalStore, S3Store},
     clock::SharedClock,
     config::Config,
+    connections::{self, CallsLayer},
     crypto::{
         jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher,
         signing_keys::SigningKeys,
@@ -29,7 +29,8 @@ use crate::{
     health,
     jobs::{self, JobRunner},
     layers::{
-        authenticate::AuthenticateLayer, grpc_web::GrpcWebOnlyLayer, rate_limit::RateLimitLayer,
+        authenticate::AuthenticateLayer, framing::FramingLayer, grpc_web::GrpcWebOnlyLayer,
+        keep_alive::KeepAliveLayer, protocol::ProtocolLayer, rate_limit::RateLimitLayer,
         request_meta::RequestMetaLayer,
     },
     mail::Mailer,
@@ -89,6 +90,10 @@ impl Server {
             }
         };
         let oidc_http = crate::sso::http::ProviderHttp::new(config.sso_allow_private_networks);
+        let upload_slots = crate::files::slots::UploadSlots::new(
+            config.limits.uploads_per_user,
+            config.limits.uploads_per_org,
+        );
         let state = AppState::new(Inner {
             config,
             db,
@@ -103,6 +108,7 @@ impl Server {
             oidc_http,
             refresh_key,
             page_tokens,
+            upload_slots,
         });
         jobs::schedule_recurring(&state).await?;
         Ok(Self { state })
@@ -130,6 +136,7 @@ impl Server {
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(tenantry_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tenantry_proto::ERROR_DETAILS_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
         let reflection_v1 = reflection().build_v1()?;
@@ -158,14 +165,19 @@ impl Server {
                 state.clock.clone(),
             ))
             .layer(rate_limit)
+            .layer(FramingLayer)
             .into_inner();
 
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = connections::incoming(listener, (&config.limits).into());
         let result = tonic::transport::Server::builder()
             .accept_http1(true)
             .concurrency_limit_per_connection(config.limits.concurrency_per_connection)
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
+            .layer(CallsLayer)
+            .layer(KeepAliveLayer)
             .layer(cors(&config.cors_origins)?)
+            .layer(ProtocolLayer)
             .layer(GrpcWebOnlyLayer)
             .layer(layers)
             .add_routes(side_door::routes(state.clone()).into())

@@ -38,6 +38,8 @@ pub struct Inner {
     /// Signs page tokens, so a cursor cannot be forged or moved to another
     /// list.
     pub page_tokens: crate::paging::PageTokens,
+    /// Upload streams open per caller and per organization.
+    pub upload_slots: crate::files::slots::UploadSlots,
 }
 
 impl AppState {

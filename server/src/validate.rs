@@ -3,8 +3,14 @@
 //! violation (`Violations::take` turns it into one). Checks that belong to
 //! one feature (passwords, slugs, labels) live in that feature's `rules`.
 
-/// Trims the address and lowercases its domain (the local part may be case
-/// sensitive).
+/// Trims the address and lowercases its domain; the local part is kept as
+/// typed, for display. Addresses are *compared* by [`email_key`].
+///
+/// The profile accepted: an ASCII address, `local@domain`, where the local
+/// part is 1–64 characters of letters, digits, dots and
+/// ``!#$%&'*+/=?^_`{|}~-`` (RFC 5322 dot-atom, no quoted strings), and the
+/// domain is two or more labels of letters, digits and hyphens (an
+/// internationalized domain in its `xn--` form); 254 bytes at most.
 pub fn normalize_email(raw: &str) -> Result<String, String> {
     let email = raw.trim();
     if email.is_empty() {
@@ -13,26 +19,75 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
     if email.len() > 254 {
         return Err("must be at most 254 bytes".into());
     }
+    if !email.is_ascii() {
+        return Err(
+            "must be an ASCII address (write an international domain in its xn-- form)".into(),
+        );
+    }
     if email.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("must not contain spaces or control characters".into());
     }
     let Some((local, domain)) = email.rsplit_once('@') else {
         return Err("must look like name@example.com".into());
     };
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext));
+    if !local_ok {
         return Err("must look like name@example.com".into());
     }
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with(['.', '-'])
-        && !domain.ends_with(['.', '-'])
-        && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-    if !domain_ok {
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !domain.contains('.') || !domain.split('.').all(label_ok) {
         return Err("must have a domain such as example.com".into());
     }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
+}
+
+/// What two addresses are compared by: `Ann@Example.com` and
+/// `ann@example.com` are one account, one invitee, one lockout.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
+
+/// Characters that change how text around them reads without showing
+/// themselves: bidirectional controls (which can make `exe.pdf` of
+/// `fdp.exe`), zero-width characters, and line or paragraph separators.
+pub fn is_hidden_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// The one check of every human-visible string (names, display names, label
+/// values): nothing hidden or controlling, see [`is_hidden_or_control`].
+pub fn visible_text(raw: &str) -> Result<(), String> {
+    if raw.chars().any(is_hidden_or_control) {
+        return Err(
+            "must not contain control, direction-changing, zero-width or line-separator characters"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// An id the server handed out (a UUID), in canonical form.
@@ -74,8 +129,39 @@ mod tests {
             "ann@localhost",
             "a b@example.com",
             "ann@exa..mple.com",
+            "ann\u{202E}@example.com",
+            "an\u{200B}n@example.com",
+            "ann@exam\u{202E}ple.com",
+            "ann@bücher.de",
+            "ann..lee@example.com",
+            "\"ann lee\"@example.com",
+            "ann@-example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn addresses_compare_whatever_their_case() {
+        let typed = normalize_email("Mixed@Example.com").unwrap();
+        assert_eq!(typed, "Mixed@example.com", "kept as typed for display");
+        assert_eq!(email_key(&typed), email_key("mixed@example.com"));
+        assert!(normalize_email("o'brien+tag@xn--bcher-kva.de").is_ok());
+    }
+
+    #[test]
+    fn visible_text_refuses_what_hides_or_reorders() {
+        assert!(visible_text("Acme GmbH — Zürich 東京").is_ok());
+        for bad in [
+            "a\u{202E}b",
+            "a\u{200B}b",
+            "a\u{200E}b",
+            "a\u{2028}b",
+            "a\u{2066}b",
+            "a\nb",
+            "\u{FEFF}a",
+        ] {
+            assert!(visible_text(bad).is_err(), "{bad:?} accepted");
         }
     }
 

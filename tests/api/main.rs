@@ -4,8 +4,11 @@
 mod audit;
 mod auth;
 mod browser;
+mod connections;
 mod files;
 mod harness;
 mod org;
+mod protocol;
 mod server;
 mod sso;
+mod uploads_held;

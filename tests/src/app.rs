@@ -273,6 +273,18 @@ impl TestApp {
         }
     }
 
+    /// Waits until `org_id` has `count` uploads open on the first instance
+    /// (the server's own count, so a test knows its streams have started).
+    pub async fn wait_for_open_uploads(&self, org_id: &str, count: usize) {
+        for _ in 0..600 {
+            if self.state().upload_slots.open_in_org(org_id) == count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{org_id} never had {count} uploads open");
+    }
+
     /// The server clock's time.
     pub fn now(&self) -> DateTime<Utc> {
         tenantry_server::clock::Clock::now(self.clock.as_ref())

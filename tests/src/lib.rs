@@ -25,6 +25,7 @@ mod node;
 pub mod oidc;
 mod orgs;
 pub mod postgres;
+pub mod raw_http;
 mod requires;
 mod s3;
 mod sso;
@@ -32,7 +33,7 @@ mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
 pub use assertions::{assert_code, field_violations};
-pub use files::{chunks, sha256_hex};
+pub use files::{chunks, metadata as file_metadata, sha256_hex};
 pub use orgs::Team;
 pub use requires::{require_browser, require_node, require_postgres};
 pub use sso::{oidc_issuer, sso_config};

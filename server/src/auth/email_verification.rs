@@ -24,8 +24,15 @@ use crate::{
 };
 
 /// Stores a new verification for the user's current email; returns its token.
+/// Only the newest token works: the ones mailed before it are withdrawn.
 pub fn create(tx: &mut Tx<'_>, state: &AppState, user: &UserRow) -> ApiResult<String> {
     let now = state.now();
+    diesel::delete(
+        email_verifications::table
+            .filter(email_verifications::user_id.eq(&user.id))
+            .filter(email_verifications::used_at.is_null()),
+    )
+    .execute(tx.conn())?;
     let token = random_token("ev");
     let row = EmailVerificationRow {
         token_hash: hash_token(&token),

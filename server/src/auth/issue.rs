@@ -193,12 +193,16 @@ pub fn token_pair(
         Some(org) => current_role(tx, org, &session.user_id)?,
         None => None,
     };
+    let org_id = match (&session.org_id, role) {
+        (Some(_), None) => unpin_from_lost_org(tx, state, session)?,
+        (org_id, _) => org_id.clone(),
+    };
     let access_expires =
         after(now, state.config.tokens.access_token_ttl).min(session.absolute_expires_at);
     let claims = AccessClaims {
         sub: session.user_id.clone(),
         sid: session.id.clone(),
-        tid: session.org_id.clone(),
+        tid: org_id,
         role: role.map(|r| r.as_str().to_owned()),
         iat: now.and_utc().timestamp(),
         exp: access_expires.and_utc().timestamp(),
@@ -213,6 +217,28 @@ pub fn token_pair(
         refresh_expires,
         role,
     })
+}
+
+/// A session whose person is no longer a member of its organization (removed,
+/// or the organization deleted): a password session goes on pinned to no
+/// organization (the person picks another with SwitchOrganization); a single
+/// sign-on session, which exists only for that organization, is refused.
+fn unpin_from_lost_org(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    session: &SessionRow,
+) -> ApiResult<Option<String>> {
+    if session.auth_method == AuthMethod::Sso.as_str() {
+        return Err(ApiError::Unauthenticated(
+            "you are no longer a member of the organization this single sign-on session \
+             was for: sign in again",
+        ));
+    }
+    diesel::update(sessions::table.find(&session.id))
+        .set(sessions::org_id.eq(None::<String>))
+        .execute(tx.conn())?;
+    state.liveness.forget(&session.id);
+    Ok(None)
 }
 
 /// The user's role in `org_id`, read in that organization's scope (the

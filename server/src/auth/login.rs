@@ -48,7 +48,8 @@ pub async fn login(
     violations.finish()?;
     let email = email.unwrap_or_default();
     let now = state.now();
-    let key = email.clone();
+    // One lockout per address, whatever its case.
+    let key = validate::email_key(&email);
     let (lock, user) = state
         .read(move |tx, _| {
             let lock = lockout::locked_until(tx.conn(), &key, now)?;

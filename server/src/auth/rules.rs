@@ -33,9 +33,7 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), String> {
 /// A display name; empty means the email's local part.
 pub fn clean_display_name(raw: &str, email: &str) -> Result<String, String> {
     let name = raw.trim();
-    if name.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
+    crate::validate::visible_text(name)?;
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
         return Err(format!(
             "must be at most {MAX_DISPLAY_NAME_CHARS} characters"

@@ -21,9 +21,10 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> ApiResult<UserRow> {
         .ok_or(ApiError::Unauthenticated("this account no longer exists"))
 }
 
+/// The account of `email`, whatever the case it is written in.
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> ApiResult<Option<UserRow>> {
     Ok(users::table
-        .filter(users::email.eq(email))
+        .filter(crate::db::lower(users::email).eq(crate::validate::email_key(email)))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?)

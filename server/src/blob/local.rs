@@ -1,11 +1,12 @@
 //! Blobs in a local folder: each write goes to `.tmp/` and is renamed into
 //! place when complete, so a half-written file is never visible at its key.
 //!
-//! A write or read runs on a blocking thread of its own, joined to the
-//! request by a small bounded channel: the request task hashes one chunk
-//! while the thread writes the previous (memory stays at a few chunks), and
-//! writeback to the disk starts every 32 MiB instead of all at the final
-//! fsync (measured in BENCHMARKS.md).
+//! Each chunk of a write or read is one job on tokio's blocking pool: the
+//! request task hashes one chunk while a pool thread writes the previous
+//! (memory stays at a couple of chunks), and no thread is held between
+//! chunks, so a stalled upload or a slow reader costs no thread. Writeback
+//! to the disk starts every 32 MiB instead of all at the final fsync
+//! (measured in BENCHMARKS.md).
 
 use std::{
     io::{Read as _, Seek as _, Write as _},
@@ -18,14 +19,11 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use sha2::{Digest as _, Sha256};
-use tokio::sync::{mpsc, oneshot};
 
 use super::{BlobError, BlobStore, BlobWriter, ByteStream, Listed, keys};
 
 const TMP: &str = ".tmp";
 const READ_CHUNK: usize = 1024 * 1024;
-/// Chunks in flight between a request and its file thread.
-const IN_FLIGHT: usize = 4;
 /// Bytes after which written data is flushed toward the disk.
 const FLUSH_EVERY: u64 = 32 * 1024 * 1024;
 
@@ -56,7 +54,8 @@ impl LocalStore {
             .join(format!("{}.part", uuid::Uuid::new_v4().simple()))
     }
 
-    /// The object's bytes from a reader thread; hashed there when
+    /// The object's bytes, read a chunk at a time on the blocking pool (no
+    /// thread waits on a slow reader); hashed as they pass when
     /// `expected_sha256` is given.
     fn stream(
         &self,
@@ -73,97 +72,104 @@ impl LocalStore {
             }
             Err(err) => return Err(err.into()),
         };
-        let (chunks, stream) = mpsc::channel::<Result<Bytes, BlobError>>(IN_FLIGHT);
-        tokio::task::spawn_blocking(move || {
-            let mut hasher = expected_sha256.as_ref().map(|_| Sha256::new());
-            let mut left = length.unwrap_or(u64::MAX);
-            if let Err(err) = file.seek(std::io::SeekFrom::Start(offset)) {
-                let _ = chunks.blocking_send(Err(err.into()));
-                return;
-            }
-            while left > 0 {
-                let want = usize::try_from(left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
-                let mut buffer = BytesMut::zeroed(want);
-                let read = match file.read(&mut buffer) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(err) => {
-                        let _ = chunks.blocking_send(Err(err.into()));
-                        return;
-                    }
-                };
-                buffer.truncate(read);
-                left = left.saturating_sub(read as u64);
-                if let Some(hasher) = hasher.as_mut() {
-                    hasher.update(&buffer);
-                }
-                // A closed channel: the caller went away.
-                if chunks.blocking_send(Ok(buffer.freeze())).is_err() {
-                    return;
-                }
-            }
-            if let (Some(hasher), Some(expected)) = (hasher, expected_sha256)
-                && hex::encode(hasher.finalize()) != expected
-            {
-                let _ = chunks.blocking_send(Err(BlobError::Corrupt));
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        let reading = Reading {
+            file,
+            left: length.unwrap_or(u64::MAX),
+            hasher: expected_sha256.map(|expected| (Sha256::new(), expected)),
+        };
+        let chunks = futures::stream::unfold(Some(reading), |reading| async move {
+            let reading = reading?;
+            match tokio::task::spawn_blocking(move || reading.next()).await {
+                Ok((Some(chunk), reading)) => Some((chunk, reading)),
+                Ok((None, _)) => None,
+                Err(join) => Some((Err(BlobError::Io(std::io::Error::other(join))), None)),
             }
         });
-        Ok(tokio_stream::wrappers::ReceiverStream::new(stream).boxed())
+        Ok(chunks.boxed())
     }
 }
 
-/// What the request task tells its file thread.
-enum Command {
-    Write(Bytes),
-    /// Sync, rename into place, report.
-    Finish(oneshot::Sender<std::io::Result<()>>),
+/// A read in progress, moved to a blocking thread for each chunk.
+struct Reading {
+    file: std::fs::File,
+    left: u64,
+    hasher: Option<(Sha256, String)>,
 }
 
+impl Reading {
+    /// The next chunk (or the end, or the checksum's verdict at the end), and
+    /// what is left to read after it.
+    fn next(mut self) -> (Option<Result<Bytes, BlobError>>, Option<Self>) {
+        if self.left > 0 {
+            let want = usize::try_from(self.left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+            let mut buffer = BytesMut::zeroed(want);
+            match self.file.read(&mut buffer) {
+                Ok(0) => {}
+                Ok(read) => {
+                    buffer.truncate(read);
+                    self.left = self.left.saturating_sub(read as u64);
+                    if let Some((hasher, _)) = self.hasher.as_mut() {
+                        hasher.update(&buffer);
+                    }
+                    return (Some(Ok(buffer.freeze())), Some(self));
+                }
+                Err(err) => return (Some(Err(err.into())), None),
+            }
+        }
+        match self.hasher {
+            Some((hasher, expected)) if hex::encode(hasher.clone().finalize()) != expected => {
+                (Some(Err(BlobError::Corrupt)), None)
+            }
+            _ => (None, None),
+        }
+    }
+}
+
+/// A file being written, moved to a blocking thread for each chunk.
+struct Open {
+    file: std::fs::File,
+    unflushed: u64,
+}
+
+impl Open {
+    fn write(mut self, bytes: &[u8]) -> std::io::Result<Self> {
+        self.file.write_all(bytes)?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            // Keep the disk busy while more bytes arrive.
+            self.file.sync_data()?;
+            self.unflushed = 0;
+        }
+        Ok(self)
+    }
+}
+
+type Pending = tokio::task::JoinHandle<std::io::Result<Open>>;
+
+/// Each chunk is written by a job on the blocking pool while the request
+/// task receives and hashes the next; between chunks no thread is held, so
+/// a stalled upload costs a file descriptor, not a thread.
 struct LocalWriter {
-    commands: mpsc::Sender<Command>,
-    /// The first error of the thread, reported at the next call.
-    failed: oneshot::Receiver<std::io::Error>,
+    /// The write in flight, which hands the file back.
+    pending: Option<Pending>,
     temp: PathBuf,
+    dest: PathBuf,
+    done: bool,
 }
 
 impl LocalWriter {
-    fn thread_error(&mut self) -> BlobError {
-        match self.failed.try_recv() {
-            Ok(err) => BlobError::Io(err),
-            Err(_) => BlobError::Io(std::io::Error::other("the file writer stopped")),
+    /// The file back from the write in flight.
+    async fn file(&mut self) -> Result<Open, BlobError> {
+        let pending = self
+            .pending
+            .take()
+            .ok_or_else(|| BlobError::Io(std::io::Error::other("an earlier write failed")))?;
+        match pending.await {
+            Ok(open) => Ok(open?),
+            Err(join) => Err(BlobError::Io(std::io::Error::other(join))),
         }
     }
-}
-
-/// Runs on the file thread: writes what arrives, flushes as it goes.
-fn write_file(
-    temp: &Path,
-    dest: &Path,
-    mut commands: mpsc::Receiver<Command>,
-) -> Result<(), std::io::Error> {
-    let mut file = std::fs::File::create(temp)?;
-    let mut unflushed = 0_u64;
-    while let Some(command) = commands.blocking_recv() {
-        match command {
-            Command::Write(bytes) => {
-                file.write_all(&bytes)?;
-                unflushed += bytes.len() as u64;
-                if unflushed >= FLUSH_EVERY {
-                    // Keep the disk busy while more bytes arrive.
-                    file.sync_data()?;
-                    unflushed = 0;
-                }
-            }
-            Command::Finish(done) => {
-                let result = finish_file(&file, temp, dest);
-                let _ = done.send(result);
-                return Ok(());
-            }
-        }
-    }
-    // The writer was dropped or aborted: nothing must remain.
-    drop(file);
-    std::fs::remove_file(temp)
 }
 
 fn finish_file(file: &std::fs::File, temp: &Path, dest: &Path) -> std::io::Result<()> {
@@ -183,30 +189,44 @@ fn finish_file(file: &std::fs::File, temp: &Path, dest: &Path) -> std::io::Resul
 #[async_trait]
 impl BlobWriter for LocalWriter {
     async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
-        if self.commands.send(Command::Write(bytes)).await.is_err() {
-            return Err(self.thread_error());
-        }
+        let open = self.file().await?;
+        self.pending = Some(tokio::task::spawn_blocking(move || open.write(&bytes)));
         Ok(())
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), BlobError> {
-        let (done, result) = oneshot::channel();
-        if self.commands.send(Command::Finish(done)).await.is_err() {
-            return Err(self.thread_error());
-        }
-        match result.await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(self.thread_error()),
-        }
+        let open = self.file().await?;
+        let (temp, dest) = (self.temp.clone(), self.dest.clone());
+        self.done = true;
+        tokio::task::spawn_blocking(move || finish_file(&open.file, &temp, &dest))
+            .await
+            .map_err(|join| BlobError::Io(std::io::Error::other(join)))??;
+        Ok(())
     }
 
-    async fn abort(self: Box<Self>) {
-        let temp = self.temp.clone();
-        // Closing the channel makes the thread remove its file; wait for it
-        // so the caller can rely on nothing being left.
-        drop(self.commands);
-        let _ = self.failed.await;
-        let _ = tokio::fs::remove_file(&temp).await;
+    async fn abort(mut self: Box<Self>) {
+        self.done = true;
+        // Wait for the write in flight so nothing is written after removal.
+        drop(self.file().await);
+        let _ = tokio::fs::remove_file(&self.temp).await;
+    }
+}
+
+impl Drop for LocalWriter {
+    /// Neither finished nor aborted: the partial file goes, in the background.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let (pending, temp) = (self.pending.take(), self.temp.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(pending) = pending {
+                    drop(pending.await);
+                }
+                let _ = tokio::fs::remove_file(&temp).await;
+            });
+        }
     }
 }
 
@@ -215,20 +235,18 @@ impl BlobStore for LocalStore {
     async fn create(&self, key: &str) -> Result<Box<dyn BlobWriter>, BlobError> {
         let dest = self.path(key)?;
         let temp = self.temp_path();
-        let (commands, queue) = mpsc::channel(IN_FLIGHT);
-        let (report, failed) = oneshot::channel();
-        let thread_temp = temp.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(err) = write_file(&thread_temp, &dest, queue) {
-                let _ = std::fs::remove_file(&thread_temp);
-                let _ = report.send(err);
-            }
-            // Dropping `report` tells a waiting `abort` the thread is done.
+        let created = temp.clone();
+        let pending = tokio::task::spawn_blocking(move || {
+            Ok(Open {
+                file: std::fs::File::create(created)?,
+                unflushed: 0,
+            })
         });
         Ok(Box::new(LocalWriter {
-            commands,
-            failed,
+            pending: Some(pending),
             temp,
+            dest,
+            done: false,
         }))
     }
 

@@ -54,4 +54,35 @@ pub struct LimitsConfig {
     /// Largest request message in bytes.
     #[arg(long, env = "TENANTRY_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
+
+    /// Longest an upload stream may wait for its next message before it is
+    /// ended (DEADLINE_EXCEEDED) and its partial bytes removed.
+    #[arg(long, env = "TENANTRY_UPLOAD_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub upload_idle_timeout: Duration,
+
+    /// Uploads (streams and session chunks) one person or service may run at
+    /// once on one instance; more get RESOURCE_EXHAUSTED with RetryInfo.
+    #[arg(long, env = "TENANTRY_UPLOADS_PER_USER", default_value_t = 16)]
+    pub uploads_per_user: usize,
+
+    /// Uploads one organization may run at once on one instance.
+    #[arg(long, env = "TENANTRY_UPLOADS_PER_ORG", default_value_t = 64)]
+    pub uploads_per_org: usize,
+
+    /// Longest a new connection may take to send its first request (the
+    /// HTTP/2 preface and a call, or an HTTP/1.1 request) before it is closed.
+    #[arg(long, env = "TENANTRY_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// Longest a connection may stay open with no call in flight.
+    #[arg(long, env = "TENANTRY_IDLE_CONNECTION_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
+    pub idle_connection_timeout: Duration,
+
+    /// Open connections, in all; more are closed as they are accepted.
+    #[arg(long, env = "TENANTRY_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+
+    /// Open connections from one client address.
+    #[arg(long, env = "TENANTRY_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
 }

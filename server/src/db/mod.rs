@@ -16,6 +16,12 @@ use diesel::{
 };
 
 pub use connection::{AnyConnection, Backend, parse_url};
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on SQLite and PostgreSQL for ASCII, which is
+    /// all an email address may hold (matched by the `lower(email)` index).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
 pub use scope::{ACCOUNT_EVENTS_ORG, BoxedFiles, OwnRows, Tenant, TenantScope, Tx, UserScope};
 
 use crate::error::{ApiResult, BoxError};

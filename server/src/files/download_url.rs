@@ -18,6 +18,7 @@ use sha2::Sha256;
 use tenantry_proto::file::v1 as pb;
 
 use super::{read::file_id, store};
+use crate::db::rows::FileRow;
 use crate::{
     blob::attachment,
     clock::to_proto,
@@ -37,6 +38,8 @@ struct Claims {
     o: String,
     /// File.
     f: String,
+    /// The member who created the link: it dies when they leave.
+    u: String,
     /// Expiry, Unix seconds.
     e: i64,
 }
@@ -77,6 +80,7 @@ pub async fn create_download_url(
             let claims = Claims {
                 o: scope.org_id().to_owned(),
                 f: file.id.clone(),
+                u: caller.user_id().to_owned(),
                 e: expires.timestamp(),
             };
             format!(
@@ -113,6 +117,33 @@ fn verify(key: &[u8; 32], token: &str, now: i64) -> Option<Claims> {
     (claims.e > now).then_some(claims)
 }
 
+/// The file a verified link names and its blob, while the link holds: its
+/// organization still exists, its creator is still a member, and the file
+/// is not deleted.
+fn link_target(tx: &mut crate::db::Tx<'_>, claims: &Claims) -> ApiResult<(FileRow, String)> {
+    use diesel::prelude::*;
+
+    use crate::db::schema::organizations;
+    let alive: i64 = organizations::table
+        .find(&claims.o)
+        .filter(organizations::deleted_at.is_null())
+        .count()
+        .get_result(tx.conn())?;
+    if alive == 0 {
+        return Err(ApiError::NotFound("organization"));
+    }
+    // The organization comes from a token this server signed.
+    let mut t = tx.tenant(&TenantScope::verified(&claims.o))?;
+    if t.member_role(&claims.u)?.is_none() {
+        return Err(ApiError::permission_denied(
+            "this download link was revoked: its creator is no longer a member",
+        ));
+    }
+    let file = store::find(&mut t, &claims.f, false)?;
+    let key = store::blob_key(&mut t, &file.sha256)?;
+    Ok((file, key))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
     token: String,
@@ -133,22 +164,13 @@ pub async fn serve(State(state): State<AppState>, Query(query): Query<TokenQuery
         )
             .into_response();
     };
-    // The organization comes from a token this server signed.
-    let scope = TenantScope::verified(&claims.o);
-    let id = claims.f.clone();
-    let found = state
-        .db
-        .read(move |tx| {
-            let mut t = tx.tenant(&scope)?;
-            let file = store::find(&mut t, &id, false)?;
-            let key = store::blob_key(&mut t, &file.sha256)?;
-            Ok((file, key))
-        })
-        .await;
-    let (file, key) = match found {
+    let (file, key) = match state.db.read(move |tx| link_target(tx, &claims)).await {
         Ok(found) => found,
         Err(ApiError::NotFound(_)) => {
             return (StatusCode::NOT_FOUND, "this file no longer exists\n").into_response();
+        }
+        Err(ApiError::PermissionDenied(message)) => {
+            return (StatusCode::FORBIDDEN, format!("{message}\n")).into_response();
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot serve a signed download");
@@ -191,6 +213,7 @@ mod tests {
         let claims = Claims {
             o: "o".into(),
             f: "f".into(),
+            u: "u".into(),
             e: 100,
         };
         let token = sign(&key, &claims);

@@ -12,6 +12,7 @@ mod read;
 pub mod rules;
 mod service;
 mod sessions;
+pub mod slots;
 mod store;
 mod upload;
 

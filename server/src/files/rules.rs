@@ -55,8 +55,8 @@ pub fn metadata(
     })
 }
 
-/// 1 to 255 characters; no control characters and no bidirectional
-/// overrides (which disguise a name's extension).
+/// 1 to 255 characters of visible text (no control, bidirectional or
+/// zero-width characters, which disguise a name's extension).
 pub fn name(raw: &str) -> Result<String, String> {
     if raw.trim().is_empty() {
         return Err("is required".into());
@@ -64,10 +64,7 @@ pub fn name(raw: &str) -> Result<String, String> {
     if raw.chars().count() > MAX_NAME_CHARS {
         return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
     }
-    let disguising = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if raw.chars().any(|c| c.is_control() || disguising(c)) {
-        return Err("must not contain control or direction-override characters".into());
-    }
+    crate::validate::visible_text(raw)?;
     Ok(raw.to_owned())
 }
 
@@ -110,11 +107,12 @@ pub fn labels(labels: BTreeMap<String, String>) -> Result<BTreeMap<String, Strin
     }
     for (key, value) in &labels {
         label_key(key)?;
-        if value.len() > MAX_LABEL_VALUE || value.chars().any(char::is_control) {
+        if value.len() > MAX_LABEL_VALUE {
             return Err(format!(
-                "value of {key:?} must be at most {MAX_LABEL_VALUE} bytes without control characters"
+                "value of {key:?} must be at most {MAX_LABEL_VALUE} bytes"
             ));
         }
+        crate::validate::visible_text(value).map_err(|e| format!("value of {key:?} {e}"))?;
     }
     Ok(labels)
 }

@@ -23,13 +23,17 @@ pub async fn upload(
     mut stream: Streaming<pb::UploadRequest>,
 ) -> ApiResult<pb::UploadResponse> {
     let scope = caller.tenant()?;
+    let _slot = state.upload_slots.take(caller.user_id(), scope.org_id())?;
+    let idle = state.config.limits.upload_idle_timeout;
     let first_needed = || {
         ApiError::invalid(
             "metadata",
             "the first message must carry the file's metadata",
         )
     };
-    let first = stream.message().await?.ok_or_else(first_needed)?;
+    let first = next_message(&mut stream, idle)
+        .await?
+        .ok_or_else(first_needed)?;
     let Some(Part::Metadata(metadata)) = first.part else {
         return Err(first_needed());
     };
@@ -58,8 +62,8 @@ pub async fn upload(
             Ingest::start(blobs, scope.org_id(), limits, metadata.expected_size).await?
         }
     };
-    let chunks = futures::stream::unfold(stream, |mut stream| async move {
-        let next = match stream.message().await {
+    let chunks = futures::stream::unfold(stream, move |mut stream| async move {
+        let next = match next_message(&mut stream, idle).await {
             Ok(None) => return None,
             Ok(Some(message)) => match message.part {
                 Some(Part::Chunk(bytes)) => Ok(Some(bytes)),
@@ -69,7 +73,7 @@ pub async fn upload(
                 )),
                 None => Ok(None),
             },
-            Err(status) => Err(ApiError::from(status)),
+            Err(err) => Err(err),
         };
         Some((next, stream))
     });
@@ -127,4 +131,19 @@ pub async fn commit_and_clean(
         tracing::warn!(error = %err, key = %ingested.key, "could not delete unused bytes");
     }
     result
+}
+
+/// The stream's next message, unless none arrives within `idle`: a stalled
+/// upload is ended, and its partial bytes go with it.
+async fn next_message(
+    stream: &mut Streaming<pb::UploadRequest>,
+    idle: std::time::Duration,
+) -> ApiResult<Option<pb::UploadRequest>> {
+    match tokio::time::timeout(idle, stream.message()).await {
+        Ok(message) => Ok(message?),
+        Err(_) => Err(ApiError::DeadlineExceeded(format!(
+            "no upload message arrived for {} s; the upload was ended",
+            idle.as_secs_f64()
+        ))),
+    }
 }

@@ -10,7 +10,6 @@ use std::{
 
 use futures::future::BoxFuture;
 use http::{HeaderValue, Request, Response};
-use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 use tracing::{Instrument as _, field::Empty};
 
@@ -56,9 +55,8 @@ where
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
         let client_ip = request
             .extensions()
-            .get::<TcpConnectInfo>()
-            .and_then(TcpConnectInfo::remote_addr)
-            .map(|addr| addr.ip().to_string())
+            .get::<crate::connections::ConnectionInfo>()
+            .map(|info| info.remote.ip().to_string())
             .unwrap_or_default();
         let user_agent = request
             .headers()

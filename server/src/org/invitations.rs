@@ -23,7 +23,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::{AppState, after},
-    validate::{check_token, normalize_email, parse_id},
+    validate::{check_token, email_key, normalize_email, parse_id},
 };
 
 /// `inv_<organization id, hex>_<256 random bits, base64url>`.
@@ -73,7 +73,7 @@ pub async fn create_invitation(
             // A new invitation replaces a pending one for the same address.
             diesel::update(
                 t.invitations()
-                    .filter(invitations::email.eq(&email))
+                    .filter(crate::db::lower(invitations::email).eq(email_key(&email)))
                     .filter(invitations::accepted_at.is_null())
                     .filter(invitations::revoked_at.is_null()),
             )
@@ -193,7 +193,7 @@ fn member_with_email(t: &mut Tenant<'_>, email: &str) -> ApiResult<bool> {
     let found: Option<String> = t
         .memberships()
         .inner_join(users_table::table)
-        .filter(users_table::email.eq(email))
+        .filter(crate::db::lower(users_table::email).eq(email_key(email)))
         .select(memberships::user_id)
         .first(t.conn())
         .optional()?;
@@ -224,7 +224,7 @@ fn acceptance_refused(
         ApiError::failed_precondition("this invitation was revoked")
     } else if invitation.expires_at <= now {
         ApiError::failed_precondition("this invitation has expired")
-    } else if user.email != invitation.email {
+    } else if email_key(&user.email) != email_key(&invitation.email) {
         ApiError::permission_denied("this invitation is for another email address")
     } else if !user.email_verified {
         ApiError::failed_precondition("verify your email address before accepting an invitation")
@@ -266,7 +266,7 @@ pub async fn accept_invitation(
             // An invitation carries its inviter's authority, so it lapses
             // with it: a removed or demoted inviter's invitations no longer
             // grant what they could not grant now.
-            if t.member_role(&invitation.inviter_id)? < Some(invitation.role) {
+            if !may_still_invite(t.member_role(&invitation.inviter_id)?, invitation.role) {
                 return Err(ApiError::failed_precondition(
                     "whoever invited you can no longer grant this role: ask for a new invitation",
                 ));
@@ -348,5 +348,37 @@ mod tests {
             None
         );
         assert_eq!(org_of("rt_abc"), None);
+    }
+}
+
+/// Whether a member with role `inviter` could create an invitation granting
+/// `granted` today (the access table's rule for CreateInvitation, and no
+/// role above their own).
+fn may_still_invite(inviter: Option<Role>, granted: Role) -> bool {
+    let needed = match crate::access::access("/tenantry.org.v1.OrgService/CreateInvitation") {
+        Some(crate::access::Access::Org(needed)) => needed,
+        _ => Role::Admin,
+    };
+    inviter.is_some_and(|role| role >= needed && role >= granted)
+}
+
+#[cfg(test)]
+mod lapse_tests {
+    use super::*;
+
+    #[test]
+    fn an_invitation_lapses_when_its_inviter_could_no_longer_send_it() {
+        assert!(may_still_invite(Some(Role::Admin), Role::Member));
+        assert!(may_still_invite(Some(Role::Owner), Role::Owner));
+        assert!(
+            !may_still_invite(Some(Role::Member), Role::Member),
+            "demoted to MEMBER"
+        );
+        assert!(
+            !may_still_invite(Some(Role::Viewer), Role::Viewer),
+            "demoted to VIEWER"
+        );
+        assert!(!may_still_invite(Some(Role::Admin), Role::Owner));
+        assert!(!may_still_invite(None, Role::Viewer), "removed");
     }
 }

@@ -32,9 +32,7 @@ pub fn clean_name(raw: &str) -> Result<String, String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
     }
-    if name.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
+    crate::validate::visible_text(name)?;
     Ok(name.to_owned())
 }
 

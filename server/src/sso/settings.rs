@@ -128,11 +128,51 @@ fn domains_field(domains: &[String], violations: &mut Violations) -> Vec<String>
     allowed
 }
 
+/// The most entries an admin may give each list (the protos say so too).
+pub const MAX_SCOPES: usize = 20;
+pub const MAX_REDIRECT_URIS: usize = 20;
+pub const MAX_DOMAINS: usize = 100;
+pub const MAX_GROUP_ROLES: usize = 100;
+
+/// Refuses a list over its cap before any entry is looked at.
+fn lists_within_caps(config: &pb::SsoConfig, violations: &mut Violations) -> bool {
+    let provisioning = config.provisioning.clone().unwrap_or_default();
+    let lists = [
+        ("config.scopes", config.scopes.len(), MAX_SCOPES),
+        (
+            "config.redirect_uris",
+            config.redirect_uris.len(),
+            MAX_REDIRECT_URIS,
+        ),
+        (
+            "config.provisioning.allowed_email_domains",
+            provisioning.allowed_email_domains.len(),
+            MAX_DOMAINS,
+        ),
+        (
+            "config.provisioning.group_roles",
+            provisioning.group_roles.len(),
+            MAX_GROUP_ROLES,
+        ),
+    ];
+    let mut within = true;
+    for (field, len, cap) in lists {
+        if len > cap {
+            violations.add(field, format!("at most {cap} entries ({len} given)"));
+            within = false;
+        }
+    }
+    within
+}
+
 pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Option<Checked> {
     let Some(config) = config else {
         violations.add("config", "is required");
         return None;
     };
+    if !lists_within_caps(&config, violations) {
+        return None;
+    }
     let issuer_url = url_field(&config.issuer_url, "config.issuer_url", violations);
     let client_id = config.client_id.trim().to_owned();
     if client_id.is_empty() || client_id.len() > 255 {

@@ -192,7 +192,35 @@ async fn deleting_the_account_needs_the_password_and_ends_everything(backend: Ba
     app.register("ann@example.com", PASSWORD).await;
 }
 
+/// Only the newest verification mail works: asking for another withdraws
+/// the one before.
+async fn a_new_verification_mail_withdraws_the_old_one(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.register("ann@example.com", PASSWORD).await;
+    let first = app.mailed("ann@example.com", "Verification token").unwrap();
+    let ann = app.sign_in("ann@example.com", PASSWORD).await;
+    ann.client
+        .auth()
+        .request_email_verification(RequestEmailVerificationRequest {})
+        .await
+        .unwrap();
+    let second = app.mailed("ann@example.com", "Verification token").unwrap();
+    assert_ne!(first, second);
+    let auth = ann.client.auth();
+    assert_code(
+        auth.clone()
+            .verify_email(VerifyEmailRequest { token: first })
+            .await,
+        Code::NotFound,
+    );
+    auth.clone()
+        .verify_email(VerifyEmailRequest { token: second })
+        .await
+        .unwrap();
+}
+
 on_both_backends!(
+    a_new_verification_mail_withdraws_the_old_one,
     email_verification_is_single_use_and_expires,
     profile_updates_are_validated,
     changing_the_password_ends_the_other_sessions,

@@ -108,7 +108,100 @@ async fn duplicate_emails_already_exist(backend: Backend) {
     assert!(status.message().contains("already exists"));
 }
 
+/// One address is one account whatever its case; it is kept as typed.
+async fn emails_compare_without_case(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let auth = app.client().await.auth();
+    let first: RegisterResponse = auth
+        .clone()
+        .register(register(
+            "Mixed@Example.com",
+            "correct horse battery staple",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        first.user.unwrap().email,
+        "Mixed@example.com",
+        "kept as typed"
+    );
+    assert_code(
+        auth.clone()
+            .register(register(
+                "mixed@example.com",
+                "correct horse battery staple",
+            ))
+            .await,
+        Code::AlreadyExists,
+    );
+    let login = auth
+        .clone()
+        .login(LoginRequest {
+            email: "MIXED@EXAMPLE.COM".into(),
+            password: "correct horse battery staple".into(),
+            organization_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(login.user.unwrap().email, "Mixed@example.com");
+}
+
+/// Hidden and direction-changing characters are refused in every
+/// human-visible string, and emails hold only the documented profile.
+async fn hidden_characters_are_refused_everywhere(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let auth = app.client().await.auth();
+    for email in [
+        "ann\u{202E}@example.com",
+        "an\u{200B}n@example.com",
+        "ann@bücher.de",
+    ] {
+        let status = assert_code(
+            auth.clone()
+                .register(register(email, "correct horse battery staple"))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(field_violations(&status), vec!["email"], "{email:?}");
+    }
+    let mut named = register("named@example.com", "correct horse battery staple");
+    named.display_name = "Ann\u{202E}gpj.exe".into();
+    let status = assert_code(auth.clone().register(named).await, Code::InvalidArgument);
+    assert_eq!(field_violations(&status), vec!["display_name"]);
+
+    let mut owner = app.user("owner").await;
+    owner.create_org("acme").await;
+    let status = assert_code(
+        owner
+            .client
+            .org()
+            .create_organization(tenantry_client::org::v1::CreateOrganizationRequest {
+                name: "Evil\u{202E}Corp".into(),
+                slug: "evil".into(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(field_violations(&status), vec!["name"]);
+    for name in ["report\u{200E}.pdf", "line\u{2028}break.txt"] {
+        let status = assert_code(
+            owner
+                .upload_parts(
+                    tenantry_tests::file_metadata(name),
+                    vec![bytes::Bytes::from_static(b"x")],
+                )
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(field_violations(&status), vec!["metadata.name"], "{name:?}");
+    }
+}
+
 on_both_backends!(
+    emails_compare_without_case,
+    hidden_characters_are_refused_everywhere,
     bad_registrations_name_their_fields,
     bad_logins_name_their_fields,
     an_email_that_is_not_utf8_is_invalid_argument,

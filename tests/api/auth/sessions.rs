@@ -133,7 +133,43 @@ async fn sessions_page_with_tokens(backend: Backend) {
     );
 }
 
+/// A removed member's session refreshes into tokens pinned to no
+/// organization: still signed in, no longer inside the one they left.
+async fn a_removed_members_refresh_is_pinned_to_no_organization(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    team.owner
+        .client
+        .org()
+        .remove_member(tenantry_client::org::v1::RemoveMemberRequest {
+            user_id: team.viewer.id.clone(),
+        })
+        .await
+        .unwrap();
+    let mut viewer = team.viewer.clone();
+    let pair = viewer
+        .client
+        .auth()
+        .refresh(RefreshRequest {
+            refresh_token: viewer.tokens.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .unwrap();
+    assert_eq!(pair.organization_id, "", "pinned to no organization");
+    viewer.adopt(pair);
+    viewer
+        .client
+        .auth()
+        .get_me(GetMeRequest {})
+        .await
+        .expect("still signed in");
+}
+
 on_both_backends!(
+    a_removed_members_refresh_is_pinned_to_no_organization,
     sessions_are_listed_and_revoked_one_by_one,
     other_peoples_sessions_look_absent,
     revoking_the_others_keeps_this_one,

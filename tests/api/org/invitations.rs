@@ -149,31 +149,61 @@ async fn members_are_not_invited_twice(backend: Backend) {
     accept(&newcomer, &second).await.unwrap();
 }
 
+async fn demote(team: &tenantry_tests::Team, user: &TestUser, role: Role) {
+    team.owner
+        .client
+        .org()
+        .update_member_role(UpdateMemberRoleRequest {
+            user_id: user.id.clone(),
+            role: role as i32,
+        })
+        .await
+        .unwrap();
+}
+
 async fn an_invitation_lapses_with_its_inviters_authority(backend: Backend) {
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
     let as_admin = team.admin.invite("puppet@example.com", Role::Admin).await;
     let as_member = team.admin.invite("helper@example.com", Role::Member).await;
-    // The inviter is demoted before anyone accepts.
-    team.owner
-        .client
-        .org()
-        .update_member_role(UpdateMemberRoleRequest {
-            user_id: team.admin.id.clone(),
-            role: Role::Member as i32,
-        })
-        .await
-        .unwrap();
+    let as_viewer = team.admin.invite("watcher@example.com", Role::Viewer).await;
+    // Demoted to MEMBER, the inviter can create no invitation at all, so
+    // none of theirs holds — not even one for a role below their own.
+    demote(&team, &team.admin, Role::Member).await;
     let puppet = app.user("puppet").await;
     let status = assert_code(accept(&puppet, &as_admin).await, Code::FailedPrecondition);
     assert!(status.message().contains("new invitation"), "{status:?}");
-    // What the inviter may still grant stays valid.
     let helper = app.user("helper").await;
-    accept(&helper, &as_member).await.unwrap();
+    assert_code(accept(&helper, &as_member).await, Code::FailedPrecondition);
+    demote(&team, &team.admin, Role::Viewer).await;
+    let watcher = app.user("watcher").await;
+    assert_code(accept(&watcher, &as_viewer).await, Code::FailedPrecondition);
+    // Promoted back, their invitations hold again.
+    demote(&team, &team.admin, Role::Admin).await;
+    accept(&watcher, &as_viewer).await.unwrap();
+}
+
+/// An address is one invitee whatever its case: a member is not invited
+/// again, and the invitee accepts in the case they registered with.
+async fn invitations_compare_addresses_without_case(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let request = tenantry_client::org::v1::CreateInvitationRequest {
+        email: team.member.email.to_uppercase(),
+        role: Role::Viewer as i32,
+    };
+    assert_code(
+        team.admin.client.org().create_invitation(request).await,
+        Code::AlreadyExists,
+    );
+    let token = team.admin.invite("BOB@Example.com", Role::Member).await;
+    let bob = app.user("bob").await;
+    accept(&bob, &token).await.unwrap();
 }
 
 on_both_backends!(
     an_invitation_lapses_with_its_inviters_authority,
+    invitations_compare_addresses_without_case,
     an_invited_user_joins_with_the_invited_role,
     expired_revoked_and_unknown_invitations_are_refused,
     only_the_invited_verified_address_may_accept,

@@ -272,7 +272,45 @@ async fn issuers_on_private_networks_are_refused_by_default(backend: Backend) {
     }
 }
 
+/// Every list an admin supplies is capped, and the cap is named.
+async fn configuration_lists_are_capped(backend: Backend) {
+    let issuer = oidc_issuer();
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let mut config = sso_config(&issuer);
+    config.redirect_uris = (0..100_000)
+        .map(|i| format!("https://app.example.com/cb/{i}"))
+        .collect();
+    let status = assert_code(
+        team.admin
+            .client
+            .sso()
+            .upsert_sso_config(UpsertSsoConfigRequest {
+                config: Some(config),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(field_violations(&status), vec!["config.redirect_uris"]);
+    let mut config = sso_config(&issuer);
+    config.scopes = (0..21).map(|i| format!("s{i}")).collect();
+    let status = assert_code(
+        team.admin
+            .client
+            .sso()
+            .upsert_sso_config(UpsertSsoConfigRequest {
+                config: Some(config),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(field_violations(&status), vec!["config.scopes"]);
+}
+
 on_both_backends!(
+    configuration_lists_are_capped,
     issuers_on_private_networks_are_refused_by_default,
     the_client_secret_is_write_only,
     bad_configurations_name_their_fields,

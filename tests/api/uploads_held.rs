@@ -1,0 +1,101 @@
+//! Uploads that stall are ended and cleaned up, and one member cannot hold
+//! more than their share open.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tenantry_client::file::v1::{ListFilesRequest, UploadRequest, upload_request::Part};
+use tenantry_tests::{Backend, TestApp, TestUser, assert_code, file_metadata, on_both_backends};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+/// An upload that sends its metadata and one chunk, then nothing; the
+/// sender keeps the stream open until dropped.
+async fn stall(
+    user: &TestUser,
+    name: &str,
+) -> (
+    mpsc::Sender<UploadRequest>,
+    tokio::task::JoinHandle<Result<(), tonic::Status>>,
+) {
+    let (send, receive) = mpsc::channel(4);
+    for part in [
+        Part::Metadata(file_metadata(name)),
+        Part::Chunk(Bytes::from(vec![7_u8; 64 * 1024])),
+    ] {
+        send.send(UploadRequest { part: Some(part) }).await.unwrap();
+    }
+    let client = user.client.clone();
+    let call = tokio::spawn(async move {
+        client
+            .files()
+            .upload(ReceiverStream::new(receive))
+            .await
+            .map(|_| ())
+    });
+    (send, call)
+}
+
+async fn a_stalled_upload_is_ended_and_leaves_nothing(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|config| config.limits.upload_idle_timeout = Duration::from_millis(500))
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let (_open, call) = stall(&team.member, "stalled.bin").await;
+    let ended = call.await.unwrap();
+    let status = assert_code(ended, Code::DeadlineExceeded);
+    assert!(status.message().contains("no upload message"), "{status:?}");
+    let files = team
+        .member
+        .client
+        .files()
+        .list_files(ListFilesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .files;
+    assert!(files.is_empty());
+    assert_eq!(app.unfinished_writes(), 0, "the partial bytes are gone");
+}
+
+async fn one_member_holds_a_bounded_number_of_uploads(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|config| {
+            config.limits.uploads_per_user = 2;
+            config.limits.uploads_per_org = 3;
+            config.limits.upload_idle_timeout = Duration::from_secs(2);
+        })
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let first = stall(&team.member, "one.bin").await;
+    let second = stall(&team.member, "two.bin").await;
+    app.wait_for_open_uploads(&team.org.id, 2).await;
+    let third = team
+        .member
+        .upload_parts(file_metadata("three.bin"), vec![Bytes::from_static(b"3")])
+        .await;
+    let refusal = assert_code(third, Code::ResourceExhausted);
+    let retry = refusal.get_details_retry_info().expect("a RetryInfo");
+    assert!(
+        retry
+            .retry_delay
+            .is_some_and(|d| d <= Duration::from_secs(5))
+    );
+    // Another member of the organization still has room, up to its cap.
+    team.admin.upload("admin.txt", b"admin").await;
+    // When the stalled ones end, the member may upload again.
+    for (open, call) in [first, second] {
+        drop(open);
+        let _ = call.await.unwrap();
+    }
+    team.member.upload("after.txt", b"after").await;
+}
+
+on_both_backends!(
+    a_stalled_upload_is_ended_and_leaves_nothing,
+    one_member_holds_a_bounded_number_of_uploads,
+);
