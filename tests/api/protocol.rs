@@ -319,7 +319,35 @@ async fn reflection_serves_the_error_details(backend: Backend) {
     }
 }
 
+/// The same edges through a client nobody here wrote: connect-node over
+/// HTTP/1.1 with kept-alive connections (50 refused calls, each followed by
+/// a good one on the same socket), error details decoded from the vendored
+/// google.rpc protos, and a Connect-protocol Register that never runs.
+async fn connect_node_over_http1_meets_clean_answers(backend: Backend) {
+    tenantry_tests::require_node();
+    let app = TestApp::start(backend).await;
+    let summary = tenantry_tests::node::run_web_interop("node_http1", &app.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["unauthenticated"], 50, "{summary}");
+    assert_eq!(
+        summary["served"], 50,
+        "no call failed on a poisoned socket: {summary}"
+    );
+    assert_eq!(
+        summary["violations"],
+        serde_json::json!(["email"]),
+        "{summary}"
+    );
+    assert_ne!(summary["connectRegister"], "ok", "{summary}");
+    assert_eq!(
+        summary["grpcWebRegisterAfter"], "ok",
+        "the address stayed free: {summary}"
+    );
+}
+
 on_both_backends!(
+    connect_node_over_http1_meets_clean_answers,
     an_http1_refusal_keeps_the_connection_usable,
     an_http1_refusal_of_a_long_body_says_connection_close,
     protocols_not_served_reach_no_handler,

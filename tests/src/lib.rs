@@ -21,7 +21,7 @@ mod assertions;
 pub mod browser;
 mod files;
 pub mod mail;
-mod node;
+pub mod node;
 pub mod oidc;
 mod orgs;
 pub mod postgres;

@@ -41,6 +41,32 @@ pub fn ensure_modules_in(dir: &std::path::Path, module: &str) -> Result<(), Stri
     Ok(())
 }
 
+/// Runs the web client's interop script `client/web/test/interop/<name>.ts`
+/// against `server` and returns its one-line JSON summary.
+pub async fn run_web_interop(name: &str, server: &str) -> Result<serde_json::Value, String> {
+    let dir = web_dir();
+    ensure_modules_in(&dir, "@connectrpc/connect-node")?;
+    let mut command = Command::new("node");
+    command
+        .args(["test/interop.mjs", name])
+        .current_dir(&dir)
+        .env("TENANTRY_URL", server)
+        .stdin(std::process::Stdio::null());
+    die_with_parent(&mut command);
+    let output = tokio::process::Command::from(command)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| format!("start node: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("the {name} interop script failed:\n{stderr}"));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).map_err(|e| format!("unreadable summary {line:?}: {e}\n{stderr}"))
+}
+
 /// Makes the child die with the test process, however that ends.
 #[allow(unsafe_code)]
 pub fn die_with_parent(command: &mut Command) {
