@@ -1,7 +1,7 @@
 //! The edges of the protocol, as clients other than ours meet them: an
 //! HTTP/1.1 connection survives an early refusal, a protocol Tenantry does
 //! not serve never reaches a handler, framing mistakes are the caller's, a
-//! reset upload never becomes a file, and reflection serves error details.
+//! reset upload never becomes a file.
 
 use bytes::Bytes;
 use prost::Message as _;
@@ -276,49 +276,6 @@ async fn a_reset_upload_stream_never_becomes_a_file(backend: Backend) {
     );
 }
 
-/// buf curl and grpcurl decode error details through reflection.
-async fn reflection_serves_the_error_details(backend: Backend) {
-    use tonic_reflection::pb::v1::{
-        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-    };
-    let app = TestApp::start(backend).await;
-    let mut reflection = ServerReflectionClient::new(app.client().await.channel());
-    for symbol in [
-        "google.rpc.BadRequest",
-        "google.rpc.RetryInfo",
-        "google.rpc.PreconditionFailure",
-    ] {
-        let request = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
-        };
-        let mut stream = reflection
-            .server_reflection_info(tokio_stream::iter([request]))
-            .await
-            .unwrap()
-            .into_inner();
-        let reply = stream.message().await.unwrap().unwrap();
-        let Some(MessageResponse::FileDescriptorResponse(files)) = reply.message_response else {
-            panic!("{symbol}: {:?}", reply.message_response);
-        };
-        let names: Vec<String> = files
-            .file_descriptor_proto
-            .iter()
-            .map(|raw| {
-                prost_types::FileDescriptorProto::decode(raw.as_slice())
-                    .unwrap()
-                    .name()
-                    .to_owned()
-            })
-            .collect();
-        assert!(
-            names.iter().any(|n| n == "google/rpc/error_details.proto"),
-            "{names:?}"
-        );
-    }
-}
-
 /// The same edges through a client nobody here wrote: connect-node over
 /// HTTP/1.1 with kept-alive connections (50 refused calls, each followed by
 /// a good one on the same socket), error details decoded from the vendored
@@ -353,5 +310,4 @@ on_both_backends!(
     protocols_not_served_reach_no_handler,
     framing_mistakes_are_the_callers,
     a_reset_upload_stream_never_becomes_a_file,
-    reflection_serves_the_error_details,
 );

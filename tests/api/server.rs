@@ -26,12 +26,12 @@ async fn health_reports_serving_while_the_database_answers(backend: Backend) {
     }
 }
 
-async fn reflection_lists_the_services(backend: Backend) {
-    let app = TestApp::start(backend).await;
+/// One reflection request, one reply.
+async fn reflect(app: &TestApp, request: MessageRequest) -> MessageResponse {
     let mut reflection = ServerReflectionClient::new(app.client().await.channel());
     let request = ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+        message_request: Some(request),
     };
     let mut stream = reflection
         .server_reflection_info(tokio_stream::iter([request]))
@@ -39,12 +39,49 @@ async fn reflection_lists_the_services(backend: Backend) {
         .unwrap()
         .into_inner();
     let reply = stream.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+    reply.message_response.expect("a reflection reply")
+}
+
+async fn reflection_lists_the_services(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let MessageResponse::ListServicesResponse(list) =
+        reflect(&app, MessageRequest::ListServices(String::new())).await
+    else {
         panic!("unexpected reflection reply");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     for expected in ["tenantry.auth.v1.AuthService", "grpc.health.v1.Health"] {
         assert!(names.iter().any(|n| n == expected), "{names:?}");
+    }
+}
+
+/// buf curl and grpcurl decode error details through reflection.
+async fn reflection_serves_the_error_details(backend: Backend) {
+    use prost::Message as _;
+    let app = TestApp::start(backend).await;
+    for symbol in [
+        "google.rpc.BadRequest",
+        "google.rpc.RetryInfo",
+        "google.rpc.PreconditionFailure",
+    ] {
+        let reply = reflect(&app, MessageRequest::FileContainingSymbol(symbol.into())).await;
+        let MessageResponse::FileDescriptorResponse(files) = reply else {
+            panic!("{symbol}: {reply:?}");
+        };
+        let names: Vec<String> = files
+            .file_descriptor_proto
+            .iter()
+            .map(|raw| {
+                prost_types::FileDescriptorProto::decode(raw.as_slice())
+                    .unwrap()
+                    .name()
+                    .to_owned()
+            })
+            .collect();
+        assert!(
+            names.iter().any(|n| n == "google/rpc/error_details.proto"),
+            "{names:?}"
+        );
     }
 }
 
@@ -69,6 +106,7 @@ async fn every_answer_carries_a_request_id(backend: Backend) {
 }
 
 on_both_backends!(
+    reflection_serves_the_error_details,
     health_reports_serving_while_the_database_answers,
     reflection_lists_the_services,
     every_answer_carries_a_request_id,

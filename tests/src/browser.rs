@@ -237,21 +237,8 @@ pub async fn drive_demo_app(
         .env("TENANTRY_URL", server)
         .env("DEMO_PORT", demo_port.to_string())
         .env("SCREENSHOT", screenshot)
-        .env("TENANTRY_CHROMIUM", chromium())
-        .stdin(Stdio::null());
-    node::die_with_parent(&mut command);
-    let output = tokio::process::Command::from(command)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| format!("start node: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!("the demo test failed:\n{stderr}"));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).map_err(|e| format!("unreadable summary {line:?}: {e}\n{stderr}"))
+        .env("TENANTRY_CHROMIUM", chromium());
+    node::json_summary(command, "the demo test").await
 }
 
 /// A loopback port nobody listens on right now.

@@ -50,8 +50,14 @@ pub async fn run_web_interop(name: &str, server: &str) -> Result<serde_json::Val
     command
         .args(["test/interop.mjs", name])
         .current_dir(&dir)
-        .env("TENANTRY_URL", server)
-        .stdin(std::process::Stdio::null());
+        .env("TENANTRY_URL", server);
+    json_summary(command, &format!("the {name} interop script")).await
+}
+
+/// Runs a node script that prints one JSON line last when it succeeds (and
+/// dies with the test), and returns that line.
+pub async fn json_summary(mut command: Command, what: &str) -> Result<serde_json::Value, String> {
+    command.stdin(std::process::Stdio::null());
     die_with_parent(&mut command);
     let output = tokio::process::Command::from(command)
         .kill_on_drop(true)
@@ -60,7 +66,7 @@ pub async fn run_web_interop(name: &str, server: &str) -> Result<serde_json::Val
         .map_err(|e| format!("start node: {e}"))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        return Err(format!("the {name} interop script failed:\n{stderr}"));
+        return Err(format!("{what} failed:\n{stderr}"));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().last().unwrap_or_default();

@@ -277,36 +277,29 @@ async fn configuration_lists_are_capped(backend: Backend) {
     let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
-    let mut config = sso_config(&issuer);
-    config.redirect_uris = (0..100_000)
-        .map(|i| format!("https://app.example.com/cb/{i}"))
-        .collect();
-    let status = assert_code(
-        team.admin
-            .client
-            .sso()
-            .upsert_sso_config(UpsertSsoConfigRequest {
-                config: Some(config),
-                client_secret: CLIENT_SECRET.into(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(field_violations(&status), vec!["config.redirect_uris"]);
-    let mut config = sso_config(&issuer);
-    config.scopes = (0..21).map(|i| format!("s{i}")).collect();
-    let status = assert_code(
-        team.admin
-            .client
-            .sso()
-            .upsert_sso_config(UpsertSsoConfigRequest {
-                config: Some(config),
-                client_secret: CLIENT_SECRET.into(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(field_violations(&status), vec!["config.scopes"]);
+    let too_many: [(&str, fn(&mut SsoConfig)); 2] = [
+        ("config.redirect_uris", |c| {
+            c.redirect_uris = (0..100_000)
+                .map(|i| format!("https://app.example.com/cb/{i}"))
+                .collect();
+        }),
+        ("config.scopes", |c| {
+            c.scopes = (0..21).map(|i| format!("s{i}")).collect();
+        }),
+    ];
+    for (field, overfill) in too_many {
+        let mut config = sso_config(&issuer);
+        overfill(&mut config);
+        let request = UpsertSsoConfigRequest {
+            config: Some(config),
+            client_secret: CLIENT_SECRET.into(),
+        };
+        let status = assert_code(
+            team.admin.client.sso().upsert_sso_config(request).await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(field_violations(&status), vec![field]);
+    }
 }
 
 on_both_backends!(
