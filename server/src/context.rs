@@ -5,12 +5,13 @@ use crate::{
     access::Role,
     db::TenantScope,
     error::{ApiError, ApiResult},
+    ids::{OrgId, SessionId, UserId},
 };
 
 /// Who calls. A person today; a service account is the next kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Person { user_id: String },
+    Person { user_id: UserId },
 }
 
 /// How a session was opened.
@@ -27,7 +28,7 @@ pub enum SessionMethod {
 pub enum Credential {
     /// An access token of a live session.
     Session {
-        session_id: String,
+        session_id: SessionId,
         method: SessionMethod,
     },
 }
@@ -38,7 +39,7 @@ pub struct Caller {
     pub principal: Principal,
     pub credential: Credential,
     /// The organization the token is pinned to.
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     /// The caller's *current* role in `org_id` (read from the database, not
     /// from the token), or `None` when they are no longer a member.
     pub role: Option<Role>,
@@ -49,14 +50,14 @@ const NO_ORGANIZATION: &str =
 
 impl Caller {
     /// The person calling.
-    pub fn user_id(&self) -> &str {
+    pub fn user_id(&self) -> &UserId {
         match &self.principal {
             Principal::Person { user_id } => user_id,
         }
     }
 
     /// The session behind the token.
-    pub fn session_id(&self) -> &str {
+    pub fn session_id(&self) -> &SessionId {
         match &self.credential {
             Credential::Session { session_id, .. } => session_id,
         }
@@ -75,8 +76,8 @@ impl Caller {
 
     /// The organization an SSO session is confined to; `None` for a session
     /// that may act on the whole account.
-    pub fn confined_to(&self) -> Option<&str> {
-        self.org_id.as_deref().filter(|_| self.sso())
+    pub fn confined_to(&self) -> Option<&OrgId> {
+        self.org_id.as_ref().filter(|_| self.sso())
     }
 
     /// The scope of the organization the token is pinned to: the only way a
@@ -84,7 +85,7 @@ impl Caller {
     pub fn tenant(&self) -> ApiResult<TenantScope> {
         let org_id = self
             .org_id
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| ApiError::failed_precondition(NO_ORGANIZATION))?;
         Ok(TenantScope::of_caller(org_id, self.user_id()))
     }
@@ -105,6 +106,26 @@ pub struct RequestMeta {
     pub request_id: String,
     pub client_ip: String,
     pub user_agent: String,
+}
+
+/// A call that passed the authentication layer, taken apart once: what a
+/// handler needs, in one line (`let Call { meta, caller, message } =
+/// Call::signed_in(request)?;`).
+pub struct Call<T> {
+    pub meta: RequestMeta,
+    pub caller: Caller,
+    pub message: T,
+}
+
+impl<T> Call<T> {
+    /// The request's metadata, its verified caller and its message.
+    pub fn signed_in(request: tonic::Request<T>) -> ApiResult<Self> {
+        Ok(Self {
+            meta: meta(&request),
+            caller: caller(&request)?,
+            message: request.into_inner(),
+        })
+    }
 }
 
 /// The verified caller of a request that passed the authentication layer.

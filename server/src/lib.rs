@@ -17,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod files;
 mod health;
+pub mod ids;
 pub mod jobs;
 pub mod layers;
 pub mod mail;

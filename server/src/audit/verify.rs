@@ -40,7 +40,7 @@ fn broken_link(row: &AuditEventRow, expected_seq: i64, previous: &str) -> Option
 /// record. (One statement, so it sees one snapshot: events committing now
 /// are within the head it reads.)
 async fn first_past_head(db: &Db, scope: TenantScope) -> ApiResult<Option<AuditEventRow>> {
-    let org_id = scope.org_id().to_owned();
+    let org_id = scope.org_id().to_string();
     let inserted: Vec<AuditEventRow> = db
         .read(move |tx| {
             let head = organizations::table
@@ -66,7 +66,7 @@ pub async fn verify_audit_chain(
     // The head first: events recorded while this runs come after it and are
     // left for the next check (read last, they would look like a cut-off
     // chain). The head also catches events cut off the end.
-    let org_id = scope.org_id().to_owned();
+    let org_id = scope.org_id().to_string();
     let (head_seq, head): (i64, String) = db
         .read(move |tx| {
             Ok(organizations::table

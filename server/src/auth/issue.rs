@@ -76,6 +76,7 @@ pub fn open_session(
         user_agent: meta.user_agent.clone(),
         client_ip: meta.client_ip.clone(),
         auth_method: method.as_str().to_owned(),
+        pin_generation: 0,
     };
     diesel::insert_into(sessions::table)
         .values(&session)
@@ -107,6 +108,7 @@ pub fn repin_session(
         .set((
             sessions::org_id.eq(&org_id),
             sessions::last_active_at.eq(now),
+            sessions::pin_generation.eq(sessions::pin_generation + 1),
         ))
         .returning(sessions::all_columns)
         .get_result(tx.conn())?;
@@ -193,9 +195,9 @@ pub fn token_pair(
         Some(org) => current_role(tx, org, &session.user_id)?,
         None => None,
     };
-    let org_id = match (&session.org_id, role) {
-        (Some(_), None) => unpin_from_lost_org(tx, state, session)?,
-        (org_id, _) => org_id.clone(),
+    let (org_id, pin) = match (&session.org_id, role) {
+        (Some(_), None) => (None, unpin_from_lost_org(tx, state, session)?),
+        (org_id, _) => (org_id.clone(), session.pin_generation),
     };
     let access_expires =
         after(now, state.config.tokens.access_token_ttl).min(session.absolute_expires_at);
@@ -203,6 +205,7 @@ pub fn token_pair(
         sub: session.user_id.clone(),
         sid: session.id.clone(),
         tid: org_id,
+        pin,
         role: role.map(|r| r.as_str().to_owned()),
         iat: now.and_utc().timestamp(),
         exp: access_expires.and_utc().timestamp(),
@@ -223,22 +226,23 @@ pub fn token_pair(
 /// or the organization deleted): a password session goes on pinned to no
 /// organization (the person picks another with SwitchOrganization); a single
 /// sign-on session, which exists only for that organization, is refused.
-fn unpin_from_lost_org(
-    tx: &mut Tx<'_>,
-    state: &AppState,
-    session: &SessionRow,
-) -> ApiResult<Option<String>> {
+/// Returns the session's new pin generation.
+fn unpin_from_lost_org(tx: &mut Tx<'_>, state: &AppState, session: &SessionRow) -> ApiResult<i64> {
     if session.auth_method == AuthMethod::Sso.as_str() {
         return Err(ApiError::Unauthenticated(
             "you are no longer a member of the organization this single sign-on session \
              was for: sign in again",
         ));
     }
-    diesel::update(sessions::table.find(&session.id))
-        .set(sessions::org_id.eq(None::<String>))
-        .execute(tx.conn())?;
+    let pin = diesel::update(sessions::table.find(&session.id))
+        .set((
+            sessions::org_id.eq(None::<String>),
+            sessions::pin_generation.eq(sessions::pin_generation + 1),
+        ))
+        .returning(sessions::pin_generation)
+        .get_result(tx.conn())?;
     state.liveness.forget(&session.id);
-    Ok(None)
+    Ok(pin)
 }
 
 /// The user's role in `org_id`, read in that organization's scope (the

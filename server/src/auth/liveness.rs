@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 
+use crate::ids::{OrgId, SessionId, UserId};
 use crate::{
     access::Role,
     auth::issue::AuthMethod,
@@ -32,6 +33,7 @@ use crate::{
 struct SessionState {
     user_id: String,
     org_id: Option<String>,
+    pin: i64,
     live: bool,
     absolute_expires_at: NaiveDateTime,
     role: Option<Role>,
@@ -86,24 +88,24 @@ impl SessionLiveness {
         {
             return Err(ENDED);
         }
-        if state.org_id != claims.tid {
+        if state.org_id != claims.tid || state.pin != claims.pin {
             return Err(ApiError::Unauthenticated(
                 "this token was replaced when the session switched organization",
             ));
         }
         Ok(Caller {
             principal: Principal::Person {
-                user_id: state.user_id,
+                user_id: UserId::trusted(state.user_id),
             },
             credential: Credential::Session {
-                session_id: claims.sid.clone(),
+                session_id: SessionId::trusted(claims.sid.clone()),
                 method: if state.sso {
                     SessionMethod::Sso
                 } else {
                     SessionMethod::Password
                 },
             },
-            org_id: state.org_id,
+            org_id: state.org_id.map(OrgId::trusted),
             role: state.role,
         })
     }
@@ -162,6 +164,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
         Option<NaiveDateTime>,
         NaiveDateTime,
         String,
+        i64,
     );
     let row: Option<Row> = sessions::table
         .find(session_id)
@@ -171,10 +174,11 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
             sessions::revoked_at,
             sessions::absolute_expires_at,
             sessions::auth_method,
+            sessions::pin_generation,
         ))
         .first(tx.conn())
         .optional()?;
-    let Some((user_id, org_id, revoked_at, absolute_expires_at, method)) = row else {
+    let Some((user_id, org_id, revoked_at, absolute_expires_at, method, pin)) = row else {
         return Ok(None);
     };
     let mut live = revoked_at.is_none();
@@ -194,6 +198,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
     Ok(Some(SessionState {
         user_id,
         org_id,
+        pin,
         live,
         absolute_expires_at,
         role,

@@ -42,7 +42,7 @@ pub async fn login(
     } else {
         violations.take(
             "organization_id",
-            validate::parse_id(&request.organization_id),
+            crate::ids::OrgId::parse(&request.organization_id),
         )
     };
     violations.finish()?;

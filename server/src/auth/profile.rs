@@ -18,15 +18,15 @@ use crate::{
 };
 
 pub async fn get_me(state: &AppState, caller: Caller) -> ApiResult<pb::GetMeResponse> {
-    let user_id = caller.user_id().to_owned();
+    let user_id = caller.user_id().to_string();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))
         .await?;
     Ok(pb::GetMeResponse {
         user: Some(users::to_proto_user(&user)),
-        session_id: caller.session_id().to_owned(),
-        organization_id: caller.org_id.unwrap_or_default(),
+        session_id: caller.session_id().to_string(),
+        organization_id: caller.org_id.map(String::from).unwrap_or_default(),
         role: caller.role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
     })
 }
@@ -70,7 +70,7 @@ pub async fn change_password(
     caller: Caller,
     request: pb::ChangePasswordRequest,
 ) -> ApiResult<pb::ChangePasswordResponse> {
-    let user_id = caller.user_id().to_owned();
+    let user_id = caller.user_id().to_string();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))
@@ -176,7 +176,7 @@ pub async fn delete_account(
     request: pb::DeleteAccountRequest,
 ) -> ApiResult<pb::DeleteAccountResponse> {
     rules::check_password_input(&request.password).map_err(|d| ApiError::invalid("password", d))?;
-    let user_id = caller.user_id().to_owned();
+    let user_id = caller.user_id().to_string();
     let user = state
         .db
         .read(move |tx| users::find(tx.conn(), &user_id))

@@ -6,7 +6,7 @@ use tonic::{Request, Response};
 
 use super::{email_verification, login, profile, refresh, register, sessions};
 use crate::{
-    context::{caller, meta},
+    context::{Call, meta},
     error::{Reply, ok},
     state::AppState,
 };
@@ -62,7 +62,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::RequestEmailVerificationRequest>,
     ) -> Reply<pb::RequestEmailVerificationResponse> {
-        let caller = caller(&request)?;
+        let Call { caller, .. } = Call::signed_in(request)?;
         ok(email_verification::request_email_verification(&self.state, caller).await)
     }
 
@@ -75,7 +75,7 @@ impl AuthService for AuthApi {
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
+        let Call { meta, caller, .. } = Call::signed_in(request)?;
         ok(sessions::logout(&self.state, meta, caller).await)
     }
 
@@ -83,28 +83,34 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::ListSessionsRequest>,
     ) -> Reply<pb::ListSessionsResponse> {
-        let caller = caller(&request)?;
-        ok(sessions::list_sessions(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(sessions::list_sessions(&self.state, caller, message).await)
     }
 
     async fn revoke_session(
         &self,
         request: Request<pb::RevokeSessionRequest>,
     ) -> Reply<pb::RevokeSessionResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::revoke_session(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(sessions::revoke_session(&self.state, meta, caller, message).await)
     }
 
     async fn revoke_other_sessions(
         &self,
         request: Request<pb::RevokeOtherSessionsRequest>,
     ) -> Reply<pb::RevokeOtherSessionsResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
+        let Call { meta, caller, .. } = Call::signed_in(request)?;
         ok(sessions::revoke_other_sessions(&self.state, meta, caller).await)
     }
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::GetMeResponse> {
-        let caller = caller(&request)?;
+        let Call { caller, .. } = Call::signed_in(request)?;
         ok(profile::get_me(&self.state, caller).await)
     }
 
@@ -112,23 +118,35 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::UpdateProfileRequest>,
     ) -> Reply<pb::UpdateProfileResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(profile::update_profile(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(profile::update_profile(&self.state, meta, caller, message).await)
     }
 
     async fn change_password(
         &self,
         request: Request<pb::ChangePasswordRequest>,
     ) -> Reply<pb::ChangePasswordResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(profile::change_password(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(profile::change_password(&self.state, meta, caller, message).await)
     }
 
     async fn delete_account(
         &self,
         request: Request<pb::DeleteAccountRequest>,
     ) -> Reply<pb::DeleteAccountResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(profile::delete_account(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(profile::delete_account(&self.state, meta, caller, message).await)
     }
 }

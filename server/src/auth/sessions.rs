@@ -14,7 +14,6 @@ use crate::{
     error::{ApiError, ApiResult},
     paging::time_key,
     state::AppState,
-    validate,
 };
 
 pub async fn list_sessions(
@@ -27,8 +26,8 @@ pub async fn list_sessions(
         .parse(caller.user_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let now = state.now();
-    let user_id = caller.user_id().to_owned();
-    let confined_to = caller.confined_to().map(str::to_owned);
+    let user_id = caller.user_id().to_string();
+    let confined_to = caller.confined_to().map(ToString::to_string);
     let rows = state
         .db
         .read(move |tx| {
@@ -71,8 +70,8 @@ pub async fn revoke_session(
     caller: Caller,
     request: pb::RevokeSessionRequest,
 ) -> ApiResult<pb::RevokeSessionResponse> {
-    let id =
-        validate::parse_id(&request.session_id).map_err(|d| ApiError::invalid("session_id", d))?;
+    let id = crate::ids::SessionId::parse(&request.session_id)
+        .map_err(|d| ApiError::invalid("session_id", d))?;
     state
         .write(move |tx, st| {
             let ended = end_sessions(tx, st, &caller, Some(&id), None, "revoked_by_user")?;

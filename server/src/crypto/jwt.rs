@@ -24,6 +24,10 @@ pub struct AccessClaims {
     /// The organization the token is pinned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+    /// The session's pin generation when the token was issued: a token of
+    /// an earlier pin is refused, even if the session is back in `tid`.
+    #[serde(default)]
+    pub pin: i64,
     /// The role in that organization when the token was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,

@@ -65,6 +65,9 @@ pub struct SessionRow {
     pub client_ip: String,
     /// `password` or `sso`.
     pub auth_method: String,
+    /// Bumped each time the session moves to another organization (or out
+    /// of one); access tokens carry it.
+    pub pin_generation: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -52,6 +52,7 @@ diesel::table! {
         user_agent -> Text,
         client_ip -> Text,
         auth_method -> Text,
+        pin_generation -> BigInt,
     }
 }
 

@@ -13,7 +13,11 @@ use diesel::{
 
 use super::{connection::AnyConnection, schema::tenant};
 use crate::access::Role;
-use crate::{context::Caller, error::ApiResult};
+use crate::{
+    context::Caller,
+    error::ApiResult,
+    ids::{OrgId, UserId},
+};
 use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 
 /// The organization whose rows a piece of work may touch.
@@ -24,8 +28,8 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 /// [`TenantScope::verified`], whose callers say why in a comment.
 #[derive(Debug, Clone)]
 pub struct TenantScope {
-    org_id: String,
-    user_id: Option<String>,
+    org_id: OrgId,
+    user_id: Option<UserId>,
 }
 
 /// The organization of account events that belong to no organization.
@@ -34,17 +38,17 @@ pub const ACCOUNT_EVENTS_ORG: &str = "00000000-0000-0000-0000-000000000000";
 impl TenantScope {
     /// The organization a verified caller's token is pinned to (only
     /// [`Caller::tenant`] makes these).
-    pub(crate) fn of_caller(org_id: &str, user_id: &str) -> Self {
+    pub(crate) fn of_caller(org_id: &OrgId, user_id: &UserId) -> Self {
         Self {
-            org_id: org_id.to_owned(),
-            user_id: Some(user_id.to_owned()),
+            org_id: org_id.clone(),
+            user_id: Some(user_id.clone()),
         }
     }
 
     /// An organization named by a capability the server verified itself.
     pub fn verified(org_id: impl Into<String>) -> Self {
         Self {
-            org_id: org_id.into(),
+            org_id: OrgId::trusted(org_id),
             user_id: None,
         }
     }
@@ -54,7 +58,7 @@ impl TenantScope {
         Self::verified(ACCOUNT_EVENTS_ORG)
     }
 
-    pub fn org_id(&self) -> &str {
+    pub fn org_id(&self) -> &OrgId {
         &self.org_id
     }
 }
@@ -69,7 +73,7 @@ pub struct UserScope {
 impl UserScope {
     pub fn from_auth(caller: &Caller) -> Self {
         Self {
-            user_id: caller.user_id().to_owned(),
+            user_id: caller.user_id().to_string(),
         }
     }
 
@@ -106,7 +110,7 @@ impl Tx<'_> {
         self.enter(Some(&scope.org_id), scope.user_id.as_deref())?;
         Ok(Tenant {
             conn: self.conn,
-            org_id: scope.org_id.clone(),
+            org_id: scope.org_id.to_string(),
         })
     }
 

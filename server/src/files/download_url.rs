@@ -78,9 +78,9 @@ pub async fn create_download_url(
         Some(url) => url,
         None => {
             let claims = Claims {
-                o: scope.org_id().to_owned(),
+                o: scope.org_id().to_string(),
                 f: file.id.clone(),
-                u: caller.user_id().to_owned(),
+                u: caller.user_id().to_string(),
                 e: expires.timestamp(),
             };
             format!(

@@ -18,7 +18,6 @@ use crate::{
     },
     error::{ApiResult, Violations},
     paging::{Page, time_key},
-    validate::parse_id,
 };
 
 /// What to list, as checked from a ListFilesRequest.
@@ -28,7 +27,7 @@ pub struct FileFilter {
     content_type: String,
     /// `key`, or `key=value`.
     label: Option<(String, Option<String>)>,
-    uploader: Option<String>,
+    uploader: Option<crate::ids::UserId>,
     created_after: Option<NaiveDateTime>,
     created_before: Option<NaiveDateTime>,
     by_name: bool,
@@ -43,7 +42,10 @@ impl FileFilter {
         let uploader = if request.uploader_user_id.is_empty() {
             None
         } else {
-            violations.take("uploader_user_id", parse_id(&request.uploader_user_id))
+            violations.take(
+                "uploader_user_id",
+                crate::ids::UserId::parse(&request.uploader_user_id),
+            )
         };
         let mut time = |field: &str, value: Option<&prost_types::Timestamp>| {
             let parsed = value.map(from_proto);

@@ -21,7 +21,7 @@ use crate::{
 };
 
 fn may_change(caller: &Caller, file: &FileRow) -> ApiResult<()> {
-    if caller.role >= Some(Role::Admin) || file.uploader_id == caller.user_id() {
+    if caller.role >= Some(Role::Admin) || file.uploader_id == *caller.user_id() {
         Ok(())
     } else {
         Err(ApiError::permission_denied(
@@ -38,7 +38,7 @@ pub async fn update_file(
 ) -> ApiResult<pb::UpdateFileResponse> {
     let scope = caller.tenant()?;
     let mut violations = Violations::new();
-    let id = violations.take("file_id", crate::validate::parse_id(&request.file_id));
+    let id = violations.take("file_id", crate::ids::FileId::parse(&request.file_id));
     let name = match &request.name {
         Some(raw) => violations.take("name", rules::name(raw)),
         None => None,
@@ -81,7 +81,7 @@ pub async fn update_file(
             let event = Event::by_user(caller.user_id(), Action::FileUpdated, "file", &id)
                 .details(changes.into());
             audit::record(&mut t, now, &meta, event)?;
-            let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
+            let labels = store::labels_of(&mut t, &[id.to_string()])?;
             Ok((file, labels))
         })
         .await?;
@@ -132,7 +132,7 @@ async fn set_deleted(
             let event = Event::by_user(caller.user_id(), action, "file", &id)
                 .details(serde_json::json!({ "name": file.name }));
             audit::record(&mut t, now, &meta, event)?;
-            let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
+            let labels = store::labels_of(&mut t, &[id.to_string()])?;
             if deleted {
                 let purge_at = store::purge_time(st, now);
                 jobs::enqueue(
@@ -191,7 +191,7 @@ pub async fn purge_file(
                 st,
                 &scope,
                 &meta,
-                Actor::User(caller.user_id().to_owned()),
+                Actor::User(caller.user_id().to_string()),
                 &file,
             )
         })

@@ -13,11 +13,10 @@ use crate::{
     context::Caller,
     error::{ApiError, ApiResult, Violations},
     state::AppState,
-    validate::parse_id,
 };
 
-pub fn file_id(raw: &str) -> ApiResult<String> {
-    parse_id(raw).map_err(|d| ApiError::invalid("file_id", d))
+pub fn file_id(raw: &str) -> ApiResult<crate::ids::FileId> {
+    crate::ids::FileId::parse(raw).map_err(|d| ApiError::invalid("file_id", d))
 }
 
 pub async fn get_file(
@@ -95,7 +94,7 @@ pub async fn download(
         .read(move |tx| {
             let mut t = tx.tenant(&scope)?;
             let file = store::find(&mut t, &id, false)?;
-            let labels = store::labels_of(&mut t, std::slice::from_ref(&id))?;
+            let labels = store::labels_of(&mut t, &[id.to_string()])?;
             let key = store::blob_key(&mut t, &file.sha256)?;
             Ok((file, labels, key))
         })

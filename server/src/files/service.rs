@@ -5,7 +5,7 @@ use tonic::{Request, Streaming};
 
 use super::{download_url, manage, read, sessions, upload};
 use crate::{
-    context::{caller, meta},
+    context::Call,
     error::{Reply, ok},
     state::AppState,
 };
@@ -27,118 +27,159 @@ impl FileService for FileApi {
         &self,
         request: Request<Streaming<pb::UploadRequest>>,
     ) -> Reply<pb::UploadResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(upload::upload(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(upload::upload(&self.state, meta, caller, message).await)
     }
 
     async fn create_upload_session(
         &self,
         request: Request<pb::CreateUploadSessionRequest>,
     ) -> Reply<pb::CreateUploadSessionResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::create_upload_session(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(sessions::create_upload_session(&self.state, meta, caller, message).await)
     }
 
     async fn append_upload_chunk(
         &self,
         request: Request<pb::AppendUploadChunkRequest>,
     ) -> Reply<pb::AppendUploadChunkResponse> {
-        let caller = caller(&request)?;
-        ok(sessions::append_upload_chunk(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(sessions::append_upload_chunk(&self.state, caller, message).await)
     }
 
     async fn get_upload_session(
         &self,
         request: Request<pb::GetUploadSessionRequest>,
     ) -> Reply<pb::GetUploadSessionResponse> {
-        let caller = caller(&request)?;
-        ok(sessions::get_upload_session(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(sessions::get_upload_session(&self.state, caller, message).await)
     }
 
     async fn complete_upload_session(
         &self,
         request: Request<pb::CompleteUploadSessionRequest>,
     ) -> Reply<pb::CompleteUploadSessionResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(
-            sessions::complete_upload_session(&self.state, meta, caller, request.into_inner())
-                .await,
-        )
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(sessions::complete_upload_session(&self.state, meta, caller, message).await)
     }
 
     async fn abort_upload_session(
         &self,
         request: Request<pb::AbortUploadSessionRequest>,
     ) -> Reply<pb::AbortUploadSessionResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(sessions::abort_upload_session(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(sessions::abort_upload_session(&self.state, meta, caller, message).await)
     }
 
     async fn get_file(&self, request: Request<pb::GetFileRequest>) -> Reply<pb::GetFileResponse> {
-        let caller = caller(&request)?;
-        ok(read::get_file(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(read::get_file(&self.state, caller, message).await)
     }
 
     async fn list_files(
         &self,
         request: Request<pb::ListFilesRequest>,
     ) -> Reply<pb::ListFilesResponse> {
-        let caller = caller(&request)?;
-        ok(read::list_files(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(read::list_files(&self.state, caller, message).await)
     }
 
     async fn update_file(
         &self,
         request: Request<pb::UpdateFileRequest>,
     ) -> Reply<pb::UpdateFileResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::update_file(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(manage::update_file(&self.state, meta, caller, message).await)
     }
 
     type DownloadStream = read::DownloadStream;
 
     async fn download(&self, request: Request<pb::DownloadRequest>) -> Reply<Self::DownloadStream> {
-        let caller = caller(&request)?;
-        ok(read::download(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(read::download(&self.state, caller, message).await)
     }
 
     async fn create_download_url(
         &self,
         request: Request<pb::CreateDownloadUrlRequest>,
     ) -> Reply<pb::CreateDownloadUrlResponse> {
-        let caller = caller(&request)?;
-        ok(download_url::create_download_url(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(download_url::create_download_url(&self.state, caller, message).await)
     }
 
     async fn delete_file(
         &self,
         request: Request<pb::DeleteFileRequest>,
     ) -> Reply<pb::DeleteFileResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::delete_file(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(manage::delete_file(&self.state, meta, caller, message).await)
     }
 
     async fn restore_file(
         &self,
         request: Request<pb::RestoreFileRequest>,
     ) -> Reply<pb::RestoreFileResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::restore_file(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(manage::restore_file(&self.state, meta, caller, message).await)
     }
 
     async fn purge_file(
         &self,
         request: Request<pb::PurgeFileRequest>,
     ) -> Reply<pb::PurgeFileResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(manage::purge_file(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(manage::purge_file(&self.state, meta, caller, message).await)
     }
 
     async fn get_storage_usage(
         &self,
         request: Request<pb::GetStorageUsageRequest>,
     ) -> Reply<pb::GetStorageUsageResponse> {
-        let caller = caller(&request)?;
+        let Call { caller, .. } = Call::signed_in(request)?;
         ok(manage::get_storage_usage(&self.state, caller).await)
     }
 }

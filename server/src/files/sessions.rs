@@ -29,7 +29,6 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     jobs,
     state::{AppState, after},
-    validate::parse_id,
 };
 
 /// The caller's live session, NOT_FOUND for anyone else's or an expired one.
@@ -49,8 +48,8 @@ fn find(
         .ok_or(ApiError::NotFound("upload session"))
 }
 
-fn session_id(raw: &str) -> ApiResult<String> {
-    parse_id(raw).map_err(|d| ApiError::invalid("session_id", d))
+fn session_id(raw: &str) -> ApiResult<crate::ids::UploadSessionId> {
+    crate::ids::UploadSessionId::parse(raw).map_err(|d| ApiError::invalid("session_id", d))
 }
 
 pub async fn create_upload_session(
@@ -70,8 +69,8 @@ pub async fn create_upload_session(
             let now = st.now();
             let row = UploadSessionRow {
                 id: uuid::Uuid::now_v7().to_string(),
-                org_id: scope.org_id().to_owned(),
-                uploader_id: caller.user_id().to_owned(),
+                org_id: scope.org_id().to_string(),
+                uploader_id: caller.user_id().to_string(),
                 name: metadata.name.clone(),
                 content_type: metadata.content_type.clone(),
                 expected_size: metadata.expected_size,
@@ -230,7 +229,10 @@ pub async fn append_upload_chunk(
 ) -> ApiResult<pb::AppendUploadChunkResponse> {
     let scope = caller.tenant()?;
     let mut violations = Violations::new();
-    let id = violations.take("session_id", parse_id(&request.session_id));
+    let id = violations.take(
+        "session_id",
+        crate::ids::UploadSessionId::parse(&request.session_id),
+    );
     if request.offset < 0 {
         violations.add("offset", "must not be negative");
     }
@@ -254,8 +256,8 @@ pub async fn append_upload_chunk(
     let key = keys::upload_part(scope.org_id(), &id, offset);
     state.blobs.put(&key, chunk.clone()).await?;
     let part = UploadPartRow {
-        org_id: scope.org_id().to_owned(),
-        session_id: id.clone(),
+        org_id: scope.org_id().to_string(),
+        session_id: id.to_string(),
         start_offset: offset,
         size: len,
         storage_key: key.clone(),
@@ -431,10 +433,10 @@ pub async fn complete_upload_session(
         state,
         scope,
         meta,
-        caller.user_id().to_owned(),
+        caller.user_id().to_string(),
         metadata,
         ingested,
-        Some(id),
+        Some(id.into_string()),
     )
     .await?;
     for part in parts {

@@ -87,7 +87,7 @@ pub fn commit(
     }
     if !deduplicated {
         let blob = BlobRow {
-            org_id: scope.org_id().to_owned(),
+            org_id: scope.org_id().to_string(),
             sha256: ingested.sha256.clone(),
             size: ingested.size,
             storage_key: ingested.key.clone(),
@@ -103,7 +103,7 @@ pub fn commit(
     }
     let file = FileRow {
         id: uuid::Uuid::now_v7().to_string(),
-        org_id: scope.org_id().to_owned(),
+        org_id: scope.org_id().to_string(),
         name: metadata.name.clone(),
         declared_content_type: metadata.content_type.clone(),
         detected_content_type: ingested.detected_content_type.clone(),

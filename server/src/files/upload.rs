@@ -83,7 +83,7 @@ pub async fn upload(
         state,
         scope,
         meta,
-        caller.user_id().to_owned(),
+        caller.user_id().to_string(),
         metadata,
         ingested,
         None,

@@ -95,7 +95,7 @@ where
             match verifier.admit(token, rule, sso_rule).await {
                 Ok(context) => {
                     let span = tracing::Span::current();
-                    span.record("user_id", context.user_id());
+                    span.record("user_id", context.user_id().as_str());
                     if let Some(org) = &context.org_id {
                         span.record("org_id", org.as_str());
                     }

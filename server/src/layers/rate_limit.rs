@@ -179,7 +179,7 @@ impl Limits {
                 request
                     .extensions()
                     .get::<Caller>()
-                    .map(|caller| caller.user_id().to_owned())
+                    .map(|caller| caller.user_id().to_string())
                     .unwrap_or_default(),
             ),
         };
@@ -244,10 +244,10 @@ mod tests {
         if let Some(user) = user {
             request.extensions_mut().insert(Caller {
                 principal: Principal::Person {
-                    user_id: user.into(),
+                    user_id: crate::ids::UserId::trusted(user),
                 },
                 credential: Credential::Session {
-                    session_id: "s".into(),
+                    session_id: crate::ids::SessionId::trusted("s"),
                     method: SessionMethod::Password,
                 },
                 org_id: None,

@@ -23,7 +23,7 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::{AppState, after},
-    validate::{check_token, email_key, normalize_email, parse_id},
+    validate::{check_token, email_key, normalize_email},
 };
 
 /// `inv_<organization id, hex>_<256 random bits, base64url>`.
@@ -86,14 +86,27 @@ pub async fn create_invitation(
                 email: email.clone(),
                 role,
                 token_hash: hash_token(&token),
-                inviter_id: caller.user_id().to_owned(),
+                inviter_id: caller.user_id().to_string(),
                 created_at: now,
                 expires_at: after(now, st.config.sessions.invitation_ttl),
                 accepted_at: None,
                 accepted_by: None,
                 revoked_at: None,
             };
-            t.insert_invitations().values(&row).execute(t.conn())?;
+            // The one-pending-per-address index settles a concurrent call.
+            match t.insert_invitations().values(&row).execute(t.conn()) {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    return Err(ApiError::Aborted(
+                        "another invitation for this address was created at the same moment: \
+                         retry to replace it"
+                            .into(),
+                    ));
+                }
+                inserted => inserted?,
+            };
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgInvitationCreated,
@@ -155,7 +168,8 @@ pub async fn revoke_invitation(
     request: pb::RevokeInvitationRequest,
 ) -> ApiResult<pb::RevokeInvitationResponse> {
     let scope = caller.tenant()?;
-    let id = parse_id(&request.invitation_id).map_err(|d| ApiError::invalid("invitation_id", d))?;
+    let id = crate::ids::InvitationId::parse(&request.invitation_id)
+        .map_err(|d| ApiError::invalid("invitation_id", d))?;
     state
         .write(move |tx, st| {
             let now = st.now();

@@ -20,7 +20,6 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::AppState,
-    validate::parse_id,
 };
 
 fn member(row: &MembershipRow, user: &UserRow) -> pb::Member {
@@ -91,7 +90,7 @@ pub async fn update_member_role(
     let scope = caller.tenant()?;
     let actor = caller.member_role()?;
     let mut violations = Violations::new();
-    let user_id = violations.take("user_id", parse_id(&request.user_id));
+    let user_id = violations.take("user_id", crate::ids::UserId::parse(&request.user_id));
     let new_role = Role::from_proto(request.role);
     if new_role.is_none() {
         violations.add("role", "must be VIEWER, MEMBER, ADMIN or OWNER");
@@ -146,7 +145,8 @@ pub async fn remove_member(
 ) -> ApiResult<pb::RemoveMemberResponse> {
     let scope = caller.tenant()?;
     let actor = caller.member_role()?;
-    let user_id = parse_id(&request.user_id).map_err(|d| ApiError::invalid("user_id", d))?;
+    let user_id =
+        crate::ids::UserId::parse(&request.user_id).map_err(|d| ApiError::invalid("user_id", d))?;
     state
         .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;

@@ -24,7 +24,6 @@ use crate::{
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
     state::AppState,
-    validate::parse_id,
 };
 
 pub async fn create_organization(
@@ -72,7 +71,7 @@ pub async fn create_organization(
             let mut t = tx.tenant(&TenantScope::verified(&org.id))?;
             let owner = MembershipRow {
                 org_id: org.id.clone(),
-                user_id: caller.user_id().to_owned(),
+                user_id: caller.user_id().to_string(),
                 role: Role::Owner,
                 created_at: now,
                 updated_at: now,
@@ -322,7 +321,7 @@ pub async fn list_my_organizations(
         .parse(caller.user_id(), &request, 50, 100)?;
     let after = page.after_time_and_id()?;
     let scope = UserScope::from_auth(&caller);
-    let confined_to = caller.confined_to().map(str::to_owned);
+    let confined_to = caller.confined_to().map(ToString::to_string);
     let (rows, next_page_token) = state
         .db
         .read(move |tx| {
@@ -366,8 +365,8 @@ pub async fn switch_organization(
     caller: Caller,
     request: pb::SwitchOrganizationRequest,
 ) -> ApiResult<pb::SwitchOrganizationResponse> {
-    let org_id =
-        parse_id(&request.organization_id).map_err(|d| ApiError::invalid("organization_id", d))?;
+    let org_id = crate::ids::OrgId::parse(&request.organization_id)
+        .map_err(|d| ApiError::invalid("organization_id", d))?;
     state
         .write(move |tx, st| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;

@@ -6,7 +6,7 @@ use tonic::Request;
 
 use super::{invitations, members, organizations};
 use crate::{
-    context::{caller, meta},
+    context::Call,
     error::{Reply, ok},
     state::AppState,
 };
@@ -28,90 +28,106 @@ impl OrgService for OrgApi {
         &self,
         request: Request<pb::CreateOrganizationRequest>,
     ) -> Reply<pb::CreateOrganizationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(
-            organizations::create_organization(&self.state, meta, caller, request.into_inner())
-                .await,
-        )
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(organizations::create_organization(&self.state, meta, caller, message).await)
     }
 
     async fn get_organization(
         &self,
         request: Request<pb::GetOrganizationRequest>,
     ) -> Reply<pb::GetOrganizationResponse> {
-        ok(organizations::get_organization(&self.state, caller(&request)?).await)
+        ok(organizations::get_organization(&self.state, Call::signed_in(request)?.caller).await)
     }
 
     async fn update_organization(
         &self,
         request: Request<pb::UpdateOrganizationRequest>,
     ) -> Reply<pb::UpdateOrganizationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(
-            organizations::update_organization(&self.state, meta, caller, request.into_inner())
-                .await,
-        )
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(organizations::update_organization(&self.state, meta, caller, message).await)
     }
 
     async fn delete_organization(
         &self,
         request: Request<pb::DeleteOrganizationRequest>,
     ) -> Reply<pb::DeleteOrganizationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(
-            organizations::delete_organization(&self.state, meta, caller, request.into_inner())
-                .await,
-        )
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(organizations::delete_organization(&self.state, meta, caller, message).await)
     }
 
     async fn list_my_organizations(
         &self,
         request: Request<pb::ListMyOrganizationsRequest>,
     ) -> Reply<pb::ListMyOrganizationsResponse> {
-        let caller = caller(&request)?;
-        ok(organizations::list_my_organizations(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(organizations::list_my_organizations(&self.state, caller, message).await)
     }
 
     async fn switch_organization(
         &self,
         request: Request<pb::SwitchOrganizationRequest>,
     ) -> Reply<pb::SwitchOrganizationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(
-            organizations::switch_organization(&self.state, meta, caller, request.into_inner())
-                .await,
-        )
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(organizations::switch_organization(&self.state, meta, caller, message).await)
     }
 
     async fn list_members(
         &self,
         request: Request<pb::ListMembersRequest>,
     ) -> Reply<pb::ListMembersResponse> {
-        let caller = caller(&request)?;
-        ok(members::list_members(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(members::list_members(&self.state, caller, message).await)
     }
 
     async fn update_member_role(
         &self,
         request: Request<pb::UpdateMemberRoleRequest>,
     ) -> Reply<pb::UpdateMemberRoleResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(members::update_member_role(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(members::update_member_role(&self.state, meta, caller, message).await)
     }
 
     async fn remove_member(
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Reply<pb::RemoveMemberResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(members::remove_member(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(members::remove_member(&self.state, meta, caller, message).await)
     }
 
     async fn leave_organization(
         &self,
         request: Request<pb::LeaveOrganizationRequest>,
     ) -> Reply<pb::LeaveOrganizationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
+        let Call { meta, caller, .. } = Call::signed_in(request)?;
         ok(members::leave_organization(&self.state, meta, caller).await)
     }
 
@@ -119,31 +135,45 @@ impl OrgService for OrgApi {
         &self,
         request: Request<pb::CreateInvitationRequest>,
     ) -> Reply<pb::CreateInvitationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::create_invitation(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(invitations::create_invitation(&self.state, meta, caller, message).await)
     }
 
     async fn list_invitations(
         &self,
         request: Request<pb::ListInvitationsRequest>,
     ) -> Reply<pb::ListInvitationsResponse> {
-        let caller = caller(&request)?;
-        ok(invitations::list_invitations(&self.state, caller, request.into_inner()).await)
+        let Call {
+            caller, message, ..
+        } = Call::signed_in(request)?;
+        ok(invitations::list_invitations(&self.state, caller, message).await)
     }
 
     async fn revoke_invitation(
         &self,
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Reply<pb::RevokeInvitationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::revoke_invitation(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(invitations::revoke_invitation(&self.state, meta, caller, message).await)
     }
 
     async fn accept_invitation(
         &self,
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Reply<pb::AcceptInvitationResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(invitations::accept_invitation(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(invitations::accept_invitation(&self.state, meta, caller, message).await)
     }
 }

@@ -138,7 +138,7 @@ pub async fn upsert_sso_config(
             let (secret_key_id, secret_sealed) =
                 secret_to_store(sealed.as_ref(), existing.as_ref(), &checked)?;
             let row = SsoConfigRow {
-                org_id: scope.org_id().to_owned(),
+                org_id: scope.org_id().to_string(),
                 issuer_url: checked.issuer_url.clone(),
                 client_id: checked.client_id.clone(),
                 secret_key_id,

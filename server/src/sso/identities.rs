@@ -11,7 +11,6 @@ use crate::{
     db::{TenantScope, UserScope, rows::SsoIdentityRow, schema::sso_identities},
     error::{ApiError, ApiResult},
     state::AppState,
-    validate::parse_id,
 };
 
 fn to_proto_identity(row: &SsoIdentityRow) -> pb::Identity {
@@ -31,7 +30,7 @@ pub async fn list_my_identities(
     caller: Caller,
 ) -> ApiResult<pb::ListMyIdentitiesResponse> {
     let scope = UserScope::from_auth(&caller);
-    let confined_to = caller.confined_to().map(str::to_owned);
+    let confined_to = caller.confined_to().map(ToString::to_string);
     let rows = state
         .db
         .read(move |tx| {
@@ -58,7 +57,8 @@ pub async fn unlink_identity(
     caller: Caller,
     request: pb::UnlinkIdentityRequest,
 ) -> ApiResult<pb::UnlinkIdentityResponse> {
-    let id = parse_id(&request.identity_id).map_err(|d| ApiError::invalid("identity_id", d))?;
+    let id = crate::ids::IdentityId::parse(&request.identity_id)
+        .map_err(|d| ApiError::invalid("identity_id", d))?;
     state
         .write(move |tx, st| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
@@ -67,7 +67,7 @@ pub async fn unlink_identity(
                 .select(SsoIdentityRow::as_select())
                 .load(own.conn())?;
             let identity = all.iter().find(|i| i.id == id).cloned().ok_or(ApiError::NotFound("identity"))?;
-            if caller.confined_to().is_some_and(|org| org != identity.org_id) {
+            if caller.confined_to().is_some_and(|org| *org != identity.org_id) {
                 return Err(ApiError::permission_denied(
                     "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to unlink another organization's identity",
                 ));

@@ -98,7 +98,7 @@ pub fn request(
     };
     let row = SsoLinkRequestRow {
         id: uuid::Uuid::now_v7().to_string(),
-        org_id: org_id.to_owned(),
+        org_id: org_id.to_string(),
         user_id: user.id.clone(),
         issuer: d.issuer.to_owned(),
         person: serde_json::to_string(person).map_err(ApiError::internal)?,

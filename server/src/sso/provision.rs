@@ -345,7 +345,7 @@ fn sync_membership(
             return Ok(None);
         }
         let row = MembershipRow {
-            org_id: d.scope.org_id().to_owned(),
+            org_id: d.scope.org_id().to_string(),
             user_id: user.id.clone(),
             role: target,
             created_at: now,
@@ -407,7 +407,7 @@ fn record_identity(
     }
     let row = SsoIdentityRow {
         id: uuid::Uuid::now_v7().to_string(),
-        org_id: d.scope.org_id().to_owned(),
+        org_id: d.scope.org_id().to_string(),
         issuer: d.issuer.to_owned(),
         subject: person.subject.clone(),
         user_id: user.id.clone(),
@@ -473,7 +473,7 @@ fn open_session(
         tx,
         d.state,
         &user.id,
-        Some(d.scope.org_id().to_owned()),
+        Some(d.scope.org_id().to_string()),
         issue::AuthMethod::Sso,
         d.meta,
     )

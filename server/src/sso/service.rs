@@ -5,7 +5,7 @@ use tonic::Request;
 
 use super::{config, identities, link, login};
 use crate::{
-    context::{caller, meta},
+    context::{Call, meta},
     error::{Reply, ok},
     state::AppState,
 };
@@ -27,22 +27,26 @@ impl SsoService for SsoApi {
         &self,
         request: Request<pb::GetSsoConfigRequest>,
     ) -> Reply<pb::GetSsoConfigResponse> {
-        ok(config::get_sso_config(&self.state, caller(&request)?).await)
+        ok(config::get_sso_config(&self.state, Call::signed_in(request)?.caller).await)
     }
 
     async fn upsert_sso_config(
         &self,
         request: Request<pb::UpsertSsoConfigRequest>,
     ) -> Reply<pb::UpsertSsoConfigResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(config::upsert_sso_config(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(config::upsert_sso_config(&self.state, meta, caller, message).await)
     }
 
     async fn delete_sso_config(
         &self,
         request: Request<pb::DeleteSsoConfigRequest>,
     ) -> Reply<pb::DeleteSsoConfigResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
+        let Call { meta, caller, .. } = Call::signed_in(request)?;
         ok(config::delete_sso_config(&self.state, meta, caller).await)
     }
 
@@ -50,7 +54,7 @@ impl SsoService for SsoApi {
         &self,
         request: Request<pb::TestSsoConfigRequest>,
     ) -> Reply<pb::TestSsoConfigResponse> {
-        ok(config::test_sso_config(&self.state, caller(&request)?).await)
+        ok(config::test_sso_config(&self.state, Call::signed_in(request)?.caller).await)
     }
 
     async fn begin_sso_login(
@@ -80,14 +84,18 @@ impl SsoService for SsoApi {
         &self,
         request: Request<pb::ListMyIdentitiesRequest>,
     ) -> Reply<pb::ListMyIdentitiesResponse> {
-        ok(identities::list_my_identities(&self.state, caller(&request)?).await)
+        ok(identities::list_my_identities(&self.state, Call::signed_in(request)?.caller).await)
     }
 
     async fn unlink_identity(
         &self,
         request: Request<pb::UnlinkIdentityRequest>,
     ) -> Reply<pb::UnlinkIdentityResponse> {
-        let (meta, caller) = (meta(&request), caller(&request)?);
-        ok(identities::unlink_identity(&self.state, meta, caller, request.into_inner()).await)
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(identities::unlink_identity(&self.state, meta, caller, message).await)
     }
 }

@@ -246,7 +246,31 @@ async fn a_rotated_key_keeps_old_tokens_valid(backend: Backend) {
     );
 }
 
+/// A session moved A → B → A: the access tokens of its first stay in A are
+/// refused, though they name the organization it is back in.
+async fn a_token_of_an_earlier_pin_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut ann = app.user("ann").await;
+    let first = ann.create_org("first").await;
+    let old = ann.tokens.access_token.clone();
+    ann.create_org("second").await;
+    ann.switch_to(&first.id).await;
+    let me = |token: String| {
+        let client = ann.client.clone();
+        async move {
+            client.set_access_token(Some(token));
+            client.auth().get_me(GetMeRequest {}).await
+        }
+    };
+    let status = assert_code(me(old).await, Code::Unauthenticated);
+    assert!(status.message().contains("replaced"), "{status:?}");
+    me(ann.tokens.access_token.clone())
+        .await
+        .expect("the current token works");
+}
+
 on_both_backends!(
+    a_token_of_an_earlier_pin_is_refused,
     register_login_refresh_and_reuse_revokes_the_session,
     a_lost_response_is_retried_within_the_grace_window,
     access_tokens_expire_and_sessions_time_out,

@@ -201,7 +201,48 @@ async fn invitations_compare_addresses_without_case(backend: Backend) {
     accept(&bob, &token).await.unwrap();
 }
 
+/// Concurrent invitations to one address leave exactly one pending (the
+/// others were replaced, or told to retry).
+async fn concurrent_invitations_leave_one_pending(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let calls = (0..8).map(|_| {
+        let client = team.admin.client.clone();
+        async move {
+            client
+                .org()
+                .create_invitation(tenantry_client::org::v1::CreateInvitationRequest {
+                    email: "Racer@example.com".into(),
+                    role: Role::Member as i32,
+                })
+                .await
+        }
+    });
+    for answer in futures::future::join_all(calls).await {
+        if let Err(status) = answer {
+            assert_eq!(status.code(), Code::Aborted, "{status:?}");
+        }
+    }
+    let pending = team
+        .admin
+        .client
+        .org()
+        .list_invitations(ListInvitationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .invitations
+        .into_iter()
+        .filter(|i| {
+            i.state() == InvitationState::Pending
+                && i.email.eq_ignore_ascii_case("racer@example.com")
+        })
+        .count();
+    assert_eq!(pending, 1);
+}
+
 on_both_backends!(
+    concurrent_invitations_leave_one_pending,
     an_invitation_lapses_with_its_inviters_authority,
     invitations_compare_addresses_without_case,
     an_invited_user_joins_with_the_invited_role,

@@ -277,7 +277,8 @@ async fn configuration_lists_are_capped(backend: Backend) {
     let issuer = oidc_issuer();
     let app = TestApp::start(backend).await;
     let team = app.team("acme").await;
-    let too_many: [(&str, fn(&mut SsoConfig)); 2] = [
+    type Overfill = fn(&mut SsoConfig);
+    let too_many: [(&str, Overfill); 2] = [
         ("config.redirect_uris", |c| {
             c.redirect_uris = (0..100_000)
                 .map(|i| format!("https://app.example.com/cb/{i}"))

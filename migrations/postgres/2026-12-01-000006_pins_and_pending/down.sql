@@ -1,0 +1,2 @@
+DROP INDEX invitations_one_pending;
+ALTER TABLE sessions DROP COLUMN pin_generation;
