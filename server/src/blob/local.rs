@@ -2,9 +2,10 @@
 //! place when complete, so a half-written file is never visible at its key.
 //!
 //! Each chunk of a write or read is one job on tokio's blocking pool: the
-//! request task hashes one chunk while a pool thread writes the previous
-//! (memory stays at a couple of chunks), and no thread is held between
-//! chunks, so a stalled upload or a slow reader costs no thread. Writeback
+//! request task hashes one chunk while a pool thread writes the previous,
+//! and a download reads one chunk ahead of the one it sends (memory stays at
+//! a couple of chunks); no thread is held between chunks, so a stalled
+//! upload or a slow reader costs no thread. Writeback
 //! to the disk starts every 32 MiB instead of all at the final fsync
 //! (measured in BENCHMARKS.md).
 
@@ -78,10 +79,14 @@ impl LocalStore {
             left: length.unwrap_or(u64::MAX),
             hasher: expected_sha256.map(|expected| (Sha256::new(), expected)),
         };
-        let chunks = futures::stream::unfold(Some(reading), |reading| async move {
-            let reading = reading?;
-            match tokio::task::spawn_blocking(move || reading.next()).await {
-                Ok((Some(chunk), reading)) => Some((chunk, reading)),
+        // One read ahead: the next chunk is read while this one is sent.
+        let first = tokio::task::spawn_blocking(move || reading.next());
+        let chunks = futures::stream::unfold(Some(first), |pending| async move {
+            match pending?.await {
+                Ok((Some(chunk), next)) => {
+                    let ahead = next.map(|r| tokio::task::spawn_blocking(move || r.next()));
+                    Some((chunk, ahead))
+                }
                 Ok((None, _)) => None,
                 Err(join) => Some((Err(BlobError::Io(std::io::Error::other(join))), None)),
             }

@@ -87,32 +87,33 @@ impl Ingest {
         check_declared(expected_size, limits)?;
         let key = keys::content(org_id);
         let writer = store.create(&key).await?;
-        Ok(Self {
-            writer: Some(writer),
-            verify_only: false,
-            key,
-            hasher: Sha256::new(),
-            size: 0,
-            head: Vec::new(),
-            limits,
-            expected_size,
-        })
+        Ok(Self::new(Some(writer), key, limits, expected_size))
     }
 
     /// An upload of content the organization already stores at `key` (its
     /// SHA-256 was declared): the bytes are hashed to prove it, not written.
     pub fn verify_only(key: String, limits: Limits, expected_size: Option<i64>) -> ApiResult<Self> {
         check_declared(expected_size, limits)?;
-        Ok(Self {
-            writer: None,
-            verify_only: true,
+        Ok(Self::new(None, key, limits, expected_size))
+    }
+
+    /// Nothing taken in yet; with no writer, the bytes are only verified.
+    fn new(
+        writer: Option<Box<dyn BlobWriter>>,
+        key: String,
+        limits: Limits,
+        expected_size: Option<i64>,
+    ) -> Self {
+        Self {
+            verify_only: writer.is_none(),
+            writer,
             key,
             hasher: Sha256::new(),
             size: 0,
             head: Vec::new(),
             limits,
             expected_size,
-        })
+        }
     }
 
     pub async fn push(&mut self, chunk: Bytes) -> ApiResult<()> {

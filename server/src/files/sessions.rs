@@ -15,7 +15,8 @@ use super::{
     convert,
     ingest::{self, Ingest, Limits},
     rules::{self, MAX_CHUNK},
-    store, upload,
+    store::{self, NewFile},
+    upload,
 };
 use crate::{
     audit::{self, Action, Event},
@@ -429,16 +430,14 @@ pub async fn complete_upload_session(
         });
     let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
     let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
-    let committed = upload::commit_and_clean(
-        state,
+    let new = NewFile {
         scope,
         meta,
-        caller.user_id().to_string(),
+        uploader: caller.user_id().clone(),
         metadata,
         ingested,
-        Some(id.into_string()),
-    )
-    .await?;
+    };
+    let committed = upload::commit_and_clean(state, new, Some(id)).await?;
     for part in parts {
         if let Err(err) = state.blobs.delete(&part.storage_key).await {
             tracing::warn!(error = %err, "could not delete an upload part; the janitor will");

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use diesel::{
     ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
     SelectableHelper as _,
@@ -21,6 +22,7 @@ use crate::{
         schema::{blobs, file_labels, files, organizations},
     },
     error::{ApiError, ApiResult},
+    ids::UserId,
     jobs,
     state::{AppState, after},
 };
@@ -49,20 +51,27 @@ pub struct Committed {
     pub deduplicated: bool,
 }
 
+/// A file to be made of ingested bytes: where, by whom, what.
+pub struct NewFile {
+    pub scope: TenantScope,
+    pub meta: RequestMeta,
+    pub uploader: UserId,
+    pub metadata: Metadata,
+    pub ingested: Ingested,
+}
+
 /// Makes a file of ingested bytes, in the caller's transaction: takes the
 /// quota (locking the organization row, which serializes concurrent commits
 /// of one organization), shares an existing blob with the same content or
 /// records the new one, writes the file and its audit event.
-pub fn commit(
-    tx: &mut Tx<'_>,
-    state: &AppState,
-    scope: &TenantScope,
-    meta: &RequestMeta,
-    uploader: &str,
-    metadata: &Metadata,
-    ingested: &Ingested,
-) -> ApiResult<Committed> {
-    let now = state.now();
+pub fn commit(tx: &mut Tx<'_>, now: NaiveDateTime, new: &NewFile) -> ApiResult<Committed> {
+    let NewFile {
+        scope,
+        meta,
+        uploader,
+        metadata,
+        ingested,
+    } = new;
     let reserved = diesel::update(
         organizations::table
             .find(scope.org_id())
@@ -109,7 +118,7 @@ pub fn commit(
         detected_content_type: ingested.detected_content_type.clone(),
         size: ingested.size,
         sha256: ingested.sha256.clone(),
-        uploader_id: uploader.to_owned(),
+        uploader_id: uploader.to_string(),
         created_at: now,
         updated_at: now,
         deleted_at: None,

@@ -5,14 +5,15 @@ use tonic::Streaming;
 
 use super::{
     convert,
-    ingest::{self, Ingest, Ingested},
-    rules::{self, Metadata},
-    store::{self, Committed},
+    ingest::{self, Ingest},
+    rules,
+    store::{self, Committed, NewFile},
 };
 use crate::{
     context::{Caller, RequestMeta},
-    db::{TenantScope, schema::upload_sessions},
+    db::schema::upload_sessions,
     error::{ApiError, ApiResult, Violations},
+    ids::UploadSessionId,
     state::AppState,
 };
 
@@ -79,16 +80,14 @@ pub async fn upload(
     });
     let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
     let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
-    let committed = commit_and_clean(
-        state,
+    let new = NewFile {
         scope,
         meta,
-        caller.user_id().to_string(),
+        uploader: caller.user_id().clone(),
         metadata,
         ingested,
-        None,
-    )
-    .await?;
+    };
+    let committed = commit_and_clean(state, new, None).await?;
     Ok(pb::UploadResponse {
         file: Some(convert::file(&committed.file, &committed.labels)),
         deduplicated: committed.deduplicated,
@@ -100,35 +99,31 @@ pub async fn upload(
 /// to be a duplicate, or if the commit failed, so nothing is left behind.
 pub async fn commit_and_clean(
     state: &AppState,
-    scope: TenantScope,
-    meta: RequestMeta,
-    uploader: String,
-    metadata: Metadata,
-    ingested: Ingested,
-    session_id: Option<String>,
+    new: NewFile,
+    session_id: Option<UploadSessionId>,
 ) -> ApiResult<Committed> {
-    let input = ingested.clone();
+    let (written, key) = (new.ingested.written, new.ingested.key.clone());
     let result = state
         .write(move |tx, st| {
             if let Some(id) = &session_id {
                 use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
-                let mut t = tx.tenant(&scope)?;
+                let mut t = tx.tenant(&new.scope)?;
                 let ended = diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id)))
                     .execute(t.conn())?;
                 if ended != 1 {
                     return Err(ApiError::NotFound("upload session"));
                 }
             }
-            store::commit(tx, st, &scope, &meta, &uploader, &metadata, &input)
+            store::commit(tx, st.now(), &new)
         })
         .await;
     let duplicate = matches!(&result, Ok(c) if c.deduplicated);
-    if ingested.written
+    if written
         && (result.is_err() || duplicate)
-        && let Err(err) = state.blobs.delete(&ingested.key).await
+        && let Err(err) = state.blobs.delete(&key).await
     {
         // The janitor removes it later as an orphan.
-        tracing::warn!(error = %err, key = %ingested.key, "could not delete unused bytes");
+        tracing::warn!(error = %err, %key, "could not delete unused bytes");
     }
     result
 }

@@ -205,39 +205,45 @@ impl JobRunner {
                     .write(move |tx| Ok(diesel::delete(jobs::table.find(&id)).execute(tx.conn())?))
                     .await?;
             }
-            Ok(Outcome::Later(at)) => {
-                self.state
-                    .db
-                    .write(move |tx| {
-                        Ok(diesel::update(jobs::table.find(&id))
-                            .set((
-                                jobs::run_at.eq(at),
-                                jobs::locked_until.eq(None::<NaiveDateTime>),
-                                jobs::attempts.eq(0),
-                            ))
-                            .execute(tx.conn())?)
-                    })
-                    .await?;
-            }
+            Ok(Outcome::Later(at)) => self.release(id, at, None).await?,
             Err(err) => {
                 let delay = std::time::Duration::from_secs(60 << job.attempts.clamp(0, 6));
                 tracing::warn!(error = %err, attempts = job.attempts + 1, "job failed; will retry");
-                let message = err.to_string();
-                let at = after(now, delay);
-                self.state
-                    .db
-                    .write(move |tx| {
-                        Ok(diesel::update(jobs::table.find(&id))
-                            .set((
-                                jobs::run_at.eq(at),
-                                jobs::locked_until.eq(None::<NaiveDateTime>),
-                                jobs::last_error.eq(message),
-                            ))
-                            .execute(tx.conn())?)
-                    })
+                self.release(id, after(now, delay), Some(err.to_string()))
                     .await?;
             }
         }
         Ok(())
+    }
+
+    /// Unlocks a job to run again at `at`: a fresh start when it asked to
+    /// come back later, or with its error kept when it failed.
+    async fn release(
+        &self,
+        id: String,
+        at: NaiveDateTime,
+        failure: Option<String>,
+    ) -> ApiResult<()> {
+        self.state
+            .db
+            .write(move |tx| {
+                let job = jobs::table.find(&id);
+                diesel::update(job)
+                    .set((
+                        jobs::run_at.eq(at),
+                        jobs::locked_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(tx.conn())?;
+                match failure {
+                    None => diesel::update(job)
+                        .set(jobs::attempts.eq(0))
+                        .execute(tx.conn())?,
+                    Some(message) => diesel::update(job)
+                        .set(jobs::last_error.eq(message))
+                        .execute(tx.conn())?,
+                };
+                Ok(())
+            })
+            .await
     }
 }
