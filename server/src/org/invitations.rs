@@ -93,20 +93,7 @@ pub async fn create_invitation(
                 accepted_by: None,
                 revoked_at: None,
             };
-            // The one-pending-per-address index settles a concurrent call.
-            match t.insert_invitations().values(&row).execute(t.conn()) {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::Aborted(
-                        "another invitation for this address was created at the same moment: \
-                         retry to replace it"
-                            .into(),
-                    ));
-                }
-                inserted => inserted?,
-            };
+            insert_pending(&mut t, &row)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgInvitationCreated,
@@ -200,6 +187,23 @@ pub async fn revoke_invitation(
         })
         .await?;
     Ok(pb::RevokeInvitationResponse {})
+}
+
+/// Stores a new pending invitation. The one-pending-per-address index
+/// settles a concurrent call for the same address: the loser is told to
+/// retry, which then replaces the winner's.
+fn insert_pending(t: &mut Tenant<'_>, row: &InvitationRow) -> ApiResult<()> {
+    match t.insert_invitations().values(row).execute(t.conn()) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(ApiError::Aborted(
+            "another invitation for this address was created at the same moment: retry to \
+             replace it"
+                .into(),
+        )),
+        inserted => inserted.map(|_| ()).map_err(Into::into),
+    }
 }
 
 /// Whether a member of this organization has this address.
