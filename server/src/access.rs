@@ -8,8 +8,12 @@
 
 use tenantry_proto::auth::v1 as pb;
 
-/// Roles of a member, lowest first; each includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Roles of a member, lowest first; each includes the ones below it. In JSON
+/// (SSO settings) a role is its stored name; an unknown name fails to parse.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
     Member,

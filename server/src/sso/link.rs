@@ -318,7 +318,7 @@ fn link_with_consent(
     let consent = Consent::Given {
         user_id: row.user_id.clone(),
     };
-    provision::decide(tx, &decision, &person, &consent)
+    provision::settle(tx, &decision, &person, &consent)
 }
 
 #[cfg(test)]

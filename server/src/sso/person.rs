@@ -91,7 +91,7 @@ impl Person {
     pub fn role(&self, settings: &Settings) -> Role {
         settings
             .mapped_role(&self.groups)
-            .unwrap_or_else(|| settings.default_role())
+            .unwrap_or(settings.default_role)
             .min(Role::Admin)
     }
 }
@@ -110,10 +110,10 @@ mod tests {
             claim_groups: "groups".into(),
             auto_provision: true,
             allowed_domains: vec!["acme.test".into()],
-            default_role: "viewer".into(),
+            default_role: Role::Viewer,
             group_roles: vec![
-                ("admins".into(), "admin".into()),
-                ("owners".into(), "owner".into()),
+                ("admins".into(), Role::Admin),
+                ("owners".into(), Role::Owner),
             ],
             sync_every_login: true,
             redirect_uris: vec![],

@@ -83,15 +83,6 @@ pub enum How {
     Created,
 }
 
-/// Who the person is before any membership is touched.
-enum Match {
-    Returning(UserRow),
-    /// An account with this verified email that is a member here.
-    Existing(UserRow),
-    New,
-    Refused(Refusal),
-}
-
 /// The audit event of a refused sign-in into the organization; `details`
 /// carries the reason.
 pub fn failed_login(scope: &TenantScope, details: Value) -> Event {
@@ -143,7 +134,7 @@ pub async fn sign_in(
                 issuer: &issuer,
                 settings: &settings,
             };
-            decide(tx, &decision, &person, &Consent::NotAsked)
+            settle(tx, &decision, &person, &Consent::NotAsked)
         })
         .await?;
     match outcome {
@@ -186,8 +177,9 @@ pub async fn finish(
     ))
 }
 
-/// Signs the person in, leaves a pending link, or refuses — by the rules.
-pub fn decide(
+/// Signs the person in, leaves a pending link, or refuses — by the rules:
+/// reads what the database knows, [`decide`]s, then applies the plan.
+pub fn settle(
     tx: &mut Tx<'_>,
     d: &Decision<'_>,
     person: &Person,
@@ -197,37 +189,158 @@ pub fn decide(
         Ok(email) => email,
         Err(refusal) => return refuse(tx, d, person, refusal),
     };
-    let identity = find_identity(tx, d, &person.subject)?;
-    let (user, how) = match match_account(tx, d, identity.as_ref(), &email)? {
-        Match::Refused(refusal) => return refuse(tx, d, person, refusal),
-        Match::Returning(user) => (user, How::Returning),
-        Match::Existing(user) => match consent {
-            Consent::Given { user_id } if *user_id == user.id => (user, How::Linked),
-            _ => return link::request(tx, d, person, &user).map(Outcome::LinkPending),
-        },
-        Match::New if d.settings.auto_provision => {
-            (create_user(tx, d, person, &email)?, How::Created)
+    let facts = read_facts(tx, d, &person.subject, &email)?;
+    let plan = decide(&facts, d.settings, person.role(d.settings), consent);
+    let (how, membership) = match plan {
+        Plan::Refuse(refusal) => return refuse(tx, d, person, refusal),
+        Plan::AskToLink => {
+            let user = &facts
+                .account
+                .as_ref()
+                .expect("a link needs an account")
+                .user;
+            return link::request(tx, d, person, user).map(Outcome::LinkPending);
         }
-        Match::New => {
-            let refusal = Refusal {
-                reason: "not_provisioned",
-                message: "this organization does not create accounts at first sign-in: ask an admin for an invitation",
-            };
-            return refuse(tx, d, person, refusal);
-        }
+        Plan::SignIn { how, membership } => (how, membership),
     };
-    let Some(role) = sync_membership(tx, d, person, &user, how)? else {
-        let refusal = Refusal {
-            reason: "not_a_member",
-            message: "you are not a member of this organization: ask an admin for an invitation",
-        };
-        return refuse(tx, d, person, refusal);
+    let user = match facts.account {
+        Some(account) => account.user,
+        None => create_user(tx, d, person, &email)?,
     };
-    record_identity(tx, d, person, &user, identity.as_ref(), &email)?;
-    record_login(tx, d, person, &user, how, role)?;
+    apply_membership(tx, d, person, &user, how, membership)?;
+    record_identity(tx, d, person, &user, facts.identity.as_ref(), &email)?;
+    record_login(tx, d, person, &user, how, membership.role())?;
     let tokens = open_session(tx, d, person, &user, how)?;
     let user = users::find(tx.conn(), &user.id)?;
     Ok(Outcome::SignedIn(Box::new(SignedIn { user, tokens, how })))
+}
+
+/// What the database knows of the person before deciding.
+pub struct Facts {
+    /// The identity linked before, for this issuer and subject.
+    pub identity: Option<SsoIdentityRow>,
+    /// The account behind that identity, else the one with the admitted
+    /// email; `None`: no account yet.
+    pub account: Option<Account>,
+}
+
+pub struct Account {
+    pub user: UserRow,
+    /// The account's role in this organization, if a member.
+    pub role: Option<Role>,
+}
+
+/// What a sign-in does, decided from the facts alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Refuse(Refusal),
+    /// The email matches an account whose owner has not agreed yet.
+    AskToLink,
+    SignIn {
+        how: How,
+        membership: Membership,
+    },
+}
+
+/// What happens to the membership at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    Keep(Role),
+    /// A new membership with this role.
+    Provision(Role),
+    /// The provider's role replaces the current one.
+    Sync {
+        from: Role,
+        to: Role,
+    },
+}
+
+impl Membership {
+    /// The member's role after this sign-in.
+    pub fn role(self) -> Role {
+        match self {
+            Membership::Keep(role) | Membership::Provision(role) => role,
+            Membership::Sync { to, .. } => to,
+        }
+    }
+}
+
+fn read_facts(tx: &mut Tx<'_>, d: &Decision<'_>, subject: &str, email: &str) -> ApiResult<Facts> {
+    let identity = find_identity(tx, d, subject)?;
+    let user = match &identity {
+        Some(identity) => Some(users::find(tx.conn(), &identity.user_id)?),
+        None => users::find_by_email(tx.conn(), email)?,
+    };
+    let account = match user {
+        Some(user) => {
+            let role = issue::current_role(tx, d.scope.org_id(), &user.id)?;
+            Some(Account { user, role })
+        }
+        None => None,
+    };
+    Ok(Facts { identity, account })
+}
+
+/// The rules of a sign-in, with no I/O: who the person is (a returning
+/// identity, an existing account by email, or nobody yet), then what their
+/// membership becomes. `target` is the role the provider's claims map to.
+pub fn decide(facts: &Facts, settings: &Settings, target: Role, consent: &Consent) -> Plan {
+    let (how, current) = match (&facts.identity, &facts.account) {
+        (Some(_), Some(account)) => (How::Returning, account.role),
+        (_, Some(account)) => match link_refusal(account) {
+            Some(refusal) => return Plan::Refuse(refusal),
+            None if consent.given_for(&account.user.id) => (How::Linked, account.role),
+            None => return Plan::AskToLink,
+        },
+        (_, None) if settings.auto_provision => (How::Created, None),
+        (_, None) => {
+            return Plan::Refuse(Refusal {
+                reason: "not_provisioned",
+                message: "this organization does not create accounts at first sign-in: ask an admin for an invitation",
+            });
+        }
+    };
+    let membership = match current {
+        None if how != How::Created && !settings.auto_provision => {
+            return Plan::Refuse(Refusal {
+                reason: "not_a_member",
+                message: "you are not a member of this organization: ask an admin for an invitation",
+            });
+        }
+        None => Membership::Provision(target),
+        Some(role) if !settings.sync_every_login || role == Role::Owner || role == target => {
+            Membership::Keep(role)
+        }
+        Some(from) => Membership::Sync { from, to: target },
+    };
+    Plan::SignIn { how, membership }
+}
+
+/// Why an account matched by email may not be linked: it is only ever
+/// offered when it is a verified member here and not an owner (any admin
+/// can point the provider anywhere).
+fn link_refusal(account: &Account) -> Option<Refusal> {
+    match account.role {
+        None => Some(Refusal {
+            reason: "account_not_member",
+            message: "an account with this email exists but is not a member of this organization: ask an admin for an invitation",
+        }),
+        Some(Role::Owner) => Some(Refusal {
+            reason: "owner_not_linked",
+            message: "an owner's account is not linked to single sign-on by email: owners sign in with their password",
+        }),
+        Some(_) if !account.user.email_verified => Some(Refusal {
+            reason: "account_email_unverified",
+            message: "the existing account has not verified this email address",
+        }),
+        Some(_) => None,
+    }
+}
+
+impl Consent {
+    fn given_for(&self, user_id: &str) -> bool {
+        matches!(self, Consent::Given { user_id: id } if id == user_id)
+    }
 }
 
 /// Records why the person was refused (the event commits with the answer).
@@ -263,39 +376,6 @@ fn find_identity(
         .optional()?)
 }
 
-/// The account behind the identity, else the one with this email — which
-/// is only ever offered for linking when it is a verified member here and
-/// not an owner (any admin can point the provider anywhere).
-fn match_account(
-    tx: &mut Tx<'_>,
-    d: &Decision<'_>,
-    identity: Option<&SsoIdentityRow>,
-    email: &str,
-) -> ApiResult<Match> {
-    if let Some(identity) = identity {
-        return Ok(Match::Returning(users::find(tx.conn(), &identity.user_id)?));
-    }
-    let Some(user) = users::find_by_email(tx.conn(), email)? else {
-        return Ok(Match::New);
-    };
-    let refusal = match issue::current_role(tx, d.scope.org_id(), &user.id)? {
-        None => Refusal {
-            reason: "account_not_member",
-            message: "an account with this email exists but is not a member of this organization: ask an admin for an invitation",
-        },
-        Some(Role::Owner) => Refusal {
-            reason: "owner_not_linked",
-            message: "an owner's account is not linked to single sign-on by email: owners sign in with their password",
-        },
-        Some(_) if !user.email_verified => Refusal {
-            reason: "account_email_unverified",
-            message: "the existing account has not verified this email address",
-        },
-        Some(_) => return Ok(Match::Existing(user)),
-    };
-    Ok(Match::Refused(refusal))
-}
-
 fn create_user(
     tx: &mut Tx<'_>,
     d: &Decision<'_>,
@@ -321,65 +401,52 @@ fn create_user(
     Ok(user)
 }
 
-/// The member's role after this sign-in: a new membership when the rules
-/// provision one, the synced role when they follow the provider, else the
-/// current one. `None`: not a member, and the rules make none.
-fn sync_membership(
+/// Writes and audits what [`decide`] planned for the membership.
+fn apply_membership(
     tx: &mut Tx<'_>,
     d: &Decision<'_>,
     person: &Person,
     user: &UserRow,
     how: How,
-) -> ApiResult<Option<Role>> {
+    membership: Membership,
+) -> ApiResult<()> {
     let now = d.state.now();
-    let target = person.role(d.settings);
     let mut t = tx.tenant(d.scope)?;
-    let membership: Option<MembershipRow> = t
-        .memberships()
-        .filter(memberships::user_id.eq(&user.id))
-        .select(MembershipRow::as_select())
-        .first(t.conn())
-        .optional()?;
-    let Some(row) = membership else {
-        if how != How::Created && !d.settings.auto_provision {
-            return Ok(None);
+    let event = match membership {
+        Membership::Keep(_) => return Ok(()),
+        Membership::Provision(role) => {
+            let row = MembershipRow {
+                org_id: d.scope.org_id().to_string(),
+                user_id: user.id.clone(),
+                role,
+                created_at: now,
+                updated_at: now,
+            };
+            t.insert_memberships().values(&row).execute(t.conn())?;
+            let action = if how == How::Created {
+                Action::SsoUserProvisioned
+            } else {
+                Action::SsoMemberProvisioned
+            };
+            Event::new(Actor::System, action, "user", &user.id).details(
+                json!({ "email": user.email, "role": role.as_str(), "groups": person.groups }),
+            )
         }
-        let row = MembershipRow {
-            org_id: d.scope.org_id().to_string(),
-            user_id: user.id.clone(),
-            role: target,
-            created_at: now,
-            updated_at: now,
-        };
-        t.insert_memberships().values(&row).execute(t.conn())?;
-        let action = if how == How::Created {
-            Action::SsoUserProvisioned
-        } else {
-            Action::SsoMemberProvisioned
-        };
-        let event = Event::new(Actor::System, action, "user", &user.id).details(
-            json!({ "email": user.email, "role": target.as_str(), "groups": person.groups }),
-        );
-        audit::record(&mut t, now, d.meta, event)?;
-        d.state.liveness.forget_all();
-        return Ok(Some(target));
+        Membership::Sync { from, to } => {
+            diesel::update(t.memberships().filter(memberships::user_id.eq(&user.id)))
+                .set((
+                    memberships::role.eq(to.as_str()),
+                    memberships::updated_at.eq(now),
+                ))
+                .execute(t.conn())?;
+            Event::new(Actor::System, Action::SsoRoleSynced, "user", &user.id).details(
+                json!({ "from": from.as_str(), "to": to.as_str(), "groups": person.groups }),
+            )
+        }
     };
-    let current = row.role;
-    if !d.settings.sync_every_login || current == Role::Owner || current == target {
-        return Ok(Some(current));
-    }
-    diesel::update(t.memberships().filter(memberships::user_id.eq(&user.id)))
-        .set((
-            memberships::role.eq(target.as_str()),
-            memberships::updated_at.eq(now),
-        ))
-        .execute(t.conn())?;
-    let event = Event::new(Actor::System, Action::SsoRoleSynced, "user", &user.id).details(
-        json!({ "from": current.as_str(), "to": target.as_str(), "groups": person.groups }),
-    );
     audit::record(&mut t, now, d.meta, event)?;
     d.state.liveness.forget_all();
-    Ok(Some(target))
+    Ok(())
 }
 
 /// Links the identity (first sign-in) or notes this sign-in on it.
@@ -477,4 +544,219 @@ fn open_session(
         issue::AuthMethod::Sso,
         d.meta,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(auto_provision: bool, sync_every_login: bool) -> Settings {
+        Settings {
+            scopes: vec![],
+            claim_email: "email".into(),
+            claim_name: "name".into(),
+            claim_groups: "groups".into(),
+            auto_provision,
+            allowed_domains: vec![],
+            default_role: Role::Member,
+            group_roles: vec![],
+            sync_every_login,
+            redirect_uris: vec![],
+        }
+    }
+
+    /// Who the database knows: a linked identity or not, and the account
+    /// (its email verified or not, its role here).
+    #[derive(Clone, Copy)]
+    enum Known {
+        Nobody,
+        ByEmail(bool, Option<Role>),
+        Identity(Option<Role>),
+    }
+
+    fn facts(known: Known) -> Facts {
+        let account = |verified, role| Account {
+            user: UserRow {
+                id: "u1".into(),
+                email: "ada@acme.test".into(),
+                email_verified: verified,
+                password_hash: None,
+                display_name: "Ada".into(),
+                last_org_id: None,
+                created_at: chrono::NaiveDateTime::default(),
+                updated_at: chrono::NaiveDateTime::default(),
+            },
+            role,
+        };
+        let identity = SsoIdentityRow {
+            id: "i1".into(),
+            org_id: "o1".into(),
+            issuer: "https://idp.test".into(),
+            subject: "s1".into(),
+            user_id: "u1".into(),
+            email: "ada@acme.test".into(),
+            created_at: chrono::NaiveDateTime::default(),
+            last_login_at: chrono::NaiveDateTime::default(),
+        };
+        match known {
+            Known::Nobody => Facts {
+                identity: None,
+                account: None,
+            },
+            Known::ByEmail(verified, role) => Facts {
+                identity: None,
+                account: Some(account(verified, role)),
+            },
+            Known::Identity(role) => Facts {
+                identity: Some(identity),
+                account: Some(account(true, role)),
+            },
+        }
+    }
+
+    fn sign_in(how: How, membership: Membership) -> Plan {
+        Plan::SignIn { how, membership }
+    }
+
+    fn refused(plan: Plan) -> Option<&'static str> {
+        match plan {
+            Plan::Refuse(refusal) => Some(refusal.reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn decides_by_the_table() {
+        use {How::*, Known::*, Membership::*, Role::*};
+        let asked = Consent::NotAsked;
+        let agreed = Consent::Given {
+            user_id: "u1".into(),
+        };
+        let other = Consent::Given {
+            user_id: "u2".into(),
+        };
+        // (known, auto_provision, sync, provider's role, consent) → plan
+        let cases: Vec<(Known, bool, bool, Role, &Consent, Plan)> = vec![
+            (
+                Nobody,
+                true,
+                false,
+                Admin,
+                &asked,
+                sign_in(Created, Provision(Admin)),
+            ),
+            (
+                Identity(Some(Member)),
+                false,
+                false,
+                Admin,
+                &asked,
+                sign_in(Returning, Keep(Member)),
+            ),
+            (
+                Identity(Some(Member)),
+                false,
+                true,
+                Admin,
+                &asked,
+                sign_in(
+                    Returning,
+                    Sync {
+                        from: Member,
+                        to: Admin,
+                    },
+                ),
+            ),
+            (
+                Identity(Some(Admin)),
+                false,
+                true,
+                Admin,
+                &asked,
+                sign_in(Returning, Keep(Admin)),
+            ),
+            (
+                Identity(Some(Owner)),
+                false,
+                true,
+                Viewer,
+                &asked,
+                sign_in(Returning, Keep(Owner)),
+            ),
+            (
+                Identity(None),
+                true,
+                false,
+                Viewer,
+                &asked,
+                sign_in(Returning, Provision(Viewer)),
+            ),
+            (
+                ByEmail(true, Some(Member)),
+                true,
+                false,
+                Admin,
+                &asked,
+                Plan::AskToLink,
+            ),
+            (
+                ByEmail(true, Some(Member)),
+                true,
+                false,
+                Admin,
+                &other,
+                Plan::AskToLink,
+            ),
+            (
+                ByEmail(true, Some(Viewer)),
+                true,
+                true,
+                Admin,
+                &agreed,
+                sign_in(
+                    Linked,
+                    Sync {
+                        from: Viewer,
+                        to: Admin,
+                    },
+                ),
+            ),
+            (
+                ByEmail(true, Some(Viewer)),
+                true,
+                false,
+                Admin,
+                &agreed,
+                sign_in(Linked, Keep(Viewer)),
+            ),
+        ];
+        for (i, (known, auto, sync, target, consent, want)) in cases.into_iter().enumerate() {
+            let plan = decide(&facts(known), &settings(auto, sync), target, consent);
+            assert_eq!(plan, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn refuses_by_the_table() {
+        use {Known::*, Role::*};
+        let agreed = Consent::Given {
+            user_id: "u1".into(),
+        };
+        // Consent never overrides a refusal of the account itself.
+        let cases = [
+            (Nobody, false, "not_provisioned"),
+            (Identity(None), false, "not_a_member"),
+            (ByEmail(true, None), true, "account_not_member"),
+            (ByEmail(true, Some(Owner)), true, "owner_not_linked"),
+            (
+                ByEmail(false, Some(Member)),
+                true,
+                "account_email_unverified",
+            ),
+        ];
+        for (known, auto, reason) in cases {
+            let plan = decide(&facts(known), &settings(auto, true), Member, &agreed);
+            assert_eq!(refused(plan), Some(reason));
+        }
+    }
 }

@@ -15,25 +15,21 @@ pub struct Settings {
     pub auto_provision: bool,
     /// Lowercased, exact.
     pub allowed_domains: Vec<String>,
-    pub default_role: String,
+    pub default_role: Role,
     /// (group, role)
-    pub group_roles: Vec<(String, String)>,
+    pub group_roles: Vec<(String, Role)>,
     pub sync_every_login: bool,
     pub redirect_uris: Vec<String>,
 }
 
 impl Settings {
-    pub fn default_role(&self) -> Role {
-        Role::parse(&self.default_role).unwrap_or(Role::Member)
-    }
-
     /// The highest role the groups map to, capped at ADMIN: single sign-on
     /// never makes an owner.
     pub fn mapped_role(&self, groups: &[String]) -> Option<Role> {
         self.group_roles
             .iter()
             .filter(|(group, _)| groups.iter().any(|g| g == group))
-            .filter_map(|(_, role)| Role::parse(role))
+            .map(|(_, role)| *role)
             .max()
             .map(|role| role.min(Role::Admin))
     }
@@ -203,7 +199,7 @@ pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Opti
         }
         if let Some(role) = role_field(mapping.role, "config.provisioning.group_roles", violations)
         {
-            group_roles.push((mapping.group.trim().to_owned(), role.as_str().to_owned()));
+            group_roles.push((mapping.group.trim().to_owned(), role));
         }
     }
     let sync_every_login = match pb::SyncMode::try_from(provisioning.sync) {
@@ -233,7 +229,7 @@ pub fn check(config: Option<pb::SsoConfig>, violations: &mut Violations) -> Opti
             claim_groups: claim(&claims.groups, "groups"),
             auto_provision: provisioning.auto_provision,
             allowed_domains,
-            default_role: default_role.unwrap_or(Role::Member).as_str().to_owned(),
+            default_role: default_role.unwrap_or(Role::Member),
             group_roles,
             sync_every_login,
             redirect_uris,
@@ -249,7 +245,7 @@ pub fn to_proto(
     settings: &Settings,
     updated: chrono::NaiveDateTime,
 ) -> pb::SsoConfig {
-    let role = |text: &str| Role::parse(text).map_or(0, |r| r.to_proto() as i32);
+    let role = |role: Role| role.to_proto() as i32;
     pb::SsoConfig {
         issuer_url: issuer_url.to_owned(),
         client_id: client_id.to_owned(),
@@ -264,13 +260,13 @@ pub fn to_proto(
         provisioning: Some(pb::ProvisioningRules {
             auto_provision: settings.auto_provision,
             allowed_email_domains: settings.allowed_domains.clone(),
-            default_role: role(&settings.default_role),
+            default_role: role(settings.default_role),
             group_roles: settings
                 .group_roles
                 .iter()
                 .map(|(group, r)| pb::GroupRoleMapping {
                     group: group.clone(),
-                    role: role(r),
+                    role: role(*r),
                 })
                 .collect(),
             sync: if settings.sync_every_login {
@@ -296,10 +292,10 @@ mod tests {
             claim_groups: "groups".into(),
             auto_provision: true,
             allowed_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
-            default_role: "member".into(),
+            default_role: Role::Member,
             group_roles: mappings
                 .iter()
-                .map(|(g, r)| ((*g).to_owned(), (*r).to_owned()))
+                .map(|(g, r)| ((*g).to_owned(), Role::parse(r).unwrap()))
                 .collect(),
             sync_every_login: false,
             redirect_uris: vec![],
