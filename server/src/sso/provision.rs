@@ -636,99 +636,18 @@ mod tests {
             user_id: "u2".into(),
         };
         // (known, auto_provision, sync, provider's role, consent) → plan
+        #[rustfmt::skip]
         let cases: Vec<(Known, bool, bool, Role, &Consent, Plan)> = vec![
-            (
-                Nobody,
-                true,
-                false,
-                Admin,
-                &asked,
-                sign_in(Created, Provision(Admin)),
-            ),
-            (
-                Identity(Some(Member)),
-                false,
-                false,
-                Admin,
-                &asked,
-                sign_in(Returning, Keep(Member)),
-            ),
-            (
-                Identity(Some(Member)),
-                false,
-                true,
-                Admin,
-                &asked,
-                sign_in(
-                    Returning,
-                    Sync {
-                        from: Member,
-                        to: Admin,
-                    },
-                ),
-            ),
-            (
-                Identity(Some(Admin)),
-                false,
-                true,
-                Admin,
-                &asked,
-                sign_in(Returning, Keep(Admin)),
-            ),
-            (
-                Identity(Some(Owner)),
-                false,
-                true,
-                Viewer,
-                &asked,
-                sign_in(Returning, Keep(Owner)),
-            ),
-            (
-                Identity(None),
-                true,
-                false,
-                Viewer,
-                &asked,
-                sign_in(Returning, Provision(Viewer)),
-            ),
-            (
-                ByEmail(true, Some(Member)),
-                true,
-                false,
-                Admin,
-                &asked,
-                Plan::AskToLink,
-            ),
-            (
-                ByEmail(true, Some(Member)),
-                true,
-                false,
-                Admin,
-                &other,
-                Plan::AskToLink,
-            ),
-            (
-                ByEmail(true, Some(Viewer)),
-                true,
-                true,
-                Admin,
-                &agreed,
-                sign_in(
-                    Linked,
-                    Sync {
-                        from: Viewer,
-                        to: Admin,
-                    },
-                ),
-            ),
-            (
-                ByEmail(true, Some(Viewer)),
-                true,
-                false,
-                Admin,
-                &agreed,
-                sign_in(Linked, Keep(Viewer)),
-            ),
+            (Nobody, true, false, Admin, &asked, sign_in(Created, Provision(Admin))),
+            (Identity(Some(Member)), false, false, Admin, &asked, sign_in(Returning, Keep(Member))),
+            (Identity(Some(Member)), false, true, Admin, &asked, sign_in(Returning, Sync { from: Member, to: Admin })),
+            (Identity(Some(Admin)), false, true, Admin, &asked, sign_in(Returning, Keep(Admin))),
+            (Identity(Some(Owner)), false, true, Viewer, &asked, sign_in(Returning, Keep(Owner))),
+            (Identity(None), true, false, Viewer, &asked, sign_in(Returning, Provision(Viewer))),
+            (ByEmail(true, Some(Member)), true, false, Admin, &asked, Plan::AskToLink),
+            (ByEmail(true, Some(Member)), true, false, Admin, &other, Plan::AskToLink),
+            (ByEmail(true, Some(Viewer)), true, true, Admin, &agreed, sign_in(Linked, Sync { from: Viewer, to: Admin })),
+            (ByEmail(true, Some(Viewer)), true, false, Admin, &agreed, sign_in(Linked, Keep(Viewer))),
         ];
         for (i, (known, auto, sync, target, consent, want)) in cases.into_iter().enumerate() {
             let plan = decide(&facts(known), &settings(auto, sync), target, consent);
