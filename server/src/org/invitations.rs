@@ -2,13 +2,9 @@
 //! expires, is stored only hashed, and names its organization so accepting it
 //! can act in that organization's scope.
 
-use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
-    RunQueryDsl as _, SelectableHelper as _,
-};
 use tenantry_proto::org::v1 as pb;
 
-use super::{convert, organizations};
+use super::{convert, store};
 use crate::{
     access::Role,
     audit::{self, Action, Event},
@@ -16,9 +12,8 @@ use crate::{
     context::{Caller, RequestMeta},
     crypto::tokens::{hash_token, random_token},
     db::{
-        Tenant, TenantScope,
+        TenantScope,
         rows::{InvitationRow, MembershipRow, UserRow},
-        schema::{invitations, memberships, users as users_table},
     },
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
@@ -63,22 +58,15 @@ pub async fn create_invitation(
     let (invitation, token, org_name) = state
         .write(move |tx, st| {
             let now = st.now();
-            let org = organizations::load(tx, &scope)?;
+            let org = store::find_organization(tx, &scope)?;
             let mut t = tx.tenant(&scope)?;
-            if member_with_email(&mut t, &email)? {
+            if store::member_with_email(&mut t, &email)? {
                 return Err(ApiError::AlreadyExists(
                     "this address already belongs to a member".into(),
                 ));
             }
             // A new invitation replaces a pending one for the same address.
-            diesel::update(
-                t.invitations()
-                    .filter(crate::db::lower(invitations::email).eq(email_key(&email)))
-                    .filter(invitations::accepted_at.is_null())
-                    .filter(invitations::revoked_at.is_null()),
-            )
-            .set(invitations::revoked_at.eq(now))
-            .execute(t.conn())?;
+            store::revoke_pending_invitation(&mut t, &email, now)?;
             let token = new_token(&org.id)?;
             let row = InvitationRow {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -93,7 +81,7 @@ pub async fn create_invitation(
                 accepted_by: None,
                 revoked_at: None,
             };
-            insert_pending(&mut t, &row)?;
+            store::insert_pending_invitation(&mut t, &row)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgInvitationCreated,
@@ -124,21 +112,7 @@ pub async fn list_invitations(
     let (rows, next_page_token) = state
         .db
         .read(move |tx| {
-            let mut t = tx.tenant(&scope)?;
-            let mut query = t
-                .invitations()
-                .select(InvitationRow::as_select())
-                .order((invitations::created_at.desc(), invitations::id.desc()))
-                .limit(page.limit())
-                .into_boxed();
-            if let Some((time, id)) = after_key {
-                query = query.filter(
-                    invitations::created_at
-                        .lt(time)
-                        .or(invitations::created_at.eq(time).and(invitations::id.lt(id))),
-                );
-            }
-            let rows: Vec<InvitationRow> = query.load(t.conn())?;
+            let rows = store::list_invitations(&mut tx.tenant(&scope)?, page.limit(), after_key)?;
             Ok(page.finish(rows, |r| vec![time_key(r.created_at), r.id.clone()]))
         })
         .await?;
@@ -161,21 +135,13 @@ pub async fn revoke_invitation(
         .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
-            let row = t
-                .invitations()
-                .filter(invitations::id.eq(&id))
-                .select(InvitationRow::as_select())
-                .first(t.conn())
-                .optional()?
-                .ok_or(ApiError::NotFound("invitation"))?;
+            let row = store::find_invitation(&mut t, &id)?;
             if row.accepted_at.is_some() || row.revoked_at.is_some() {
                 return Err(ApiError::failed_precondition(
                     "this invitation is no longer pending",
                 ));
             }
-            diesel::update(t.invitations().filter(invitations::id.eq(&id)))
-                .set(invitations::revoked_at.eq(now))
-                .execute(t.conn())?;
+            store::revoke_invitation(&mut t, &id, now)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgInvitationRevoked,
@@ -187,35 +153,6 @@ pub async fn revoke_invitation(
         })
         .await?;
     Ok(pb::RevokeInvitationResponse {})
-}
-
-/// Stores a new pending invitation. The one-pending-per-address index
-/// settles a concurrent call for the same address: the loser is told to
-/// retry, which then replaces the winner's.
-fn insert_pending(t: &mut Tenant<'_>, row: &InvitationRow) -> ApiResult<()> {
-    match t.insert_invitations().values(row).execute(t.conn()) {
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(ApiError::Aborted(
-            "another invitation for this address was created at the same moment: retry to \
-             replace it"
-                .into(),
-        )),
-        inserted => inserted.map(|_| ()).map_err(Into::into),
-    }
-}
-
-/// Whether a member of this organization has this address.
-fn member_with_email(t: &mut Tenant<'_>, email: &str) -> ApiResult<bool> {
-    let found: Option<String> = t
-        .memberships()
-        .inner_join(users_table::table)
-        .filter(crate::db::lower(users_table::email).eq(email_key(email)))
-        .select(memberships::user_id)
-        .first(t.conn())
-        .optional()?;
-    Ok(found.is_some())
 }
 
 /// Mails the invitee their token. Logged, not fatal: the inviter has it too.
@@ -269,10 +206,10 @@ pub async fn accept_invitation(
             let user = users::find(tx.conn(), caller.user_id())?;
             // The token names the organization; the hash match below proves it.
             let scope = TenantScope::verified(&org_id);
-            let org =
-                organizations::load(tx, &scope).map_err(|_| ApiError::NotFound("invitation"))?;
+            let org = store::find_organization(tx, &scope)
+                .map_err(|_| ApiError::NotFound("invitation"))?;
             let mut t = tx.tenant(&scope)?;
-            let invitation = find_by_hash(&mut t, &hash)?;
+            let invitation = store::find_invitation_by_hash(&mut t, &hash)?;
             if let Some(refusal) = acceptance_refused(&invitation, &user, now) {
                 return Err(refusal);
             }
@@ -289,7 +226,7 @@ pub async fn accept_invitation(
                     "whoever invited you can no longer grant this role: ask for a new invitation",
                 ));
             }
-            claim(&mut t, &invitation, &user.id, now)?;
+            store::claim_invitation(&mut t, &invitation, &user.id, now)?;
             let row = MembershipRow {
                 org_id: org.id.clone(),
                 user_id: user.id.clone(),
@@ -297,7 +234,7 @@ pub async fn accept_invitation(
                 created_at: now,
                 updated_at: now,
             };
-            t.insert_memberships().values(&row).execute(t.conn())?;
+            store::insert_membership(&mut t, &row)?;
             let event = Event::by_user(
                 &user.id,
                 Action::OrgInvitationAccepted,
@@ -311,45 +248,6 @@ pub async fn accept_invitation(
             })
         })
         .await
-}
-
-fn find_by_hash(t: &mut Tenant<'_>, hash: &str) -> ApiResult<InvitationRow> {
-    t.invitations()
-        .filter(invitations::token_hash.eq(hash))
-        .select(InvitationRow::as_select())
-        .first(t.conn())
-        .optional()?
-        .ok_or(ApiError::NotFound("invitation"))
-}
-
-/// Marks the invitation used. Of two accepts at once, the second waits on
-/// the row here and then finds it used.
-fn claim(
-    t: &mut Tenant<'_>,
-    invitation: &InvitationRow,
-    user_id: &str,
-    now: chrono::NaiveDateTime,
-) -> ApiResult<()> {
-    let claimed = diesel::update(
-        t.invitations()
-            .filter(invitations::id.eq(&invitation.id))
-            .filter(
-                invitations::accepted_at
-                    .is_null()
-                    .and(invitations::revoked_at.is_null()),
-            ),
-    )
-    .set((
-        invitations::accepted_at.eq(now),
-        invitations::accepted_by.eq(user_id),
-    ))
-    .execute(t.conn())?;
-    if claimed != 1 {
-        return Err(ApiError::failed_precondition(
-            "this invitation has already been used",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,8 @@
 //! Members of the pinned organization and their roles.
 
-use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
-    RunQueryDsl as _, SelectableHelper as _,
-};
 use tenantry_proto::org::v1 as pb;
 
-use super::{convert, organizations, rules};
+use super::{convert, rules, store};
 use crate::{
     access::Role,
     audit::{self, Action, Event},
@@ -15,7 +11,6 @@ use crate::{
     db::{
         Tenant,
         rows::{MembershipRow, UserRow},
-        schema::{memberships, users},
     },
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
@@ -43,22 +38,7 @@ pub async fn list_members(
     let (rows, next_page_token) = state
         .db
         .read(move |tx| {
-            let mut t = tx.tenant(&scope)?;
-            let mut query = t
-                .memberships()
-                .inner_join(users::table)
-                .select((MembershipRow::as_select(), UserRow::as_select()))
-                .order((memberships::created_at.asc(), memberships::user_id.asc()))
-                .limit(page.limit())
-                .into_boxed();
-            if let Some((time, id)) = after {
-                query = query.filter(
-                    memberships::created_at.gt(time).or(memberships::created_at
-                        .eq(time)
-                        .and(memberships::user_id.gt(id))),
-                );
-            }
-            let rows: Vec<(MembershipRow, UserRow)> = query.load(t.conn())?;
+            let rows = store::list_members(&mut tx.tenant(&scope)?, page.limit(), after)?;
             Ok(page.finish(rows, |(m, _)| {
                 vec![time_key(m.created_at), m.user_id.clone()]
             }))
@@ -68,17 +48,6 @@ pub async fn list_members(
         members: rows.iter().map(|(m, u)| member(m, u)).collect(),
         next_page_token,
     })
-}
-
-/// The member's row and account, NOT_FOUND when not a member here.
-fn find(t: &mut Tenant<'_>, user_id: &str) -> ApiResult<(MembershipRow, UserRow)> {
-    t.memberships()
-        .inner_join(users::table)
-        .filter(memberships::user_id.eq(user_id))
-        .select((MembershipRow::as_select(), UserRow::as_select()))
-        .first(t.conn())
-        .optional()?
-        .ok_or(ApiError::NotFound("member"))
 }
 
 pub async fn update_member_role(
@@ -104,7 +73,7 @@ pub async fn update_member_role(
         .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
-            let (mut row, user) = find(&mut t, &user_id)?;
+            let (mut row, user) = store::find_member(&mut t, &user_id)?;
             let current = row.role;
             if !rules::may_manage(actor, current, Some(new_role)) {
                 return Err(ApiError::permission_denied(
@@ -112,14 +81,9 @@ pub async fn update_member_role(
                 ));
             }
             if new_role != Role::Owner {
-                organizations::keep_an_owner(&mut t, current)?;
+                keep_an_owner(&mut t, current)?;
             }
-            diesel::update(t.memberships().filter(memberships::user_id.eq(&user_id)))
-                .set((
-                    memberships::role.eq(new_role.as_str()),
-                    memberships::updated_at.eq(now),
-                ))
-                .execute(t.conn())?;
+            store::update_member_role(&mut t, &user_id, new_role, now)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgMemberRoleUpdated,
@@ -150,7 +114,7 @@ pub async fn remove_member(
     state
         .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
-            let (row, _) = find(&mut t, &user_id)?;
+            let (row, _) = store::find_member(&mut t, &user_id)?;
             let current = row.role;
             if !rules::may_manage(actor, current, None) {
                 return Err(ApiError::permission_denied(
@@ -205,11 +169,22 @@ fn leave(
     current: Role,
     action: Action,
 ) -> ApiResult<()> {
-    organizations::keep_an_owner(t, current)?;
-    diesel::delete(t.memberships().filter(memberships::user_id.eq(user_id))).execute(t.conn())?;
+    keep_an_owner(t, current)?;
+    store::delete_membership(t, user_id)?;
     let event = Event::by_user(actor, action, "user", user_id)
         .details(serde_json::json!({ "role": current.as_str() }));
     audit::record(t, state.now(), meta, event)?;
     state.liveness.forget_all();
+    Ok(())
+}
+
+/// Refuses when `user_id` is the organization's last owner and would stop
+/// being one.
+fn keep_an_owner(t: &mut Tenant<'_>, current: Role) -> ApiResult<()> {
+    if current == Role::Owner && store::owner_count(t)? <= 1 {
+        return Err(ApiError::failed_precondition(
+            "an organization must keep at least one owner: make someone else owner first",
+        ));
+    }
     Ok(())
 }

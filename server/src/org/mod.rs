@@ -8,7 +8,8 @@ mod organizations;
 mod policy;
 pub mod rules;
 mod service;
+mod store;
 
-pub use organizations::owner_count;
 pub use policy::LoginPolicy;
 pub use service::OrgApi;
+pub use store::owner_count;

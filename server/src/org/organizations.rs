@@ -1,13 +1,9 @@
 //! Creating, reading, changing and deleting organizations; the caller's
 //! memberships; switching the organization a session is pinned to.
 
-use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, OptionalExtension as _, QueryDsl as _,
-    RunQueryDsl as _, SelectableHelper as _, result::DatabaseErrorKind,
-};
 use tenantry_proto::org::v1 as pb;
 
-use super::{LoginPolicy, convert, rules};
+use super::{LoginPolicy, convert, rules, store};
 use crate::{
     access::Role,
     audit::{self, Action, Event, chain::GENESIS},
@@ -19,7 +15,6 @@ use crate::{
     db::{
         TenantScope, Tx, UserScope,
         rows::{MembershipRow, OrganizationRow},
-        schema::{memberships, organizations, sessions, users},
     },
     error::{ApiError, ApiResult, Violations},
     paging::time_key,
@@ -56,17 +51,7 @@ pub async fn create_organization(
                 storage_used: 0,
                 storage_stored: 0,
             };
-            let inserted = diesel::insert_into(organizations::table)
-                .values(&org)
-                .execute(tx.conn());
-            if let Err(diesel::result::Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                _,
-            )) = inserted
-            {
-                return Err(ApiError::AlreadyExists("this slug is taken".into()));
-            }
-            inserted?;
+            store::insert_organization(tx, &org)?;
             // The organization is the one this transaction just created.
             let mut t = tx.tenant(&TenantScope::verified(&org.id))?;
             let owner = MembershipRow {
@@ -76,7 +61,7 @@ pub async fn create_organization(
                 created_at: now,
                 updated_at: now,
             };
-            t.insert_memberships().values(&owner).execute(t.conn())?;
+            store::insert_membership(&mut t, &owner)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::OrgCreated,
@@ -104,9 +89,7 @@ fn pin(
     caller: &Caller,
     org_id: &str,
 ) -> ApiResult<issue::Unsigned> {
-    diesel::update(users::table.find(caller.user_id()))
-        .set(users::last_org_id.eq(org_id))
-        .execute(tx.conn())?;
+    store::remember_last_org(tx, caller.user_id(), org_id)?;
     issue::repin_session(tx, state, caller.session_id(), Some(org_id.to_owned()))
 }
 
@@ -128,23 +111,15 @@ fn changed(
     changes
 }
 
-/// The organization of a scope (it is live: the session check saw to that).
-pub fn load(tx: &mut Tx<'_>, scope: &TenantScope) -> ApiResult<OrganizationRow> {
-    organizations::table
-        .find(scope.org_id())
-        .filter(organizations::deleted_at.is_null())
-        .select(OrganizationRow::as_select())
-        .first(tx.conn())
-        .optional()?
-        .ok_or(ApiError::NotFound("organization"))
-}
-
 pub async fn get_organization(
     state: &AppState,
     caller: Caller,
 ) -> ApiResult<pb::GetOrganizationResponse> {
     let scope = caller.tenant()?;
-    let org = state.db.read(move |tx| load(tx, &scope)).await?;
+    let org = state
+        .db
+        .read(move |tx| store::find_organization(tx, &scope))
+        .await?;
     Ok(pb::GetOrganizationResponse {
         organization: Some(convert::organization(&org)),
     })
@@ -179,7 +154,7 @@ pub async fn update_organization(
     state
         .write(move |tx, st| {
             let now = st.now();
-            let before = load(tx, &scope)?;
+            let before = store::find_organization(tx, &scope)?;
             if policy == Some(LoginPolicy::Sso)
                 && !crate::sso::config::enabled(&mut tx.tenant(&scope)?)?
             {
@@ -198,17 +173,10 @@ pub async fn update_organization(
                 after.max_file_size = size;
             }
             after.updated_at = now;
-            diesel::update(organizations::table.find(&after.id))
-                .set((
-                    organizations::name.eq(&after.name),
-                    organizations::login_policy.eq(&after.login_policy),
-                    organizations::max_file_size.eq(after.max_file_size),
-                    organizations::updated_at.eq(now),
-                ))
-                .execute(tx.conn())?;
+            store::update_organization(tx, &after)?;
             let mut changes = changed(&before, &after);
             if before.login_policy != LoginPolicy::Sso && after.login_policy == LoginPolicy::Sso {
-                let ended = end_password_sessions(tx, &scope, now)?;
+                let ended = store::end_password_sessions(tx, &scope, now)?;
                 changes.insert("password_sessions_ended".into(), ended.into());
                 st.liveness.forget_all();
             }
@@ -228,35 +196,6 @@ pub async fn update_organization(
         .await
 }
 
-/// Ends the members' password sessions pinned to the organization when it
-/// starts requiring SSO (owners keep theirs, as they keep their password
-/// sign-in); returns how many.
-fn end_password_sessions(
-    tx: &mut Tx<'_>,
-    scope: &TenantScope,
-    now: chrono::NaiveDateTime,
-) -> ApiResult<usize> {
-    let owners: Vec<String> = {
-        let mut t = tx.tenant(scope)?;
-        t.memberships()
-            .filter(memberships::role.eq(Role::Owner.as_str()))
-            .select(memberships::user_id)
-            .load(t.conn())?
-    };
-    Ok(diesel::update(
-        sessions::table
-            .filter(sessions::org_id.eq(scope.org_id()))
-            .filter(sessions::auth_method.eq(AuthMethod::Password.as_str()))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::user_id.ne_all(owners)),
-    )
-    .set((
-        sessions::revoked_at.eq(now),
-        sessions::revoke_reason.eq("sso_required"),
-    ))
-    .execute(tx.conn())?)
-}
-
 pub async fn delete_organization(
     state: &AppState,
     meta: RequestMeta,
@@ -273,29 +212,14 @@ pub async fn delete_organization(
     state
         .write(move |tx, st| {
             let now = st.now();
-            let org = load(tx, &scope)?;
+            let org = store::find_organization(tx, &scope)?;
             if org.slug != request.confirm_slug {
                 return Err(ApiError::invalid(
                     "confirm_slug",
                     "does not match this organization's slug",
                 ));
             }
-            diesel::update(organizations::table.find(&org.id))
-                .set((
-                    organizations::deleted_at.eq(now),
-                    organizations::updated_at.eq(now),
-                ))
-                .execute(tx.conn())?;
-            let ended = diesel::update(
-                sessions::table
-                    .filter(sessions::org_id.eq(&org.id))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set((
-                sessions::revoked_at.eq(now),
-                sessions::revoke_reason.eq("organization_deleted"),
-            ))
-            .execute(tx.conn())?;
+            let ended = store::delete_organization(tx, &org.id, now)?;
             st.liveness.forget_all();
             let mut t = tx.tenant(&scope)?;
             let event = Event::by_user(
@@ -325,26 +249,7 @@ pub async fn list_my_organizations(
     let (rows, next_page_token) = state
         .db
         .read(move |tx| {
-            let mut own = tx.user(&scope)?;
-            let mut query = own
-                .memberships()
-                .inner_join(organizations::table)
-                .filter(organizations::deleted_at.is_null())
-                .select((MembershipRow::as_select(), OrganizationRow::as_select()))
-                .order((memberships::created_at.asc(), memberships::org_id.asc()))
-                .limit(page.limit())
-                .into_boxed();
-            if let Some(org) = confined_to {
-                query = query.filter(memberships::org_id.eq(org));
-            }
-            if let Some((time, id)) = after {
-                query = query.filter(
-                    memberships::created_at.gt(time).or(memberships::created_at
-                        .eq(time)
-                        .and(memberships::org_id.gt(id))),
-                );
-            }
-            let rows: Vec<(MembershipRow, OrganizationRow)> = query.load(own.conn())?;
+            let rows = store::list_my_organizations(tx, &scope, confined_to, page.limit(), after)?;
             Ok(page.finish(rows, |(m, _)| {
                 vec![time_key(m.created_at), m.org_id.clone()]
             }))
@@ -373,10 +278,7 @@ pub async fn switch_organization(
             let target =
                 pin_target(&mut own, &org_id)?.ok_or(ApiError::NotFound("organization"))?;
             if target.needs_sso() {
-                let method: String = sessions::table
-                    .find(caller.session_id())
-                    .select(sessions::auth_method)
-                    .first(tx.conn())?;
+                let method = store::session_auth_method(tx, caller.session_id())?;
                 if method != AuthMethod::Sso.as_str() {
                     return Err(ApiError::failed_precondition(SSO_REQUIRED));
                 }
@@ -400,30 +302,4 @@ pub async fn switch_organization(
                 tokens: Some(tokens.sign(state)?),
             })
         })
-}
-
-/// How many owners the organization has. Locks the organization's row
-/// first, so two owners leaving (or demoting each other) at once queue here
-/// and the second counts after the first has committed — the organization
-/// cannot end up with none.
-pub fn owner_count(t: &mut crate::db::Tenant<'_>) -> ApiResult<i64> {
-    let org_id = t.org_id().to_owned();
-    diesel::update(organizations::table.find(&org_id))
-        .set(organizations::audit_seq.eq(organizations::audit_seq))
-        .execute(t.conn())?;
-    Ok(t.memberships()
-        .filter(memberships::role.eq(Role::Owner.as_str()))
-        .count()
-        .get_result(t.conn())?)
-}
-
-/// Refuses when `user_id` is the organization's last owner and would stop
-/// being one.
-pub fn keep_an_owner(t: &mut crate::db::Tenant<'_>, current: Role) -> ApiResult<()> {
-    if current == Role::Owner && owner_count(t)? <= 1 {
-        return Err(ApiError::failed_precondition(
-            "an organization must keep at least one owner: make someone else owner first",
-        ));
-    }
-    Ok(())
 }
