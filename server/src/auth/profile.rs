@@ -148,11 +148,10 @@ pub async fn check_password(
     {
         return Ok(());
     }
-    let (st, meta) = (state.clone(), meta.clone());
+    let meta = meta.clone();
     let lock = state
-        .db
-        .write(move |tx| {
-            login::record_failure(tx, &st, &email, &meta, Action::AuthUserPasswordCheck)
+        .write(move |tx, st| {
+            login::record_failure(tx, st, &email, &meta, Action::AuthUserPasswordCheck)
         })
         .await?;
     Err(lock.map_or_else(

@@ -149,3 +149,91 @@ impl Drop for ReturnedUnread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use futures::{StreamExt as _, stream};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A request whose body is `chunk` `times` over, then ends — or never
+    /// ends when `then_stall`.
+    fn request(
+        version: Version,
+        chunk: &'static [u8],
+        times: usize,
+        then_stall: bool,
+    ) -> Request<Body> {
+        let frames = stream::iter(
+            (0..times).map(move |_| Ok::<_, tonic::Status>(Frame::data(Bytes::from_static(chunk)))),
+        );
+        let body = if then_stall {
+            Body::new(http_body_util::StreamBody::new(
+                frames.chain(stream::pending()).boxed(),
+            ))
+        } else {
+            Body::new(http_body_util::StreamBody::new(frames.boxed()))
+        };
+        Request::builder()
+            .version(version)
+            .method("POST")
+            .uri("/tenantry.auth.v1.AuthService/GetMe")
+            .body(body)
+            .unwrap()
+    }
+
+    /// Answers at once, never reading the body (as a refusing layer does).
+    async fn answer_early(request: Request<Body>) -> Response<Body> {
+        let inner = tower::service_fn(|_: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        KeepAliveLayer.layer(inner).oneshot(request).await.unwrap()
+    }
+
+    fn closes(response: &Response<Body>) -> bool {
+        response
+            .headers()
+            .get(header::CONNECTION)
+            .is_some_and(|v| v == "close")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_unread_body_is_drained_and_the_connection_kept() {
+        let response = answer_early(request(Version::HTTP_11, &[7; 1024], 16, false)).await;
+        assert!(!closes(&response));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_body_closes_the_connection() {
+        let response = answer_early(request(Version::HTTP_11, &[7; 16 * 1024], 5, false)).await;
+        assert!(
+            closes(&response),
+            "more than {DRAIN_LIMIT} bytes are not read"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_coming_closes_the_connection_after_the_wait() {
+        let started = tokio::time::Instant::now();
+        let response = answer_early(request(Version::HTTP_11, b"abc", 1, true)).await;
+        assert!(closes(&response));
+        assert_eq!(
+            started.elapsed(),
+            DRAIN_WAIT,
+            "it waited exactly the drain wait"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn http2_is_left_alone() {
+        let response = answer_early(request(Version::HTTP_2, &[7; 16 * 1024], 5, true)).await;
+        assert!(
+            !closes(&response),
+            "HTTP/2 resets a stream, not the connection"
+        );
+    }
+}

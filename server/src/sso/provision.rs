@@ -104,11 +104,10 @@ pub async fn audit_failure(
     reason: &str,
     email: Option<&str>,
 ) -> ApiResult<()> {
-    let (scope, meta, st) = (scope.clone(), meta.clone(), state.clone());
+    let (scope, meta) = (scope.clone(), meta.clone());
     let details = json!({ "reason": reason, "email": email });
     state
-        .db
-        .write(move |tx| {
+        .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
             audit::record(&mut t, st.now(), &meta, failed_login(&scope, details))
         })
