@@ -12,4 +12,6 @@ mod store;
 
 pub use policy::LoginPolicy;
 pub use service::OrgApi;
-pub use store::owner_count;
+/// What other features may do to memberships (SSO provisions and syncs
+/// them; deleting an account counts owners).
+pub use store::{insert_membership, owner_count, update_member_role};

@@ -1,14 +1,14 @@
 //! The caller's linked identities.
 
-use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _, SelectableHelper as _};
 use tenantry_proto::sso::v1 as pb;
 
+use super::store;
 use crate::{
     audit::{self, Action, Event},
     auth::users,
     clock::to_proto,
     context::{Caller, RequestMeta},
-    db::{TenantScope, UserScope, rows::SsoIdentityRow, schema::sso_identities},
+    db::{TenantScope, UserScope, rows::SsoIdentityRow},
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -33,18 +33,7 @@ pub async fn list_my_identities(
     let confined_to = caller.confined_to().map(ToString::to_string);
     let rows = state
         .db
-        .read(move |tx| {
-            let mut own = tx.user(&scope)?;
-            let mut query = own
-                .sso_identities()
-                .order(sso_identities::created_at.asc())
-                .select(SsoIdentityRow::as_select())
-                .into_boxed();
-            if let Some(org) = confined_to {
-                query = query.filter(sso_identities::org_id.eq(org));
-            }
-            Ok(query.load(own.conn())?)
-        })
+        .read(move |tx| store::list_my_identities(&mut tx.user(&scope)?, confined_to))
         .await?;
     Ok(pb::ListMyIdentitiesResponse {
         identities: rows.iter().map(to_proto_identity).collect(),
@@ -62,10 +51,7 @@ pub async fn unlink_identity(
     state
         .write(move |tx, st| {
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
-            let all: Vec<SsoIdentityRow> = own
-                .sso_identities()
-                .select(SsoIdentityRow::as_select())
-                .load(own.conn())?;
+            let all = store::list_my_identities(&mut own, None)?;
             let identity = all.iter().find(|i| i.id == id).cloned().ok_or(ApiError::NotFound("identity"))?;
             if caller.confined_to().is_some_and(|org| *org != identity.org_id) {
                 return Err(ApiError::permission_denied(
@@ -80,7 +66,7 @@ pub async fn unlink_identity(
             }
             // The organization of an identity row the caller owns.
             let mut t = tx.tenant(&TenantScope::verified(&identity.org_id))?;
-            diesel::delete(t.sso_identities().filter(sso_identities::id.eq(&identity.id))).execute(t.conn())?;
+            store::delete_identity(&mut t, &identity.id)?;
             let event = Event::by_user(caller.user_id(), Action::SsoIdentityUnlinked, "identity", &identity.id)
                 .details(serde_json::json!({ "issuer": identity.issuer, "subject": identity.subject }));
             audit::record(&mut t, st.now(), &meta, event)?;

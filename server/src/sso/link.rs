@@ -10,16 +10,13 @@
 //! hashed, and die together after one use or 30 minutes.
 
 use chrono::NaiveDateTime;
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use tenantry_proto::sso::v1 as pb;
 
 use super::{
     config,
     person::Person,
     provision::{self, Consent, Decision, Outcome},
+    store,
 };
 use crate::{
     audit::{self, Action, Event},
@@ -30,7 +27,6 @@ use crate::{
     db::{
         TenantScope, Tx,
         rows::{SsoLinkRequestRow, UserRow},
-        schema::sso_link_requests,
     },
     error::{ApiError, ApiResult, Violations},
     state::{AppState, after},
@@ -109,9 +105,7 @@ pub fn request(
         used_at: None,
     };
     let mut t = tx.tenant(d.scope)?;
-    t.insert_sso_link_requests()
-        .values(&row)
-        .execute(t.conn())?;
+    store::insert_link_request(&mut t, &row)?;
     let event = Event::by_user(&user.id, Action::SsoLinkRequested, "user", &user.id)
         .details(serde_json::json!({ "issuer": d.issuer, "subject": person.subject }));
     audit::record(&mut t, now, d.meta, event)?;
@@ -265,19 +259,7 @@ async fn load(
     let (scope, now) = (scope.clone(), state.now());
     let row = state
         .db
-        .read(move |tx| {
-            let mut t = tx.tenant(&scope)?;
-            let query = t
-                .sso_link_requests()
-                .select(SsoLinkRequestRow::as_select())
-                .into_boxed();
-            let query = if by_mail {
-                query.filter(sso_link_requests::email_token_hash.eq(hash))
-            } else {
-                query.filter(sso_link_requests::link_token_hash.eq(hash))
-            };
-            Ok(query.first(t.conn()).optional()?)
-        })
+        .read(move |tx| store::find_link_request(&mut tx.tenant(&scope)?, &hash, by_mail))
         .await?;
     row.filter(|r| r.used_at.is_none() && r.expires_at > now)
         .ok_or_else(stale)
@@ -294,16 +276,10 @@ fn link_with_consent(
 ) -> ApiResult<Outcome> {
     let now = state.now();
     let mut t = tx.tenant(scope)?;
-    let claimed = diesel::update(
-        t.sso_link_requests()
-            .filter(sso_link_requests::id.eq(&row.id))
-            .filter(sso_link_requests::used_at.is_null()),
-    )
-    .set(sso_link_requests::used_at.eq(now))
-    .execute(t.conn())?;
+    let claimed = store::claim_link_request(&mut t, &row.id, now)?;
     let config = config::load(&mut t)?.filter(|c| c.enabled);
     drop(t);
-    let Some(config) = config.filter(|c| claimed == 1 && c.issuer_url == row.issuer) else {
+    let Some(config) = config.filter(|c| claimed && c.issuer_url == row.issuer) else {
         return Err(stale());
     };
     let settings = config::parsed(&config)?;

@@ -6,13 +6,9 @@
 //! flow another began). A state is single-use and lives 10 minutes, bound to
 //! its organization and redirect URI.
 
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use tenantry_proto::sso::v1 as pb;
 
-use super::{config, oidc, provision};
+use super::{config, oidc, provision, store};
 use crate::{
     audit,
     clock::to_proto,
@@ -21,7 +17,6 @@ use crate::{
     db::{
         TenantScope,
         rows::{SsoConfigRow, SsoLoginStateRow},
-        schema::{organizations, sso_login_states},
     },
     error::{ApiError, ApiResult, Violations},
     org::{LoginPolicy, rules::check_slug},
@@ -70,13 +65,7 @@ pub async fn begin_sso_login(
     let (org_id, policy, row) = state
         .db
         .read(move |tx| {
-            let org: Option<(String, String)> = organizations::table
-                .filter(organizations::slug.eq(&slug))
-                .filter(organizations::deleted_at.is_null())
-                .select((organizations::id, organizations::login_policy))
-                .first(tx.conn())
-                .optional()?;
-            let (org_id, policy) = org.ok_or_else(not_set_up)?;
+            let (org_id, policy) = store::find_org_by_slug(tx, &slug)?.ok_or_else(not_set_up)?;
             // The organization comes from the public registry by its slug.
             let mut t = tx.tenant(&TenantScope::verified(&org_id))?;
             let row = config::load(&mut t)?
@@ -122,11 +111,7 @@ pub async fn begin_sso_login(
     state
         .db
         .write(move |tx| {
-            let mut t = tx.tenant(&TenantScope::verified(&org_id))?;
-            t.insert_sso_login_states()
-                .values(&stored)
-                .execute(t.conn())?;
-            Ok(())
+            store::insert_login_state(&mut tx.tenant(&TenantScope::verified(&org_id))?, &stored)
         })
         .await?;
     Ok(pb::BeginSsoLoginResponse {
@@ -141,6 +126,14 @@ fn stale() -> ApiError {
     )
 }
 
+/// How claiming a sign-in's state ended. A stale state is an outcome, not
+/// an error, so that the audit event of a replay commits.
+enum Claim {
+    Claimed(SsoLoginStateRow, SsoConfigRow),
+    Stale,
+    NotSetUp,
+}
+
 /// Claims the state (single use) and loads the configuration.
 async fn claim(
     state: &AppState,
@@ -150,18 +143,12 @@ async fn claim(
 ) -> ApiResult<(SsoLoginStateRow, SsoConfigRow)> {
     let hash = hash_token(flow);
     let meta = meta.clone();
-    state
+    let claim = state
         .write(move |tx, st| {
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
-            let Some(row) = t
-                .sso_login_states()
-                .filter(sso_login_states::state_hash.eq(&hash))
-                .select(SsoLoginStateRow::as_select())
-                .first(t.conn())
-                .optional()?
-            else {
-                return Ok(Err(stale()));
+            let Some(row) = store::find_login_state(&mut t, &hash)? else {
+                return Ok(Claim::Stale);
             };
             let problem = if row.used_at.is_some() {
                 Some("state_replayed")
@@ -173,22 +160,22 @@ async fn claim(
             if let Some(reason) = problem {
                 let details = serde_json::json!({ "reason": reason });
                 audit::record(&mut t, now, &meta, provision::failed_login(&scope, details))?;
-                return Ok(Err(stale()));
+                return Ok(Claim::Stale);
             }
-            let claimed = diesel::update(
-                t.sso_login_states()
-                    .filter(sso_login_states::state_hash.eq(&hash))
-                    .filter(sso_login_states::used_at.is_null()),
-            )
-            .set(sso_login_states::used_at.eq(now))
-            .execute(t.conn())?;
-            if claimed != 1 {
-                return Ok(Err(stale()));
+            if !store::claim_login_state(&mut t, &hash, now)? {
+                return Ok(Claim::Stale);
             }
-            let config = config::load(&mut t)?.filter(|c| c.enabled);
-            Ok(config.map(|c| (row, c)).ok_or_else(not_set_up))
+            Ok(match config::load(&mut t)?.filter(|c| c.enabled) {
+                Some(config) => Claim::Claimed(row, config),
+                None => Claim::NotSetUp,
+            })
         })
-        .await?
+        .await?;
+    match claim {
+        Claim::Claimed(row, config) => Ok((row, config)),
+        Claim::Stale => Err(stale()),
+        Claim::NotSetUp => Err(not_set_up()),
+    }
 }
 
 pub async fn complete_sso_login(

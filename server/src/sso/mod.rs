@@ -12,5 +12,6 @@ mod person;
 mod provision;
 mod service;
 mod settings;
+mod store;
 
 pub use service::SsoApi;

@@ -12,10 +12,6 @@
 //! capped at ADMIN), else the default role; with sync on every login, name
 //! and role follow the provider (owners are never changed).
 
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use serde_json::{Value, json};
 use tenantry_proto::sso::v1 as pb;
 
@@ -23,6 +19,7 @@ use super::{
     link,
     person::{Person, Refusal},
     settings::Settings,
+    store,
 };
 use crate::{
     access::Role,
@@ -32,9 +29,9 @@ use crate::{
     db::{
         TenantScope, Tx,
         rows::{MembershipRow, SsoIdentityRow, UserRow},
-        schema::{memberships, sso_identities, users as users_table},
     },
     error::{ApiError, ApiResult},
+    org,
     state::AppState,
 };
 
@@ -366,13 +363,7 @@ fn find_identity(
     d: &Decision<'_>,
     subject: &str,
 ) -> ApiResult<Option<SsoIdentityRow>> {
-    let mut t = tx.tenant(d.scope)?;
-    Ok(t.sso_identities()
-        .filter(sso_identities::issuer.eq(d.issuer))
-        .filter(sso_identities::subject.eq(subject))
-        .select(SsoIdentityRow::as_select())
-        .first(t.conn())
-        .optional()?)
+    store::find_identity(&mut tx.tenant(d.scope)?, d.issuer, subject)
 }
 
 fn create_user(
@@ -394,9 +385,7 @@ fn create_user(
         created_at: now,
         updated_at: now,
     };
-    diesel::insert_into(users_table::table)
-        .values(&user)
-        .execute(tx.conn())?;
+    store::insert_provisioned_user(tx, &user)?;
     Ok(user)
 }
 
@@ -421,7 +410,7 @@ fn apply_membership(
                 created_at: now,
                 updated_at: now,
             };
-            t.insert_memberships().values(&row).execute(t.conn())?;
+            org::insert_membership(&mut t, &row)?;
             let action = if how == How::Created {
                 Action::SsoUserProvisioned
             } else {
@@ -432,12 +421,7 @@ fn apply_membership(
             )
         }
         Membership::Sync { from, to } => {
-            diesel::update(t.memberships().filter(memberships::user_id.eq(&user.id)))
-                .set((
-                    memberships::role.eq(to.as_str()),
-                    memberships::updated_at.eq(now),
-                ))
-                .execute(t.conn())?;
+            org::update_member_role(&mut t, &user.id, to, now)?;
             Event::new(Actor::System, Action::SsoRoleSynced, "user", &user.id).details(
                 json!({ "from": from.as_str(), "to": to.as_str(), "groups": person.groups }),
             )
@@ -460,16 +444,7 @@ fn record_identity(
     let now = d.state.now();
     let mut t = tx.tenant(d.scope)?;
     if let Some(identity) = identity {
-        diesel::update(
-            t.sso_identities()
-                .filter(sso_identities::id.eq(&identity.id)),
-        )
-        .set((
-            sso_identities::last_login_at.eq(now),
-            sso_identities::email.eq(email),
-        ))
-        .execute(t.conn())?;
-        return Ok(());
+        return store::note_identity_login(&mut t, &identity.id, email, now);
     }
     let row = SsoIdentityRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -481,8 +456,7 @@ fn record_identity(
         created_at: now,
         last_login_at: now,
     };
-    t.insert_sso_identities().values(&row).execute(t.conn())?;
-    Ok(())
+    store::insert_identity(&mut t, &row)
 }
 
 fn record_login(
@@ -529,12 +503,7 @@ fn open_session(
     } else {
         user.display_name.clone()
     };
-    diesel::update(users_table::table.find(&user.id))
-        .set((
-            users_table::last_org_id.eq(d.scope.org_id()),
-            users_table::display_name.eq(&display_name),
-        ))
-        .execute(tx.conn())?;
+    store::note_account_login(tx, &user.id, d.scope.org_id(), &display_name)?;
     issue::open_session(
         tx,
         d.state,
