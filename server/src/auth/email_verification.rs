@@ -1,13 +1,9 @@
 //! Proving control of an email address: a single-use token, mailed, stored
 //! hashed, valid for `email_verification_ttl`.
 
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use tenantry_proto::auth::v1 as pb;
 
-use super::users;
+use super::{store, users};
 use crate::{
     audit::{self, Action, Event},
     clock::to_proto,
@@ -16,7 +12,6 @@ use crate::{
     db::{
         TenantScope, Tx,
         rows::{EmailVerificationRow, UserRow},
-        schema::{email_verifications, users as users_table},
     },
     error::{ApiError, ApiResult},
     state::{AppState, after},
@@ -27,12 +22,6 @@ use crate::{
 /// Only the newest token works: the ones mailed before it are withdrawn.
 pub fn create(tx: &mut Tx<'_>, state: &AppState, user: &UserRow) -> ApiResult<String> {
     let now = state.now();
-    diesel::delete(
-        email_verifications::table
-            .filter(email_verifications::user_id.eq(&user.id))
-            .filter(email_verifications::used_at.is_null()),
-    )
-    .execute(tx.conn())?;
     let token = random_token("ev");
     let row = EmailVerificationRow {
         token_hash: hash_token(&token),
@@ -42,9 +31,7 @@ pub fn create(tx: &mut Tx<'_>, state: &AppState, user: &UserRow) -> ApiResult<St
         expires_at: after(now, state.config.sessions.email_verification_ttl),
         used_at: None,
     };
-    diesel::insert_into(email_verifications::table)
-        .values(&row)
-        .execute(tx.conn())?;
+    store::replace_email_verification(tx, &row)?;
     Ok(token)
 }
 
@@ -102,30 +89,13 @@ pub async fn verify_email(
     state
         .db
         .write(move |tx| {
-            let row = email_verifications::table
-                .find(&hash)
-                .select(EmailVerificationRow::as_select())
-                .first(tx.conn())
-                .optional()?
-                .filter(|r| r.used_at.is_none() && r.expires_at > now)
+            let row = store::find_live_email_verification(tx, &hash, now)?
                 .ok_or(ApiError::NotFound("verification token"))?;
             // The address may have changed since the mail went out.
-            let updated = diesel::update(
-                users_table::table
-                    .find(&row.user_id)
-                    .filter(users_table::email.eq(&row.email)),
-            )
-            .set((
-                users_table::email_verified.eq(true),
-                users_table::updated_at.eq(now),
-            ))
-            .execute(tx.conn())?;
-            if updated == 0 {
+            if !store::mark_email_verified(tx, &row.user_id, &row.email, now)? {
                 return Err(ApiError::NotFound("verification token"));
             }
-            diesel::update(email_verifications::table.find(&hash))
-                .set(email_verifications::used_at.eq(now))
-                .execute(tx.conn())?;
+            store::use_email_verification(tx, &hash, now)?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
             let event = Event::by_user(
                 &row.user_id,

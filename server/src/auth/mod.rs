@@ -11,6 +11,7 @@ mod register;
 pub mod rules;
 mod service;
 mod sessions;
+mod store;
 pub mod users;
 
 pub use profile::check_password;

@@ -1,18 +1,13 @@
 //! The caller's own account: read it, rename, change the password, delete it.
 
-use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1 as pb;
 
-use super::{lockout, login, rules, sessions, users};
+use super::{lockout, login, rules, sessions, store, users};
 use crate::{
     access::Role,
     audit::{self, Action, Event},
     context::{Caller, RequestMeta},
-    db::{
-        TenantScope, UserScope,
-        rows::UserRow,
-        schema::{memberships, organizations, users as users_table},
-    },
+    db::{TenantScope, UserScope, rows::UserRow},
     error::{ApiError, ApiResult, Violations},
     state::AppState,
 };
@@ -46,12 +41,7 @@ pub async fn update_profile(
             let name = rules::clean_display_name(&request.display_name, &user.email)
                 .map_err(|d| ApiError::invalid("display_name", d))?;
             let now = st.now();
-            diesel::update(users_table::table.find(&user.id))
-                .set((
-                    users_table::display_name.eq(&name),
-                    users_table::updated_at.eq(now),
-                ))
-                .execute(tx.conn())?;
+            store::update_display_name(tx, &user.id, &name, now)?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
             let event = Event::by_user(&user.id, Action::AuthUserProfileUpdated, "user", &user.id)
                 .details(serde_json::json!({ "display_name": name }));
@@ -92,12 +82,7 @@ pub async fn change_password(
     let revoked = state
         .write(move |tx, st| {
             let now = st.now();
-            diesel::update(users_table::table.find(caller.user_id()))
-                .set((
-                    users_table::password_hash.eq(&hash),
-                    users_table::updated_at.eq(now),
-                ))
-                .execute(tx.conn())?;
+            store::set_password_hash(tx, caller.user_id(), &hash, now)?;
             let revoked = sessions::end_sessions(
                 tx,
                 st,
@@ -189,27 +174,20 @@ pub async fn delete_account(
     state
         .write(move |tx, st| {
             let now = st.now();
-            let mut own = tx.user(&UserScope::verified(caller.user_id()))?;
-            let orgs: Vec<(String, String)> = own
-                .memberships()
-                .inner_join(organizations::table)
-                .filter(organizations::deleted_at.is_null())
-                .select((memberships::org_id, memberships::role))
-                .load(own.conn())?;
+            let orgs = store::my_memberships(&mut tx.user(&UserScope::verified(caller.user_id()))?)?;
             for (org_id, role) in &orgs {
                 let mut t = tx.tenant(&TenantScope::verified(org_id.clone()))?;
-                if role == Role::Owner.as_str() && crate::org::owner_count(&mut t)? <= 1 {
+                if *role == Role::Owner && crate::org::owner_count(&mut t)? <= 1 {
                     return Err(ApiError::failed_precondition(format!(
                         "you are the last owner of organization {org_id}: make someone else owner or delete it first"
                     )));
                 }
-                diesel::delete(t.memberships().filter(memberships::user_id.eq(caller.user_id())))
-                    .execute(t.conn())?;
+                crate::org::delete_membership(&mut t, caller.user_id())?;
                 let event = Event::by_user(caller.user_id(), Action::OrgMemberAccountDeleted, "user", caller.user_id());
                 audit::record(&mut t, now, &meta, event)?;
             }
             sessions::end_sessions(tx, st, &caller, None, None, "account_deleted")?;
-            diesel::delete(users_table::table.find(caller.user_id())).execute(tx.conn())?;
+            store::delete_user(tx, caller.user_id())?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
             let event = Event::by_user(caller.user_id(), Action::AuthUserDeleted, "user", caller.user_id())
                 .details(serde_json::json!({ "organizations_left": orgs.len() }));

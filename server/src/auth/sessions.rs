@@ -1,16 +1,13 @@
 //! The caller's sessions: list, revoke one, revoke the others, log out.
 
-use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use tenantry_proto::auth::v1 as pb;
 
+use super::store::{self, Ending};
 use crate::{
     audit::{self, Action, Event},
     clock::to_proto,
     context::{Caller, RequestMeta},
-    db::{TenantScope, Tx, rows::SessionRow, schema::sessions},
+    db::{TenantScope, Tx, rows::SessionRow},
     error::{ApiError, ApiResult},
     paging::time_key,
     state::AppState,
@@ -31,26 +28,7 @@ pub async fn list_sessions(
     let rows = state
         .db
         .read(move |tx| {
-            let mut query = sessions::table
-                .filter(sessions::user_id.eq(&user_id))
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::absolute_expires_at.gt(now))
-                .filter(sessions::idle_expires_at.gt(now))
-                .select(SessionRow::as_select())
-                .order((sessions::created_at.desc(), sessions::id.desc()))
-                .limit(page.limit())
-                .into_boxed();
-            if let Some(org) = confined_to {
-                query = query.filter(sessions::org_id.eq(org));
-            }
-            if let Some((time, id)) = after {
-                query = query.filter(
-                    sessions::created_at
-                        .lt(time)
-                        .or(sessions::created_at.eq(time).and(sessions::id.lt(id))),
-                );
-            }
-            let rows: Vec<SessionRow> = query.load(tx.conn())?;
+            let rows = store::list_sessions(tx, &user_id, confined_to, now, page.limit(), after)?;
             Ok(page.finish(rows, |s| vec![time_key(s.created_at), s.id.clone()]))
         })
         .await?;
@@ -146,26 +124,14 @@ pub fn end_sessions(
     except: Option<&str>,
     reason: &str,
 ) -> ApiResult<usize> {
-    let now = state.now();
-    let mut target = diesel::update(sessions::table)
-        .filter(sessions::user_id.eq(caller.user_id()))
-        .filter(sessions::revoked_at.is_null())
-        .into_boxed();
-    if let Some(id) = only {
-        target = target.filter(sessions::id.eq(id));
-    }
-    if let Some(id) = except {
-        target = target.filter(sessions::id.ne(id));
-    }
-    if let Some(org) = caller.confined_to() {
-        target = target.filter(sessions::org_id.eq(org.to_owned()));
-    }
-    let ended = target
-        .set((
-            sessions::revoked_at.eq(now),
-            sessions::revoke_reason.eq(reason),
-        ))
-        .execute(tx.conn())?;
+    let ending = Ending {
+        user_id: caller.user_id(),
+        only,
+        except,
+        org: caller.confined_to().map(|org| &**org),
+        reason,
+    };
+    let ended = store::end_sessions(tx, &ending, state.now())?;
     match only {
         Some(id) => state.liveness.forget(id),
         None => state.liveness.forget_all(),

@@ -14,4 +14,4 @@ pub use policy::LoginPolicy;
 pub use service::OrgApi;
 /// What other features may do to memberships (SSO provisions and syncs
 /// them; deleting an account counts owners).
-pub use store::{insert_membership, owner_count, update_member_role};
+pub use store::{delete_membership, insert_membership, owner_count, update_member_role};
