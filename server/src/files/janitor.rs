@@ -3,20 +3,17 @@
 //! (bytes written by an upload that crashed before its commit) and
 //! unfinished writes. Each re-checks its target before acting.
 
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
+use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 
-use super::{sessions, store};
+use super::{session_store, store};
 use crate::{
     audit::{self, Action, Actor, Event},
     blob::keys,
     context::RequestMeta,
     db::{
         TenantScope,
-        rows::{JobRow, UploadSessionRow},
-        schema::{blobs, upload_parts, upload_sessions},
+        rows::JobRow,
+        schema::{blobs, upload_parts},
     },
     error::{ApiError, ApiResult},
     jobs::{Kind, Outcome},
@@ -54,19 +51,13 @@ async fn expire_session(
     let outcome = state
         .write(move |tx, st| {
             let mut t = tx.tenant(&scope)?;
-            let session = t
-                .upload_sessions()
-                .filter(upload_sessions::id.eq(&id))
-                .select(UploadSessionRow::as_select())
-                .first(t.conn())
-                .optional()?;
-            let Some(session) = session else {
+            let Some(session) = session_store::find_any_upload_session(&mut t, &id)? else {
                 return Ok((Outcome::Done, Vec::new()));
             };
             if session.expires_at > now {
                 return Ok((Outcome::Later(session.expires_at), Vec::new()));
             }
-            let parts = sessions::remove(&mut t, &id)?;
+            let parts = session_store::delete_upload_session(&mut t, &id)?;
             let event = Event::new(
                 Actor::System,
                 Action::FileUploadSessionExpired,

@@ -11,6 +11,7 @@ mod manage;
 mod read;
 pub mod rules;
 mod service;
+mod session_store;
 mod sessions;
 pub mod slots;
 mod store;

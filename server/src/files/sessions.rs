@@ -4,10 +4,6 @@
 //! through the same ingest as `Upload`.
 
 use bytes::{Bytes, BytesMut};
-use diesel::{
-    ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    SelectableHelper as _,
-};
 use futures::StreamExt as _;
 use tenantry_proto::file::v1 as pb;
 
@@ -15,6 +11,7 @@ use super::{
     convert,
     ingest::{self, Ingest, Limits},
     rules::{self, MAX_CHUNK},
+    session_store::{self, Recorded},
     store::{self, NewFile},
     upload,
 };
@@ -25,7 +22,6 @@ use crate::{
     db::{
         Tenant, TenantScope,
         rows::{UploadPartRow, UploadSessionRow},
-        schema::{upload_parts, upload_sessions},
     },
     error::{ApiError, ApiResult, Violations},
     jobs,
@@ -39,14 +35,7 @@ fn find(
     id: &str,
     now: chrono::NaiveDateTime,
 ) -> ApiResult<UploadSessionRow> {
-    t.upload_sessions()
-        .filter(upload_sessions::id.eq(id))
-        .filter(upload_sessions::uploader_id.eq(caller.user_id()))
-        .filter(upload_sessions::expires_at.gt(now))
-        .select(UploadSessionRow::as_select())
-        .first(t.conn())
-        .optional()?
-        .ok_or(ApiError::NotFound("upload session"))
+    session_store::find_upload_session(t, caller.user_id(), id, now)
 }
 
 fn session_id(raw: &str) -> ApiResult<crate::ids::UploadSessionId> {
@@ -90,7 +79,7 @@ pub async fn create_upload_session(
                 row.expires_at,
             )?;
             let mut t = tx.tenant(&scope)?;
-            t.insert_upload_sessions().values(&row).execute(t.conn())?;
+            session_store::insert_upload_session(&mut t, &row)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::FileUploadSessionCreated,
@@ -131,15 +120,7 @@ async fn is_retry(
     let (s, i) = (scope.clone(), session.to_owned());
     let part = state
         .db
-        .read(move |tx| {
-            let mut t = tx.tenant(&s)?;
-            Ok(t.upload_parts()
-                .filter(upload_parts::session_id.eq(&i))
-                .filter(upload_parts::start_offset.eq(offset))
-                .select(UploadPartRow::as_select())
-                .first(t.conn())
-                .optional()?)
-        })
+        .read(move |tx| session_store::find_part_at(&mut tx.tenant(&s)?, &i, offset))
         .await?;
     let Some(part) = part.filter(|p| usize::try_from(p.size).ok() == Some(chunk.len())) else {
         return Ok(false);
@@ -208,17 +189,6 @@ fn plan_append(
     } else {
         AppendPlan::Store { total }
     })
-}
-
-/// Whether this append's part was recorded.
-enum Recorded {
-    Won {
-        received: i64,
-    },
-    /// Another append at this offset got there first.
-    Lost {
-        received: i64,
-    },
 }
 
 /// AppendUploadChunk: validate, plan against the session, store the part,
@@ -297,15 +267,7 @@ async fn load_for_append(
             let limits = store::limits(tx, &scope)?;
             let mut t = tx.tenant(&scope)?;
             let session = find(&mut t, &caller, &id, now)?;
-            // (Summed here: SQL's SUM of a BIGINT is NUMERIC on PostgreSQL.)
-            let pending: Vec<i64> = t
-                .upload_sessions()
-                .filter(upload_sessions::id.ne(&id))
-                .filter(upload_sessions::expires_at.gt(now))
-                .filter(upload_sessions::received.gt(0))
-                .select(upload_sessions::received)
-                .load(t.conn())?;
-            let pending = pending.iter().fold(0_i64, |a, b| a.saturating_add(*b));
+            let pending = session_store::bytes_held_by_others(&mut t, &id, now)?;
             Ok((session, limits, pending))
         })
         .await
@@ -323,31 +285,8 @@ async fn record_part(
     state
         .write(move |tx, st| {
             let now = st.now();
-            let mut t = tx.tenant(&scope)?;
-            let mine = t
-                .upload_sessions()
-                .filter(upload_sessions::id.eq(part.session_id.clone()));
-            let won = diesel::update(
-                mine.clone()
-                    .filter(upload_sessions::received.eq(part.start_offset)),
-            )
-            .set((
-                upload_sessions::received.eq(total),
-                upload_sessions::updated_at.eq(now),
-                upload_sessions::expires_at.eq(after(now, st.config.storage.upload_session_ttl)),
-            ))
-            .execute(t.conn())?;
-            if won == 0 {
-                // Completed, aborted or expired since it was read: gone.
-                let received: i64 = mine
-                    .select(upload_sessions::received)
-                    .first(t.conn())
-                    .optional()?
-                    .ok_or(ApiError::NotFound("upload session"))?;
-                return Ok(Recorded::Lost { received });
-            }
-            t.insert_upload_parts().values(&part).execute(t.conn())?;
-            Ok(Recorded::Won { received: total })
+            let expires = after(now, st.config.storage.upload_session_ttl);
+            session_store::append_part(&mut tx.tenant(&scope)?, &part, total, now, expires)
         })
         .await
 }
@@ -388,12 +327,7 @@ pub async fn complete_upload_session(
             let limits = store::limits(tx, &s)?;
             let mut t = tx.tenant(&s)?;
             let session = find(&mut t, &c, &i, now)?;
-            let parts: Vec<UploadPartRow> = t
-                .upload_parts()
-                .filter(upload_parts::session_id.eq(&i))
-                .order(upload_parts::start_offset.asc())
-                .select(UploadPartRow::as_select())
-                .load(t.conn())?;
+            let parts = session_store::list_parts(&mut t, &i)?;
             Ok((session, parts, limits))
         })
         .await?;
@@ -449,18 +383,6 @@ pub async fn complete_upload_session(
     })
 }
 
-/// Deletes a session (its parts' rows go with it); returns the keys of the
-/// parts' bytes, for the caller to delete from the store after commit.
-pub(super) fn remove(t: &mut Tenant<'_>, id: &str) -> ApiResult<Vec<String>> {
-    let parts: Vec<String> = t
-        .upload_parts()
-        .filter(upload_parts::session_id.eq(id))
-        .select(upload_parts::storage_key)
-        .load(t.conn())?;
-    diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id))).execute(t.conn())?;
-    Ok(parts)
-}
-
 pub async fn abort_upload_session(
     state: &AppState,
     meta: RequestMeta,
@@ -474,7 +396,7 @@ pub async fn abort_upload_session(
             let now = st.now();
             let mut t = tx.tenant(&scope)?;
             find(&mut t, &caller, &id, now)?;
-            let parts = remove(&mut t, &id)?;
+            let parts = session_store::delete_upload_session(&mut t, &id)?;
             let event = Event::by_user(
                 caller.user_id(),
                 Action::FileUploadSessionAborted,
