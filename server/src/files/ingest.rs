@@ -206,7 +206,12 @@ impl Drop for Ingest {
 }
 
 /// Feeds `chunks` into `ingest`, aborting it on the first error.
-pub async fn feed<S>(mut ingest: Ingest, mut chunks: S) -> ApiResult<Ingest>
+/// Takes in every chunk, then finishes (checking size and checksum).
+pub async fn take_in<S>(
+    mut ingest: Ingest,
+    mut chunks: S,
+    expected_sha256: Option<&str>,
+) -> ApiResult<Ingested>
 where
     S: futures::Stream<Item = ApiResult<Option<Bytes>>> + Unpin,
 {
@@ -222,7 +227,7 @@ where
             return Err(err);
         }
     }
-    Ok(ingest)
+    ingest.finish(expected_sha256).await
 }
 
 /// The type the first bytes announce (magic numbers), or "" when unknown.

@@ -134,6 +134,14 @@ pub fn append_part(
     Ok(Recorded::Won { received: total })
 }
 
+/// Ends a completed session: deletes its row (its parts' rows go with
+/// it). `false` when it was gone already (aborted or expired meanwhile).
+pub fn end_upload_session(t: &mut Tenant<'_>, id: &str) -> ApiResult<bool> {
+    let ended =
+        diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id))).execute(t.conn())?;
+    Ok(ended == 1)
+}
+
 /// Deletes a session (its parts' rows go with it); returns the keys of the
 /// parts' bytes, for the caller to delete from the store after commit.
 pub fn delete_upload_session(t: &mut Tenant<'_>, id: &str) -> ApiResult<Vec<String>> {

@@ -362,15 +362,9 @@ pub async fn complete_upload_session(
                 .boxed(),
             Err(err) => futures::stream::once(async move { Err(ApiError::from(err)) }).boxed(),
         });
-    let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
-    let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
-    let new = NewFile {
-        scope,
-        meta,
-        uploader: caller.user_id().clone(),
-        metadata,
-        ingested,
-    };
+    let sha256 = metadata.expected_sha256.clone();
+    let ingested = ingest::take_in(ingest, Box::pin(chunks), sha256.as_deref()).await?;
+    let new = NewFile::new(&caller, scope, meta, metadata, ingested);
     let committed = upload::commit_and_clean(state, new, Some(id)).await?;
     for part in parts {
         if let Err(err) = state.blobs.delete(&part.storage_key).await {

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     audit::{self, Action, Actor, Event},
-    context::RequestMeta,
+    context::{Caller, RequestMeta},
     db::{
         Tenant, TenantScope, Tx,
         rows::{BlobRow, FileLabelRow, FileRow},
@@ -58,6 +58,26 @@ pub struct NewFile {
     pub uploader: UserId,
     pub metadata: Metadata,
     pub ingested: Ingested,
+}
+
+impl NewFile {
+    /// The file `caller` uploads into `scope`.
+    pub fn new(
+        caller: &Caller,
+        scope: TenantScope,
+        meta: RequestMeta,
+        metadata: Metadata,
+        ingested: Ingested,
+    ) -> Self {
+        let uploader = caller.user_id().clone();
+        NewFile {
+            scope,
+            meta,
+            uploader,
+            metadata,
+            ingested,
+        }
+    }
 }
 
 /// Makes a file of ingested bytes, in the caller's transaction: takes the

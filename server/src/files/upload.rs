@@ -6,12 +6,11 @@ use tonic::Streaming;
 use super::{
     convert,
     ingest::{self, Ingest},
-    rules,
+    rules, session_store,
     store::{self, Committed, NewFile},
 };
 use crate::{
     context::{Caller, RequestMeta},
-    db::schema::upload_sessions,
     error::{ApiError, ApiResult, Violations},
     ids::UploadSessionId,
     state::AppState,
@@ -78,15 +77,9 @@ pub async fn upload(
         };
         Some((next, stream))
     });
-    let ingest = ingest::feed(ingest, Box::pin(chunks)).await?;
-    let ingested = ingest.finish(metadata.expected_sha256.as_deref()).await?;
-    let new = NewFile {
-        scope,
-        meta,
-        uploader: caller.user_id().clone(),
-        metadata,
-        ingested,
-    };
+    let sha256 = metadata.expected_sha256.clone();
+    let ingested = ingest::take_in(ingest, Box::pin(chunks), sha256.as_deref()).await?;
+    let new = NewFile::new(&caller, scope, meta, metadata, ingested);
     let committed = commit_and_clean(state, new, None).await?;
     Ok(pb::UploadResponse {
         file: Some(convert::file(&committed.file, &committed.labels)),
@@ -105,14 +98,10 @@ pub async fn commit_and_clean(
     let (written, key) = (new.ingested.written, new.ingested.key.clone());
     let result = state
         .write(move |tx, st| {
-            if let Some(id) = &session_id {
-                use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
-                let mut t = tx.tenant(&new.scope)?;
-                let ended = diesel::delete(t.upload_sessions().filter(upload_sessions::id.eq(id)))
-                    .execute(t.conn())?;
-                if ended != 1 {
-                    return Err(ApiError::NotFound("upload session"));
-                }
+            if let Some(id) = &session_id
+                && !session_store::end_upload_session(&mut tx.tenant(&new.scope)?, id)?
+            {
+                return Err(ApiError::NotFound("upload session"));
             }
             store::commit(tx, st.now(), &new)
         })

@@ -104,11 +104,6 @@ mod tests {
 
     fn settings() -> Settings {
         Settings {
-            scopes: vec![],
-            claim_email: "email".into(),
-            claim_name: "name".into(),
-            claim_groups: "groups".into(),
-            auto_provision: true,
             allowed_domains: vec!["acme.test".into()],
             default_role: Role::Viewer,
             group_roles: vec![
@@ -116,7 +111,7 @@ mod tests {
                 ("owners".into(), Role::Owner),
             ],
             sync_every_login: true,
-            redirect_uris: vec![],
+            ..Settings::default()
         }
     }
 

@@ -203,10 +203,16 @@ pub fn settle(
         Some(account) => account.user,
         None => create_user(tx, d, person, &email)?,
     };
-    apply_membership(tx, d, person, &user, how, membership)?;
-    record_identity(tx, d, person, &user, facts.identity.as_ref(), &email)?;
-    record_login(tx, d, person, &user, how, membership.role())?;
-    let tokens = open_session(tx, d, person, &user, how)?;
+    let a = Applying {
+        d,
+        person,
+        user: &user,
+        how,
+    };
+    apply_membership(tx, &a, membership)?;
+    record_identity(tx, &a, facts.identity.as_ref(), &email)?;
+    record_login(tx, &a, membership.role())?;
+    let tokens = open_session(tx, &a)?;
     let user = users::find(tx.conn(), &user.id)?;
     Ok(Outcome::SignedIn(Box::new(SignedIn { user, tokens, how })))
 }
@@ -389,15 +395,18 @@ fn create_user(
     Ok(user)
 }
 
-/// Writes and audits what [`decide`] planned for the membership.
-fn apply_membership(
-    tx: &mut Tx<'_>,
-    d: &Decision<'_>,
-    person: &Person,
-    user: &UserRow,
+/// A sign-in being applied: the person, the account they sign in to, and
+/// how it was found.
+struct Applying<'a> {
+    d: &'a Decision<'a>,
+    person: &'a Person,
+    user: &'a UserRow,
     how: How,
-    membership: Membership,
-) -> ApiResult<()> {
+}
+
+/// Writes and audits what [`decide`] planned for the membership.
+fn apply_membership(tx: &mut Tx<'_>, a: &Applying<'_>, membership: Membership) -> ApiResult<()> {
+    let (d, person, user, how) = (a.d, a.person, a.user, a.how);
     let now = d.state.now();
     let mut t = tx.tenant(d.scope)?;
     let event = match membership {
@@ -435,12 +444,13 @@ fn apply_membership(
 /// Links the identity (first sign-in) or notes this sign-in on it.
 fn record_identity(
     tx: &mut Tx<'_>,
-    d: &Decision<'_>,
-    person: &Person,
-    user: &UserRow,
+    a: &Applying<'_>,
     identity: Option<&SsoIdentityRow>,
     email: &str,
 ) -> ApiResult<()> {
+    let Applying {
+        d, person, user, ..
+    } = *a;
     let now = d.state.now();
     let mut t = tx.tenant(d.scope)?;
     if let Some(identity) = identity {
@@ -459,14 +469,8 @@ fn record_identity(
     store::insert_identity(&mut t, &row)
 }
 
-fn record_login(
-    tx: &mut Tx<'_>,
-    d: &Decision<'_>,
-    person: &Person,
-    user: &UserRow,
-    how: How,
-    role: Role,
-) -> ApiResult<()> {
+fn record_login(tx: &mut Tx<'_>, a: &Applying<'_>, role: Role) -> ApiResult<()> {
+    let (d, person, user, how) = (a.d, a.person, a.user, a.how);
     let now = d.state.now();
     let mut t = tx.tenant(d.scope)?;
     if how == How::Linked {
@@ -486,13 +490,8 @@ fn record_login(
 
 /// Follows the provider's name when the rules sync it, and opens a session
 /// pinned to the organization.
-fn open_session(
-    tx: &mut Tx<'_>,
-    d: &Decision<'_>,
-    person: &Person,
-    user: &UserRow,
-    how: How,
-) -> ApiResult<issue::Unsigned> {
+fn open_session(tx: &mut Tx<'_>, a: &Applying<'_>) -> ApiResult<issue::Unsigned> {
+    let (d, person, user, how) = (a.d, a.person, a.user, a.how);
     let provided = person.name.as_deref().map(str::trim).unwrap_or_default();
     let display_name = if d.settings.sync_every_login
         && how != How::Created
@@ -520,16 +519,9 @@ mod tests {
 
     fn settings(auto_provision: bool, sync_every_login: bool) -> Settings {
         Settings {
-            scopes: vec![],
-            claim_email: "email".into(),
-            claim_name: "name".into(),
-            claim_groups: "groups".into(),
             auto_provision,
-            allowed_domains: vec![],
-            default_role: Role::Member,
-            group_roles: vec![],
             sync_every_login,
-            redirect_uris: vec![],
+            ..Settings::default()
         }
     }
 

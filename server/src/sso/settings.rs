@@ -280,25 +280,38 @@ pub fn to_proto(
     }
 }
 
+/// Settings for unit tests: standard claims, provisioning on, MEMBER by
+/// default, no domains, mappings or sync.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(domains: &[&str], mappings: &[(&str, &str)]) -> Settings {
+impl Default for Settings {
+    fn default() -> Self {
         Settings {
             scopes: vec![],
             claim_email: "email".into(),
             claim_name: "name".into(),
             claim_groups: "groups".into(),
             auto_provision: true,
-            allowed_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            allowed_domains: vec![],
             default_role: Role::Member,
+            group_roles: vec![],
+            sync_every_login: false,
+            redirect_uris: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(domains: &[&str], mappings: &[(&str, &str)]) -> Settings {
+        Settings {
+            allowed_domains: domains.iter().map(|d| (*d).to_owned()).collect(),
             group_roles: mappings
                 .iter()
                 .map(|(g, r)| ((*g).to_owned(), Role::parse(r).unwrap()))
                 .collect(),
-            sync_every_login: false,
-            redirect_uris: vec![],
+            ..Settings::default()
         }
     }
 
