@@ -29,9 +29,9 @@ use crate::{
     health,
     jobs::{self, JobRunner},
     layers::{
-        authenticate::AuthenticateLayer, framing::FramingLayer, grpc_web::GrpcWebOnlyLayer,
-        keep_alive::KeepAliveLayer, protocol::ProtocolLayer, rate_limit::RateLimitLayer,
-        request_meta::RequestMetaLayer,
+        authenticate::AuthenticateLayer, deadline::DeadlineLayer, framing::FramingLayer,
+        grpc_web::GrpcWebOnlyLayer, keep_alive::KeepAliveLayer, protocol::ProtocolLayer,
+        rate_limit::RateLimitLayer, request_meta::RequestMetaLayer,
     },
     mail::Mailer,
     org::OrgApi,
@@ -159,6 +159,7 @@ impl Server {
         rate_limit.spawn_housekeeping();
         let layers = ServiceBuilder::new()
             .layer(RequestMetaLayer)
+            .layer(DeadlineLayer::new(config.limits.request_timeout))
             .layer(AuthenticateLayer::new(
                 state.tokens.clone(),
                 state.liveness.clone(),

@@ -4,9 +4,16 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use prost::Message as _;
 use tenantry_client::file::v1::{ListFilesRequest, UploadRequest, upload_request::Part};
-use tenantry_tests::{Backend, TestApp, TestUser, assert_code, file_metadata, on_both_backends};
+use tenantry_tests::{
+    Backend, TestApp, TestUser, assert_code, file_metadata, on_both_backends,
+    raw_http::{frame, post_head, read_response},
+};
+use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
+
+const UPLOAD: &str = "/tenantry.file.v1.FileService/Upload";
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic_types::StatusExt as _;
@@ -61,6 +68,55 @@ async fn a_stalled_upload_is_ended_and_leaves_nothing(backend: Backend) {
     assert_eq!(app.unfinished_writes(), 0, "the partial bytes are gone");
 }
 
+/// The caller's `grpc-timeout` ends an upload long before the server's
+/// idle timeout would, with DEADLINE_EXCEEDED (not tonic's CANCELLED), and
+/// nothing of it is kept. Sent as grpc-web on a bare socket: a tonic
+/// client would give up at the same moment on its own.
+async fn an_upload_past_the_callers_deadline_is_ended_and_leaves_nothing(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|config| config.limits.upload_idle_timeout = Duration::from_secs(600))
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let metadata = UploadRequest {
+        part: Some(Part::Metadata(file_metadata("late.bin"))),
+    };
+    let mut sent = frame(0, &metadata.encode_to_vec());
+    let chunk = UploadRequest {
+        part: Some(Part::Chunk(Bytes::from(vec![7_u8; 64 * 1024]))),
+    };
+    sent.extend(frame(0, &chunk.encode_to_vec()));
+    let bearer = format!("authorization: Bearer {}", team.member.tokens.access_token);
+    // Announces more body than it sends, then waits.
+    let head = post_head(
+        UPLOAD,
+        "application/grpc-web+proto",
+        sent.len() + 1024,
+        &[&bearer, "grpc-timeout: 1S"],
+    );
+    let mut socket = tokio::net::TcpStream::connect(app.addr()).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&sent).await.unwrap();
+    let answer = read_response(&mut socket).await.expect("an answer");
+    assert_eq!(
+        answer.grpc_status().as_deref(),
+        Some("4"),
+        "DEADLINE_EXCEEDED: {answer:?}"
+    );
+    let files = team
+        .member
+        .client
+        .files()
+        .list_files(ListFilesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .files;
+    assert!(files.is_empty());
+    app.wait_for_open_uploads(&team.org.id, 0).await;
+    app.wait_for_no_unfinished_writes().await;
+}
+
 async fn one_member_holds_a_bounded_number_of_uploads(backend: Backend) {
     let app = TestApp::builder(backend)
         .configure(|config| {
@@ -97,5 +153,6 @@ async fn one_member_holds_a_bounded_number_of_uploads(backend: Backend) {
 
 on_both_backends!(
     a_stalled_upload_is_ended_and_leaves_nothing,
+    an_upload_past_the_callers_deadline_is_ended_and_leaves_nothing,
     one_member_holds_a_bounded_number_of_uploads,
 );

@@ -273,6 +273,21 @@ impl TestApp {
         }
     }
 
+    /// Waits until no partial upload is left in the blob store (a call
+    /// dropped at its deadline cleans up in the background).
+    pub async fn wait_for_no_unfinished_writes(&self) {
+        for _ in 0..600 {
+            if self.unfinished_writes() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{} partial uploads were never cleaned up",
+            self.unfinished_writes()
+        );
+    }
+
     /// Waits until `org_id` has `count` uploads open on the first instance
     /// (the server's own count, so a test knows its streams have started).
     pub async fn wait_for_open_uploads(&self, org_id: &str, count: usize) {

@@ -39,7 +39,9 @@ pub struct LimitsConfig {
     #[arg(long, env = "TENANTRY_LOCKOUT_RESET", default_value = "1h", value_parser = parse_duration)]
     pub lockout_reset: Duration,
 
-    /// Longest a unary call may take.
+    /// Longest a call that sends one request message may take (a unary
+    /// call; a download until its first bytes). A caller's shorter
+    /// `grpc-timeout` wins; uploads are bound by theirs alone.
     #[arg(long, env = "TENANTRY_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 

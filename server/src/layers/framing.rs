@@ -71,7 +71,7 @@ where
 /// Whether the method at `path` takes exactly one request message: every
 /// known method that is not client-streaming (reflection's bidi stream and
 /// unknown paths are not counted).
-fn single_message(path: &str) -> bool {
+pub(super) fn single_message(path: &str) -> bool {
     static SINGLE: OnceLock<HashSet<String>> = OnceLock::new();
     SINGLE
         .get_or_init(|| {

@@ -8,6 +8,7 @@
 //! layer, a handler that gave up early), this layer reads and discards up to
 //! [`DRAIN_LIMIT`] bytes within [`DRAIN_WAIT`] before answering; if the body
 //! is longer or slower than that, the answer says `connection: close`.
+//! The wait never outlasts the caller's deadline (`grpc-timeout`).
 //! HTTP/2 needs none of this: a stream is reset on its own.
 
 use std::{
@@ -61,6 +62,7 @@ where
         if request.version() >= Version::HTTP_2 || request.body().is_end_stream() {
             return Box::pin(self.inner.call(request));
         }
+        let deadline = super::deadline::callers_deadline(request.headers());
         let (unread, mut returned) = oneshot::channel();
         let request = request.map(|body| {
             Body::new(ReturnedUnread {
@@ -73,7 +75,7 @@ where
             let mut response = answer.await?;
             // A body still being read (a stream answered early) is left alone.
             if let Ok(rest) = returned.try_recv()
-                && !drain(rest).await
+                && !drain(rest, deadline).await
             {
                 response
                     .headers_mut()
@@ -84,8 +86,9 @@ where
     }
 }
 
-/// Reads and discards what is left of a body, if it is short and comes soon.
-async fn drain(mut rest: Body) -> bool {
+/// Reads and discards what is left of a body, if it is short and comes soon
+/// (before the caller's deadline, if any).
+async fn drain(mut rest: Body, deadline: Option<tokio::time::Instant>) -> bool {
     let read = async {
         let mut left = DRAIN_LIMIT;
         while let Some(frame) = rest.frame().await {
@@ -98,7 +101,8 @@ async fn drain(mut rest: Body) -> bool {
         }
         true
     };
-    tokio::time::timeout(DRAIN_WAIT, read)
+    let wait = tokio::time::Instant::now() + DRAIN_WAIT;
+    tokio::time::timeout_at(deadline.map_or(wait, |d| d.min(wait)), read)
         .await
         .unwrap_or(false)
 }
@@ -226,6 +230,19 @@ mod tests {
             DRAIN_WAIT,
             "it waited exactly the drain wait"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_ends_at_the_callers_deadline() {
+        let started = tokio::time::Instant::now();
+        let mut request = request(Version::HTTP_11, b"abc", 1, true);
+        request
+            .headers_mut()
+            .insert("grpc-timeout", HeaderValue::from_static("1S"));
+        let response = answer_early(request).await;
+        assert!(closes(&response));
+        let deadline = Duration::from_secs(1) - super::super::deadline::MARGIN;
+        assert_eq!(started.elapsed(), deadline, "not the whole drain wait");
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,10 +2,11 @@
 //! [`keep_alive`] (HTTP/1.1 connections survive early answers) → CORS →
 //! [`protocol`] (gRPC and grpc-web with Protobuf only) → [`grpc_web`] →
 //! [`request_meta`] (request id, client address, tracing span) →
-//! [`authenticate`] (token → [`Caller`](crate::context::Caller),
+//! [`deadline`] (grpc-timeout, --request-timeout) → [`authenticate`] (token → [`Caller`](crate::context::Caller),
 //! access rule) → [`rate_limit`] → [`framing`] (request frames checked).
 
 pub mod authenticate;
+pub mod deadline;
 pub mod framing;
 pub mod grpc_web;
 pub mod keep_alive;
