@@ -129,7 +129,7 @@ fn stale() -> ApiError {
 /// How claiming a sign-in's state ended. A stale state is an outcome, not
 /// an error, so that the audit event of a replay commits.
 enum Claim {
-    Claimed(SsoLoginStateRow, SsoConfigRow),
+    Claimed(Box<(SsoLoginStateRow, SsoConfigRow)>),
     Stale,
     NotSetUp,
 }
@@ -166,13 +166,13 @@ async fn claim(
                 return Ok(Claim::Stale);
             }
             Ok(match config::load(&mut t)?.filter(|c| c.enabled) {
-                Some(config) => Claim::Claimed(row, config),
+                Some(config) => Claim::Claimed(Box::new((row, config))),
                 None => Claim::NotSetUp,
             })
         })
         .await?;
     match claim {
-        Claim::Claimed(row, config) => Ok((row, config)),
+        Claim::Claimed(claimed) => Ok(*claimed),
         Claim::Stale => Err(stale()),
         Claim::NotSetUp => Err(not_set_up()),
     }
