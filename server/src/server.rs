@@ -30,8 +30,8 @@ use crate::{
     jobs::{self, JobRunner},
     layers::{
         authenticate::AuthenticateLayer, deadline::DeadlineLayer, framing::FramingLayer,
-        grpc_web::GrpcWebOnlyLayer, keep_alive::KeepAliveLayer, protocol::ProtocolLayer,
-        rate_limit::RateLimitLayer, request_meta::RequestMetaLayer,
+        grpc_web::GrpcWebOnlyLayer, keep_alive::KeepAliveLayer, load_shed::LoadShedLayer,
+        protocol::ProtocolLayer, rate_limit::RateLimitLayer, request_meta::RequestMetaLayer,
     },
     mail::Mailer,
     org::OrgApi,
@@ -159,6 +159,7 @@ impl Server {
         rate_limit.spawn_housekeeping();
         let layers = ServiceBuilder::new()
             .layer(RequestMetaLayer)
+            .layer(LoadShedLayer::new(config.limits.max_in_flight as usize))
             .layer(DeadlineLayer::new(config.limits.request_timeout))
             .layer(AuthenticateLayer::new(
                 state.tokens.clone(),

@@ -1,17 +1,23 @@
-//! Uploads that stall are ended and cleaned up, and one member cannot hold
-//! more than their share open.
+//! Uploads that stall are ended and cleaned up, one member cannot hold
+//! more than their share open, and a full instance sheds calls.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message as _;
-use tenantry_client::file::v1::{ListFilesRequest, UploadRequest, upload_request::Part};
+use tenantry_client::{
+    auth::v1::GetMeRequest,
+    file::v1::{ListFilesRequest, UploadRequest, upload_request::Part},
+};
 use tenantry_tests::{
     Backend, TestApp, TestUser, assert_code, file_metadata, on_both_backends,
     raw_http::{frame, post_head, read_response},
 };
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 const UPLOAD: &str = "/tenantry.file.v1.FileService/Upload";
 use tokio_stream::wrappers::ReceiverStream;
@@ -117,6 +123,36 @@ async fn an_upload_past_the_callers_deadline_is_ended_and_leaves_nothing(backend
     app.wait_for_no_unfinished_writes().await;
 }
 
+/// An instance at its limit of calls in flight sheds the next call with
+/// RESOURCE_EXHAUSTED and RetryInfo, still answers health checks, and
+/// takes calls again once a place is free.
+async fn a_full_instance_sheds_calls_but_not_health_checks(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|config| config.limits.max_in_flight = 1)
+        .start()
+        .await;
+    let team = app.team("acme").await;
+    let (open, call) = stall(&team.member, "holding.bin").await;
+    app.wait_for_open_uploads(&team.org.id, 1).await;
+    let mut auth = team.member.client.auth();
+    let shed = auth.get_me(GetMeRequest {}).await;
+    let status = assert_code(shed, Code::ResourceExhausted);
+    assert!(status.message().contains("in flight"), "{status:?}");
+    assert!(
+        status.get_details_retry_info().is_some(),
+        "RetryInfo tells when"
+    );
+    let mut health = HealthClient::new(app.client().await.channel());
+    let probe = health.check(HealthCheckRequest::default()).await.unwrap();
+    assert_eq!(probe.into_inner().status(), ServingStatus::Serving);
+
+    drop(open);
+    call.await.unwrap().expect("the held upload completes");
+    auth.get_me(GetMeRequest {})
+        .await
+        .expect("a place is free again");
+}
+
 async fn one_member_holds_a_bounded_number_of_uploads(backend: Backend) {
     let app = TestApp::builder(backend)
         .configure(|config| {
@@ -152,6 +188,7 @@ async fn one_member_holds_a_bounded_number_of_uploads(backend: Backend) {
 }
 
 on_both_backends!(
+    a_full_instance_sheds_calls_but_not_health_checks,
     a_stalled_upload_is_ended_and_leaves_nothing,
     an_upload_past_the_callers_deadline_is_ended_and_leaves_nothing,
     one_member_holds_a_bounded_number_of_uploads,

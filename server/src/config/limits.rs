@@ -87,4 +87,15 @@ pub struct LimitsConfig {
     /// Open connections from one client address.
     #[arg(long, env = "TENANTRY_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_connections_per_ip: usize,
+
+    /// Calls in flight on this instance (a download until its last byte);
+    /// past it a call is shed with RESOURCE_EXHAUSTED and RetryInfo. Health
+    /// checks are never shed.
+    #[arg(
+        long,
+        env = "TENANTRY_MAX_IN_FLIGHT",
+        default_value_t = 4096,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_in_flight: u32,
 }

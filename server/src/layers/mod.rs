@@ -2,7 +2,8 @@
 //! [`keep_alive`] (HTTP/1.1 connections survive early answers) → CORS →
 //! [`protocol`] (gRPC and grpc-web with Protobuf only) → [`grpc_web`] →
 //! [`request_meta`] (request id, client address, tracing span) →
-//! [`deadline`] (grpc-timeout, --request-timeout) → [`authenticate`] (token → [`Caller`](crate::context::Caller),
+//! [`load_shed`] (--max-in-flight) → [`deadline`] (grpc-timeout,
+//! --request-timeout) → [`authenticate`] (token → [`Caller`](crate::context::Caller),
 //! access rule) → [`rate_limit`] → [`framing`] (request frames checked).
 
 pub mod authenticate;
@@ -10,6 +11,7 @@ pub mod deadline;
 pub mod framing;
 pub mod grpc_web;
 pub mod keep_alive;
+pub mod load_shed;
 pub mod protocol;
 pub mod rate_limit;
 pub mod request_meta;
