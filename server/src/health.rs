@@ -38,6 +38,11 @@ pub async fn watch_database(db: Db, reporter: HealthReporter) -> tokio::task::Jo
     })
 }
 
+/// NOT_SERVING from now on (the server is stopping; stop the watch first).
+pub async fn report_stopping(reporter: &HealthReporter) {
+    report(reporter, false).await;
+}
+
 async fn report(reporter: &HealthReporter, up: bool) {
     let status = if up {
         tonic_health::ServingStatus::Serving

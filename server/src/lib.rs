@@ -21,6 +21,7 @@ pub mod ids;
 pub mod jobs;
 pub mod layers;
 pub mod mail;
+pub mod ops;
 pub mod org;
 pub mod paging;
 mod server;

@@ -44,10 +44,18 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sy
         Ok(limit) => tracing::info!(limit, "open files limit"),
         Err(err) => tracing::warn!(error = %err, "cannot raise the open files limit"),
     }
-    let server = Server::build(config, Arc::new(SystemClock)).await?;
+    let admin = config.admin_listen.clone();
+    let mut server = Server::build(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    if admin != "off" {
+        let admin_listener = tokio::net::TcpListener::bind(&admin)
+            .await
+            .map_err(|e| format!("cannot listen on {admin} (--admin-listen): {e}"))?;
+        tracing::info!(%admin, "serving /metrics, /livez and /readyz");
+        server = server.with_admin(admin_listener);
+    }
     tracing::info!(%listen, database = backend.name(), "serving gRPC, grpc-web and HTTP");
     server.serve(listener, shutdown_signal()).await
 }
@@ -67,7 +75,6 @@ async fn shutdown_signal() {
         _ = interrupt => {}
         _ = terminate.recv() => {}
     }
-    tracing::info!("shutting down: draining calls in flight");
 }
 
 fn init_logs(format: &str) {

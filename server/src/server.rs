@@ -31,9 +31,11 @@ use crate::{
     layers::{
         authenticate::AuthenticateLayer, deadline::DeadlineLayer, framing::FramingLayer,
         grpc_web::GrpcWebOnlyLayer, keep_alive::KeepAliveLayer, load_shed::LoadShedLayer,
-        protocol::ProtocolLayer, rate_limit::RateLimitLayer, request_meta::RequestMetaLayer,
+        metered::MeteredLayer, protocol::ProtocolLayer, rate_limit::RateLimitLayer,
+        request_meta::RequestMetaLayer,
     },
     mail::Mailer,
+    ops::{self, Readiness, meters::Meters},
     org::OrgApi,
     side_door,
     state::{AppState, Inner},
@@ -42,6 +44,7 @@ use crate::{
 /// A configured server, ready to serve on a listener.
 pub struct Server {
     state: AppState,
+    admin: Option<TcpListener>,
 }
 
 impl Server {
@@ -64,10 +67,12 @@ impl Server {
         ));
         let master_keys = MasterKeys::load(&config)?;
         let passwords = PasswordHasher::new(&config.passwords)?;
+        let meters = Meters::new();
         let liveness = Arc::new(SessionLiveness::new(
             db.clone(),
             clock.clone(),
             config.sessions.session_cache_ttl,
+            &meters,
         ));
         let mail_dir = config
             .storage
@@ -109,9 +114,11 @@ impl Server {
             refresh_key,
             page_tokens,
             upload_slots,
+            meters,
+            readiness: Readiness::default(),
         });
         jobs::schedule_recurring(&state).await?;
-        Ok(Self { state })
+        Ok(Self { state, admin: None })
     }
 
     pub fn state(&self) -> &AppState {
@@ -123,7 +130,16 @@ impl Server {
         JobRunner::new(self.state.clone())
     }
 
-    /// Serves until `shutdown` resolves, then drains calls in flight.
+    /// Serves the admin routes (`/metrics`, `/livez`, `/readyz`) on
+    /// `listener` too, while the server serves.
+    pub fn with_admin(mut self, listener: TcpListener) -> Self {
+        self.admin = Some(listener);
+        self
+    }
+
+    /// Serves until `shutdown` resolves. Then readiness and health turn
+    /// false at once, new connections are refused, and calls in flight
+    /// have `--shutdown-grace` to finish before they are cancelled.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -132,35 +148,24 @@ impl Server {
         let state = self.state;
         let config = &state.config;
         let (reporter, health_service) = tonic_health::server::health_reporter();
-        let health_task = health::watch_database(state.db.clone(), reporter).await;
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(tenantry_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tenantry_proto::ERROR_DETAILS_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
-        let reflection_v1 = reflection().build_v1()?;
-        let reflection_v1alpha = reflection().build_v1alpha()?;
+        let tasks = Tasks::start(&state, reporter.clone(), self.admin).await;
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let watch = tasks.health.abort_handle();
+        let stop = stop_serving(state.clone(), shutdown, reporter, watch, stopping.clone());
 
-        let max = config.limits.max_message_bytes;
-        let auth =
-            AuthServiceServer::new(AuthApi::new(state.clone())).max_decoding_message_size(max);
-        let org = OrgServiceServer::new(OrgApi::new(state.clone())).max_decoding_message_size(max);
-        let audit =
-            AuditServiceServer::new(AuditApi::new(state.clone())).max_decoding_message_size(max);
-        let file =
-            FileServiceServer::new(FileApi::new(state.clone())).max_decoding_message_size(max);
-        let sso = SsoServiceServer::new(crate::sso::SsoApi::new(state.clone()))
-            .max_decoding_message_size(max);
-        let job_task = (!config.storage.job_interval.is_zero())
-            .then(|| JobRunner::new(state.clone()).spawn(config.storage.job_interval));
-
-        let rate_limit = RateLimitLayer::new(&config.limits);
+        let rate_limit = RateLimitLayer::new(&config.limits, state.meters.clone());
         rate_limit.spawn_housekeeping();
         let layers = ServiceBuilder::new()
             .layer(RequestMetaLayer)
-            .layer(LoadShedLayer::new(config.limits.max_in_flight as usize))
-            .layer(DeadlineLayer::new(config.limits.request_timeout))
+            .layer(MeteredLayer::new(state.meters.clone()))
+            .layer(LoadShedLayer::new(
+                config.limits.max_in_flight as usize,
+                state.meters.clone(),
+            ))
+            .layer(DeadlineLayer::new(
+                config.limits.request_timeout,
+                Some(state.clone()),
+            ))
             .layer(AuthenticateLayer::new(
                 state.tokens.clone(),
                 state.liveness.clone(),
@@ -169,9 +174,8 @@ impl Server {
             .layer(rate_limit)
             .layer(FramingLayer)
             .into_inner();
-
         let incoming = connections::incoming(listener, (&config.limits).into());
-        let result = tonic::transport::Server::builder()
+        let serving = tonic::transport::Server::builder()
             .accept_http1(true)
             .concurrency_limit_per_connection(config.limits.concurrency_per_connection)
             .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
@@ -182,23 +186,111 @@ impl Server {
             .layer(ProtocolLayer)
             .layer(GrpcWebOnlyLayer)
             .layer(layers)
-            .add_routes(side_door::routes(state.clone()).into())
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
+            .add_routes(routes(&state, health_service)?)
+            .serve_with_incoming_shutdown(incoming, stop);
+        tokio::pin!(serving);
+        let grace = async {
+            stopping.notified().await;
+            tokio::time::sleep(config.shutdown_grace).await;
+        };
+        let result = tokio::select! {
+            result = &mut serving => result,
+            () = grace => {
+                tracing::warn!("calls still running after the shutdown grace are cut off");
+                state.readiness.cut_off_calls();
+                serving.await
+            }
+        };
+        tasks.abort();
+        result.map_err(Into::into)
+    }
+}
+
+/// What runs beside the listener: the database health watch, the admin
+/// listener, the job runner.
+struct Tasks {
+    health: tokio::task::JoinHandle<()>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Tasks {
+    async fn start(
+        state: &AppState,
+        reporter: tonic_health::server::HealthReporter,
+        admin: Option<TcpListener>,
+    ) -> Self {
+        let health = health::watch_database(state.db.clone(), reporter).await;
+        let mut others = Vec::new();
+        if let Some(listener) = admin {
+            others.push(tokio::spawn(ops::serve(listener, state.clone())));
+        }
+        let every = state.config.storage.job_interval;
+        if !every.is_zero() {
+            others.push(JobRunner::new(state.clone()).spawn(every));
+        }
+        Self { health, others }
+    }
+
+    fn abort(self) {
+        self.health.abort();
+        self.others.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Resolves when the server must stop taking work, having turned readiness
+/// and health false; then wakes `stopping` to start the grace period.
+/// (`watch` is the health watch, stopped so it cannot report SERVING again.)
+async fn stop_serving(
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send,
+    reporter: tonic_health::server::HealthReporter,
+    watch: tokio::task::AbortHandle,
+    stopping: Arc<tokio::sync::Notify>,
+) {
+    shutdown.await;
+    state.readiness.stop();
+    watch.abort();
+    health::report_stopping(&reporter).await;
+    let grace = state.config.shutdown_grace;
+    tracing::info!(
+        ?grace,
+        "stopping: new connections refused, calls in flight finishing"
+    );
+    stopping.notify_one();
+}
+
+/// Every service, reflection, health and the HTTP side door.
+fn routes(
+    state: &AppState,
+    health: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+) -> Result<tonic::service::Routes, BoxError> {
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tenantry_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tenantry_proto::ERROR_DETAILS_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let max = state.config.limits.max_message_bytes;
+    let auth = AuthServiceServer::new(AuthApi::new(state.clone())).max_decoding_message_size(max);
+    let org = OrgServiceServer::new(OrgApi::new(state.clone())).max_decoding_message_size(max);
+    let audit =
+        AuditServiceServer::new(AuditApi::new(state.clone())).max_decoding_message_size(max);
+    let file = FileServiceServer::new(FileApi::new(state.clone())).max_decoding_message_size(max);
+    let sso = SsoServiceServer::new(crate::sso::SsoApi::new(state.clone()))
+        .max_decoding_message_size(max);
+    Ok(
+        tonic::service::Routes::from(side_door::routes(state.clone()))
+            .add_service(health)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?)
             .add_service(auth)
             .add_service(org)
             .add_service(audit)
             .add_service(file)
-            .add_service(sso)
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await;
-        health_task.abort();
-        if let Some(task) = job_task {
-            task.abort();
-        }
-        result.map_err(Into::into)
-    }
+            .add_service(sso),
+    )
 }
 
 /// Browsers may call from the configured origins only; they must be able to

@@ -40,6 +40,10 @@ pub struct Inner {
     pub page_tokens: crate::paging::PageTokens,
     /// Upload streams open per caller and per organization.
     pub upload_slots: crate::files::slots::UploadSlots,
+    /// This server's metrics.
+    pub meters: crate::ops::meters::Meters,
+    /// False from the moment the server is told to stop.
+    pub readiness: crate::ops::Readiness,
 }
 
 impl AppState {

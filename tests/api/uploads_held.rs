@@ -26,7 +26,7 @@ use tonic_types::StatusExt as _;
 
 /// An upload that sends its metadata and one chunk, then nothing; the
 /// sender keeps the stream open until dropped.
-async fn stall(
+pub(crate) async fn stall(
     user: &TestUser,
     name: &str,
 ) -> (

@@ -28,9 +28,12 @@ pub enum Backend {
 
 struct Instance {
     addr: SocketAddr,
+    /// Its admin listener (`/metrics`, `/livez`, `/readyz`).
+    admin: SocketAddr,
     state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    /// `None` once it has stopped.
+    task: Option<JoinHandle<()>>,
 }
 
 pub struct TestApp {
@@ -141,10 +144,17 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let admin_addr = admin.local_addr().expect("local addr");
         let clock: SharedClock = self.clock.clone();
         let mut config = self.config.clone();
         config.public_url = Some(format!("http://{addr}"));
-        let server = Server::build(config, clock).await.expect("server builds");
+        let server = Server::build(config, clock)
+            .await
+            .expect("server builds")
+            .with_admin(admin);
         let state = server.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -157,20 +167,32 @@ impl TestApp {
         });
         self.instances.push(Instance {
             addr,
+            admin: admin_addr,
             state,
             shutdown: Some(tx),
-            task,
+            task: Some(task),
         });
         self.instances.len() - 1
     }
 
     /// Stops instance `index` gracefully and waits until it has.
     pub async fn stop_instance(&mut self, index: usize) {
-        let instance = &mut self.instances[index];
-        if let Some(tx) = instance.shutdown.take() {
+        self.signal_stop(index);
+        self.wait_stopped(index).await;
+    }
+
+    /// Tells instance `index` to stop (as SIGTERM does), without waiting.
+    pub fn signal_stop(&mut self, index: usize) {
+        if let Some(tx) = self.instances[index].shutdown.take() {
             let _ = tx.send(());
         }
-        (&mut instance.task).await.expect("server task");
+    }
+
+    /// Waits until instance `index` has stopped serving.
+    pub async fn wait_stopped(&mut self, index: usize) {
+        if let Some(task) = self.instances[index].task.take() {
+            task.await.expect("server task");
+        }
     }
 
     /// Stops every instance and starts one again on the same data.
@@ -192,6 +214,11 @@ impl TestApp {
 
     pub fn addr(&self) -> SocketAddr {
         self.instances[0].addr
+    }
+
+    /// The admin listener of instance 0.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.instances[0].admin
     }
 
     /// A client of instance 0 with no token.
@@ -323,7 +350,9 @@ impl Drop for TestApp {
             if let Some(tx) = instance.shutdown.take() {
                 let _ = tx.send(());
             }
-            instance.task.abort();
+            if let Some(task) = &instance.task {
+                task.abort();
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::{
         schema::{organizations, sessions},
     },
     error::{ApiError, ApiResult},
+    ops::meters::Meters,
 };
 
 #[derive(Debug, Clone)]
@@ -52,6 +53,8 @@ pub struct SessionLiveness {
     clock: SharedClock,
     ttl: chrono::Duration,
     cache: quick_cache::sync::Cache<String, Cached>,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
     /// Bumped to drop every cached entry at once (role changes).
     epoch: AtomicU64,
     /// Until when (ms since `started`) nothing read is cached.
@@ -65,8 +68,11 @@ const COMMIT_WINDOW_MS: u64 = 2_000;
 const ENDED: ApiError = ApiError::Unauthenticated("the session of this token has ended");
 
 impl SessionLiveness {
-    pub fn new(db: Db, clock: SharedClock, ttl: std::time::Duration) -> Self {
+    pub fn new(db: Db, clock: SharedClock, ttl: std::time::Duration, meters: &Meters) -> Self {
+        let (hits, misses) = meters.session_cache();
         Self {
+            hits,
+            misses,
             db,
             clock,
             ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::zero()),
@@ -138,8 +144,10 @@ impl SessionLiveness {
             && hit.epoch == epoch
             && now - hit.fetched_at < self.ttl
         {
+            self.hits.increment(1);
             return Ok(hit.state);
         }
+        self.misses.increment(1);
         let id = session_id.to_owned();
         let state = self.db.read(move |tx| load(tx, &id)).await?;
         if self.elapsed_ms() < self.uncached_until.load(Ordering::Relaxed) {

@@ -31,7 +31,9 @@ impl AuthService for AuthApi {
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {
         let meta = meta(&request);
-        ok(login::login(&self.state, meta, request.into_inner()).await)
+        let answer = login::login(&self.state, meta, request.into_inner()).await;
+        self.state.meters.sign_in("password", &answer, false);
+        ok(answer)
     }
 
     async fn refresh(&self, request: Request<pb::RefreshRequest>) -> Reply<pb::RefreshResponse> {

@@ -25,6 +25,16 @@ pub struct Config {
     #[arg(long, env = "TENANTRY_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
+    /// Address of the admin listener (`/metrics`, `/livez`, `/readyz`);
+    /// keep it off the public network. `off` serves none.
+    #[arg(long, env = "TENANTRY_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    pub admin_listen: String,
+
+    /// On SIGTERM or SIGINT: how long calls in flight may still run before
+    /// they are cancelled.
+    #[arg(long, env = "TENANTRY_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: std::time::Duration,
+
     /// Folder for the embedded database, keys, blobs and mail when no other
     /// location is given. Created on first start.
     #[arg(long, env = "TENANTRY_DATA_DIR", default_value = "./data")]

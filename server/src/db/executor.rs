@@ -23,6 +23,7 @@ type TxManager = <AnyConnection as Connection>::TransactionManager;
 pub struct Executor {
     jobs: crossbeam_channel::Sender<Job>,
     writes: Option<crossbeam_channel::Sender<Job>>,
+    pool: r2d2::Pool<Manager>,
 }
 
 impl Executor {
@@ -53,7 +54,21 @@ impl Executor {
         } else {
             None
         };
-        Ok(Self { jobs, writes })
+        Ok(Self { jobs, writes, pool })
+    }
+
+    /// Queries waiting for a worker.
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.len()
+            + self
+                .writes
+                .as_ref()
+                .map_or(0, crossbeam_channel::Sender::len)
+    }
+
+    /// The pool's connections, open and idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
     }
 
     /// Runs `f` as [`Executor::run`], on the writer lane when there is one.

@@ -117,6 +117,16 @@ impl Db {
             .await
     }
 
+    /// Queries waiting for a query worker.
+    pub fn queue_depth(&self) -> usize {
+        self.executor.queue_depth()
+    }
+
+    /// The pool's connections, open and idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.executor.pool_state()
+    }
+
     /// True when the database answers a query.
     pub async fn ping(&self) -> bool {
         self.run(|conn| {

@@ -112,6 +112,33 @@ pub async fn schedule_recurring(state: &AppState) -> ApiResult<()> {
         .await
 }
 
+/// Jobs due now, and how long the oldest of them has waited.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueStats {
+    pub due: i64,
+    pub oldest_due_seconds: f64,
+}
+
+/// What the job queue holds now (read at each metrics scrape).
+pub async fn queue_stats(state: &AppState) -> ApiResult<QueueStats> {
+    let now = state.now();
+    state
+        .db
+        .read(move |tx| {
+            let due = jobs::table.filter(jobs::run_at.le(now));
+            let count: i64 = due.count().get_result(tx.conn())?;
+            let oldest: Option<NaiveDateTime> = due
+                .select(diesel::dsl::min(jobs::run_at))
+                .first(tx.conn())?;
+            let waited = oldest.map_or(0.0, |at| (now - at).as_seconds_f64());
+            Ok(QueueStats {
+                due: count,
+                oldest_due_seconds: waited.max(0.0),
+            })
+        })
+        .await
+}
+
 #[derive(Clone)]
 pub struct JobRunner {
     state: AppState,
@@ -207,6 +234,8 @@ impl JobRunner {
             }
             Ok(Outcome::Later(at)) => self.release(id, at, None).await?,
             Err(err) => {
+                let kind = Kind::parse(&job.kind).map_or("unknown", Kind::as_str);
+                self.state.meters.job_failed(kind);
                 let delay = std::time::Duration::from_secs(60 << job.attempts.clamp(0, 6));
                 tracing::warn!(error = %err, attempts = job.attempts + 1, "job failed; will retry");
                 self.release(id, after(now, delay), Some(err.to_string()))

@@ -8,6 +8,9 @@
 //! committed: a transaction not yet committed rolls back, and an upload's
 //! partial bytes are thrown away (see `files::ingest`).
 //!
+//! A stopping server is every call's last deadline: when its shutdown grace
+//! ends, the calls still running end with UNAVAILABLE.
+//!
 //! The answer leaves [`MARGIN`] before the caller's own deadline, so it
 //! arrives before the caller gives up (and before tonic's own timer, which
 //! would answer CANCELLED, the wrong code).
@@ -23,18 +26,25 @@ use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
 use super::framing::single_message;
+use crate::state::AppState;
 
 /// How much earlier than the caller's deadline the server answers.
 pub const MARGIN: Duration = Duration::from_millis(5);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct DeadlineLayer {
     request_timeout: Duration,
+    state: Option<AppState>,
 }
 
 impl DeadlineLayer {
-    pub fn new(request_timeout: Duration) -> Self {
-        Self { request_timeout }
+    /// Deadlines of callers and `request_timeout`; with `state`, also the
+    /// end of its shutdown grace.
+    pub fn new(request_timeout: Duration, state: Option<AppState>) -> Self {
+        Self {
+            request_timeout,
+            state,
+        }
     }
 }
 
@@ -45,14 +55,16 @@ impl<S> Layer<S> for DeadlineLayer {
         Deadline {
             inner,
             request_timeout: self.request_timeout,
+            state: self.state.clone(),
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Deadline<S> {
     inner: S,
     request_timeout: Duration,
+    state: Option<AppState>,
 }
 
 impl<S, B> Service<Request<B>> for Deadline<S>
@@ -75,13 +87,28 @@ where
             self.request_timeout,
         );
         let answer = self.inner.call(request);
-        let Some(limit) = limit else {
-            return Box::pin(answer);
-        };
+        let cut_off = self.state.as_ref().map(|s| s.readiness.calls_cut_off());
         Box::pin(async move {
-            match tokio::time::timeout(limit.after, answer).await {
-                Ok(answer) => answer,
-                Err(_) => Ok(super::refuse(Status::deadline_exceeded(limit.message()))),
+            let expired = async {
+                match &limit {
+                    Some(limit) => tokio::time::sleep(limit.after).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let stopped = async {
+                match cut_off {
+                    Some(cut_off) => cut_off.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                answer = answer => answer,
+                () = expired => Ok(super::refuse(Status::deadline_exceeded(
+                    limit.map(|l| l.message()).unwrap_or_default(),
+                ))),
+                () = stopped => Ok(super::refuse(Status::unavailable(
+                    "the server stopped before this call finished: retry (nothing of it was kept)",
+                ))),
             }
         })
     }
@@ -211,7 +238,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok::<_, Infallible>(Response::new(Body::empty()))
         });
-        let service = DeadlineLayer::new(Duration::from_secs(30)).layer(slow);
+        let service = DeadlineLayer::new(Duration::from_secs(30), None).layer(slow);
         let request = Request::builder()
             .uri(UNARY)
             .header("grpc-timeout", "1S")

@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
-use crate::error::ApiError;
+use crate::{error::ApiError, ops::meters::Meters};
 
 /// What a shed caller is told to wait before retrying.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -28,13 +28,15 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 pub struct LoadShedLayer {
     places: Arc<Semaphore>,
     max: usize,
+    meters: Meters,
 }
 
 impl LoadShedLayer {
-    pub fn new(max_in_flight: usize) -> Self {
+    pub fn new(max_in_flight: usize, meters: Meters) -> Self {
         Self {
             places: Arc::new(Semaphore::new(max_in_flight)),
             max: max_in_flight,
+            meters,
         }
     }
 }
@@ -76,6 +78,7 @@ where
             return Either::Left(Box::pin(self.inner.call(request)));
         }
         let Ok(place) = self.limit.places.clone().try_acquire_owned() else {
+            self.limit.meters.refused("load_shed");
             return Either::Right(ready(Ok(super::refuse(shed(self.limit.max)))));
         };
         let answer = self.inner.call(request);
@@ -145,7 +148,7 @@ mod tests {
             let body = Body::new(http_body_util::StreamBody::new(endless));
             Ok::<_, Infallible>(Response::new(body))
         });
-        let service = LoadShedLayer::new(1).layer(inner);
+        let service = LoadShedLayer::new(1, Meters::new()).layer(inner);
         let first = service
             .clone()
             .oneshot(request("/tenantry.file.v1.FileService/Download"))

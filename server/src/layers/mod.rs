@@ -2,7 +2,7 @@
 //! [`keep_alive`] (HTTP/1.1 connections survive early answers) → CORS →
 //! [`protocol`] (gRPC and grpc-web with Protobuf only) → [`grpc_web`] →
 //! [`request_meta`] (request id, client address, tracing span) →
-//! [`load_shed`] (--max-in-flight) → [`deadline`] (grpc-timeout,
+//! [`metered`] (calls counted) → [`load_shed`] (--max-in-flight) → [`deadline`] (grpc-timeout,
 //! --request-timeout) → [`authenticate`] (token → [`Caller`](crate::context::Caller),
 //! access rule) → [`rate_limit`] → [`framing`] (request frames checked).
 
@@ -12,6 +12,7 @@ pub mod framing;
 pub mod grpc_web;
 pub mod keep_alive;
 pub mod load_shed;
+pub mod metered;
 pub mod protocol;
 pub mod rate_limit;
 pub mod request_meta;

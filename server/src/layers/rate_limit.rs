@@ -30,6 +30,7 @@ use crate::{
     config::LimitsConfig,
     context::{Caller, RequestMeta},
     error::ApiError,
+    ops::meters::Meters,
     side_door,
 };
 
@@ -42,6 +43,7 @@ struct Limits {
     public: Option<DefaultKeyedRateLimiter<String>>,
     http: Option<DefaultKeyedRateLimiter<String>>,
     user: Option<DefaultKeyedRateLimiter<String>>,
+    meters: Meters,
 }
 
 /// Which budget a request spends.
@@ -60,12 +62,13 @@ enum Budget {
 impl RateLimitLayer {
     /// Limits in calls per minute; 0 disables one. Bursts of up to a sixth of
     /// a minute's budget pass at once.
-    pub fn new(config: &LimitsConfig) -> Self {
+    pub fn new(config: &LimitsConfig, meters: Meters) -> Self {
         Self {
             limits: Arc::new(Limits {
                 public: limiter(config.public_rate_limit),
                 http: limiter(config.http_rate_limit),
                 user: limiter(config.user_rate_limit),
+                meters,
             }),
         }
     }
@@ -132,7 +135,15 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let budget = budget(&request);
-        match self.limits.check(budget, &request) {
+        let checked = self.limits.check(budget, &request);
+        if checked.is_err() {
+            self.limits.meters.refused(match budget {
+                Budget::Http => "rate_limit_http",
+                Budget::User => "rate_limit_user",
+                Budget::Public | Budget::None => "rate_limit_ip",
+            });
+        }
+        match checked {
             Ok(()) => Box::pin(self.inner.call(request)),
             Err(wait) if budget == Budget::Http => {
                 Box::pin(async move { Ok(too_many_requests(wait)) })
@@ -271,7 +282,7 @@ mod tests {
 
     #[tokio::test]
     async fn public_methods_are_limited_per_ip_with_a_grpc_answer() {
-        let layer = RateLimitLayer::new(&config(6, 0, 0));
+        let layer = RateLimitLayer::new(&config(6, 0, 0), Meters::new());
         let mut service = limited(&layer);
         // A burst of a sixth of the minute's budget: one call.
         let first = send(&mut service, request(REGISTER, "10.0.0.1", None)).await;
@@ -290,7 +301,7 @@ mod tests {
 
     #[tokio::test]
     async fn plain_http_routes_get_429_with_retry_after_and_their_own_budget() {
-        let layer = RateLimitLayer::new(&config(6, 6, 0));
+        let layer = RateLimitLayer::new(&config(6, 6, 0), Meters::new());
         let mut service = limited(&layer);
         let jwks = side_door::JWKS_PATH;
         assert_eq!(
@@ -333,7 +344,7 @@ mod tests {
 
     #[tokio::test]
     async fn signed_in_callers_are_limited_per_user() {
-        let layer = RateLimitLayer::new(&config(0, 0, 6));
+        let layer = RateLimitLayer::new(&config(0, 0, 6), Meters::new());
         let mut service = limited(&layer);
         let ann = || request(GET_ME, "10.0.0.1", Some("ann"));
         assert_eq!(
@@ -357,7 +368,7 @@ mod tests {
 
     #[tokio::test]
     async fn health_probes_are_never_limited() {
-        let layer = RateLimitLayer::new(&config(6, 6, 6));
+        let layer = RateLimitLayer::new(&config(6, 6, 6), Meters::new());
         let mut service = limited(&layer);
         for _ in 0..20 {
             let probe = request("/grpc.health.v1.Health/Check", "10.0.0.1", None);

@@ -69,7 +69,10 @@ impl SsoService for SsoApi {
         request: Request<pb::CompleteSsoLoginRequest>,
     ) -> Reply<pb::CompleteSsoLoginResponse> {
         let meta = meta(&request);
-        ok(login::complete_sso_login(&self.state, meta, request.into_inner()).await)
+        let answer = login::complete_sso_login(&self.state, meta, request.into_inner()).await;
+        let pending = answer.as_ref().is_ok_and(|a| a.pending_link.is_some());
+        self.state.meters.sign_in("sso", &answer, pending);
+        ok(answer)
     }
 
     async fn confirm_sso_link(
