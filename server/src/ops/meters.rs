@@ -3,7 +3,10 @@
 //! process-global one), so that servers sharing a process (the tests) keep
 //! their counts apart; the admin listener renders it.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder as _, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -27,6 +30,16 @@ const JOB_FAILURES: &str = "tenantry_job_failures_total";
 pub struct Meters {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// Handles on every call's path, registered once: registering builds
+    /// a key and takes the registry's lock.
+    hot: Arc<Hot>,
+}
+
+#[derive(Default)]
+struct Hot {
+    in_flight: std::sync::OnceLock<Gauge>,
+    calls: RwLock<HashMap<(&'static str, &'static str), Counter>>,
+    latency: RwLock<HashMap<&'static str, Histogram>>,
 }
 
 impl std::fmt::Debug for Meters {
@@ -54,6 +67,7 @@ impl Meters {
         let meters = Self {
             recorder: Arc::new(recorder),
             handle,
+            hot: Arc::default(),
         };
         meters.describe();
         meters
@@ -118,20 +132,31 @@ impl Meters {
             .register_histogram(&Key::from_parts(name, labels), &metadata())
     }
 
+    fn in_flight(&self) -> &Gauge {
+        self.hot
+            .in_flight
+            .get_or_init(|| self.gauge(IN_FLIGHT, vec![]))
+    }
+
     /// A call began; its place in the in-flight gauge.
     pub fn call_started(&self) {
-        self.gauge(IN_FLIGHT, vec![]).increment(1.0);
+        self.in_flight().increment(1.0);
     }
 
     /// A call's answer was sent (or abandoned): `method` is the full gRPC
     /// path of a method we serve (anything else is counted as `unknown`),
     /// `code` the status name.
     pub fn call_finished(&self, method: &'static str, code: &'static str, seconds: f64) {
-        self.gauge(IN_FLIGHT, vec![]).decrement(1.0);
-        let labels = vec![Label::new("method", method), Label::new("code", code)];
-        self.counter(CALLS, labels).increment(1);
-        self.histogram(CALL_SECONDS, vec![Label::new("method", method)])
-            .record(seconds);
+        self.in_flight().decrement(1.0);
+        once(&self.hot.calls, (method, code), || {
+            let labels = vec![Label::new("method", method), Label::new("code", code)];
+            self.counter(CALLS, labels)
+        })
+        .increment(1);
+        once(&self.hot.latency, method, || {
+            self.histogram(CALL_SECONDS, vec![Label::new("method", method)])
+        })
+        .record(seconds);
     }
 
     /// A call refused to protect the server: `rate_limit_ip`,
@@ -181,6 +206,19 @@ impl Meters {
     pub fn set(&self, name: &'static str, value: f64) {
         self.gauge(name, vec![]).set(value);
     }
+}
+
+/// The handle under `key`, registered by `register` the first time.
+fn once<K, H>(map: &RwLock<HashMap<K, H>>, key: K, register: impl FnOnce() -> H) -> H
+where
+    K: std::hash::Hash + Eq,
+    H: Clone,
+{
+    if let Some(handle) = map.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return handle.clone();
+    }
+    let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+    map.entry(key).or_insert_with(register).clone()
 }
 
 fn metadata() -> Metadata<'static> {

@@ -72,7 +72,7 @@ pub async fn tenantry(data_dir: &Path, database_url: Option<&str>) -> Process {
     let addr = format!("127.0.0.1:{}", free_port());
     let mut command = Command::new(sibling("tenantry-server"));
     command
-        .args(["--listen", &addr])
+        .args(["--listen", &addr, "--admin-listen", "off"])
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--public-rate-limit", "0", "--user-rate-limit", "0"])
