@@ -179,6 +179,8 @@ fn method_name(path: &str) -> &'static str {
         [
             tenantry_proto::FILE_DESCRIPTOR_SET,
             tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
         ]
         .into_iter()
         .flat_map(|set| {
