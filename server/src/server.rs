@@ -156,7 +156,7 @@ impl Server {
         let rate_limit = RateLimitLayer::new(&config.limits, state.meters.clone());
         rate_limit.spawn_housekeeping();
         let layers = ServiceBuilder::new()
-            .layer(RequestMetaLayer)
+            .layer(RequestMetaLayer::new(&config.trusted_proxies))
             .layer(MeteredLayer::new(state.meters.clone()))
             .layer(LoadShedLayer::new(
                 config.limits.max_in_flight as usize,

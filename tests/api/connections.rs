@@ -1,12 +1,14 @@
 //! Connections that cost without calling are closed: over the caps at once,
 //! silent ones after the handshake timeout, idle ones after the idle timeout
-//! — and a flood from one address does not crowd out another.
+//! — and a flood from one address does not crowd out another. Behind a
+//! trusted proxy, the client is the address the proxy names.
 
 use std::time::Duration;
 
-use tenantry_client::auth::v1::GetJwksRequest;
+use prost::Message as _;
+use tenantry_client::auth::v1::{GetJwksRequest, ListSessionsRequest, LoginRequest};
 use tenantry_tests::{
-    Backend, TestApp, on_both_backends,
+    Backend, PASSWORD, TestApp, on_both_backends,
     raw_http::{closed_by_server, connect_from, exchange, frame, post_head},
 };
 
@@ -99,7 +101,64 @@ async fn silent_and_idle_connections_are_closed(backend: Backend) {
     client.auth().get_jwks(GetJwksRequest {}).await.unwrap();
 }
 
+/// A grpc-web Login from loopback address `from`, with `forwarded` as its
+/// X-Forwarded-For.
+async fn login_from(app: &TestApp, from: [u8; 4], email: &str, forwarded: &str) {
+    let login = LoginRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+        organization_id: String::new(),
+    };
+    let body = frame(0, &login.encode_to_vec());
+    let header = format!("x-forwarded-for: {forwarded}");
+    let mut request = post_head(
+        "/tenantry.auth.v1.AuthService/Login",
+        "application/grpc-web+proto",
+        body.len(),
+        &[&header],
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let mut socket = connect_from(from, app.addr()).await;
+    let answer = exchange(&mut socket, &request).await.expect("an answer");
+    assert_eq!(answer.grpc_status().as_deref(), Some("0"), "{answer:?}");
+}
+
+/// Sessions record the address the trusted proxy names, and the peer's own
+/// address for anyone else, whatever header it sends.
+async fn behind_a_trusted_proxy_the_client_is_who_it_names(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .configure(|config| config.trusted_proxies = vec!["127.0.0.2/32".parse().unwrap()])
+        .start()
+        .await;
+    let ada = app.user("ada").await;
+    login_from(&app, [127, 0, 0, 2], &ada.email, "198.51.100.7").await;
+    login_from(&app, [127, 0, 0, 3], &ada.email, "198.51.100.8").await;
+    let sessions = ada
+        .client
+        .auth()
+        .list_sessions(ListSessionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    let addresses: Vec<&str> = sessions.iter().map(|s| s.client_ip.as_str()).collect();
+    assert!(
+        addresses.contains(&"198.51.100.7"),
+        "named by the proxy: {addresses:?}"
+    );
+    assert!(
+        addresses.contains(&"127.0.0.3"),
+        "not a proxy: {addresses:?}"
+    );
+    assert!(
+        !addresses.contains(&"198.51.100.8") && !addresses.contains(&"127.0.0.2"),
+        "{addresses:?}"
+    );
+}
+
 on_both_backends!(
     connections_over_the_caps_are_closed_at_once,
     silent_and_idle_connections_are_closed,
+    behind_a_trusted_proxy_the_client_is_who_it_names,
 );

@@ -63,6 +63,18 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Reverse proxies (addresses or CIDR blocks, separate with commas)
+    /// whose `Forwarded` / `X-Forwarded-For` headers name the client, for
+    /// rate limits, sessions and the audit log. None by default: the peer
+    /// is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TENANTRY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_cidr
+    )]
+    pub trusted_proxies: Vec<crate::layers::client_address::Cidr>,
+
     /// The URL clients reach this server at; used in links the server hands
     /// out (email verification, signed downloads). Default: `http://<listen>`.
     #[arg(long, env = "TENANTRY_PUBLIC_URL")]
@@ -135,6 +147,10 @@ impl Config {
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
     }
+}
+
+fn parse_cidr(text: &str) -> Result<crate::layers::client_address::Cidr, String> {
+    text.parse()
 }
 
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {

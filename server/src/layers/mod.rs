@@ -7,6 +7,7 @@
 //! access rule) → [`rate_limit`] → [`framing`] (request frames checked).
 
 pub mod authenticate;
+pub mod client_address;
 pub mod deadline;
 pub mod framing;
 pub mod grpc_web;

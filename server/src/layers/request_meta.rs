@@ -4,6 +4,7 @@
 //! metadata.
 
 use std::{
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
@@ -13,24 +14,40 @@ use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tracing::{Instrument as _, field::Empty};
 
+use super::client_address::{Cidr, client_ip};
 use crate::context::RequestMeta;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
 #[derive(Debug, Clone, Default)]
-pub struct RequestMetaLayer;
+pub struct RequestMetaLayer {
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client.
+    trusted_proxies: Arc<[Cidr]>,
+}
+
+impl RequestMetaLayer {
+    pub fn new(trusted_proxies: &[Cidr]) -> Self {
+        Self {
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+}
 
 impl<S> Layer<S> for RequestMetaLayer {
     type Service = RequestMetaService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestMetaService { inner }
+        RequestMetaService {
+            inner,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct RequestMetaService<S> {
     inner: S,
+    trusted_proxies: Arc<[Cidr]>,
 }
 
 impl<S, B, R> Service<Request<B>> for RequestMetaService<S>
@@ -56,7 +73,8 @@ where
         let client_ip = request
             .extensions()
             .get::<crate::connections::ConnectionInfo>()
-            .map(|info| info.remote.ip().to_string())
+            .map(|info| client_ip(info.remote.ip(), request.headers(), &self.trusted_proxies))
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         let user_agent = request
             .headers()
@@ -125,13 +143,14 @@ mod tests {
     async fn through(request: Request<Body>) -> (RequestMeta, Response<Body>) {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
         let keep = seen.clone();
-        let service = RequestMetaLayer.layer(service_fn(move |request: Request<Body>| {
-            let keep = keep.clone();
-            async move {
-                *keep.lock().unwrap() = request.extensions().get::<RequestMeta>().cloned();
-                Ok::<_, Infallible>(Response::new(Body::empty()))
-            }
-        }));
+        let service =
+            RequestMetaLayer::default().layer(service_fn(move |request: Request<Body>| {
+                let keep = keep.clone();
+                async move {
+                    *keep.lock().unwrap() = request.extensions().get::<RequestMeta>().cloned();
+                    Ok::<_, Infallible>(Response::new(Body::empty()))
+                }
+            }));
         let response = service.oneshot(request).await.unwrap();
         let meta = seen.lock().unwrap().take().expect("meta in the extensions");
         (meta, response)
