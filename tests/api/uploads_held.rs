@@ -26,6 +26,19 @@ use tonic_types::StatusExt as _;
 
 /// An upload that sends its metadata and one chunk, then nothing; the
 /// sender keeps the stream open until dropped.
+/// The user's organization holds no file.
+async fn assert_no_files(user: &TestUser) {
+    let files = user
+        .client
+        .files()
+        .list_files(ListFilesRequest::default())
+        .await;
+    assert!(
+        files.unwrap().into_inner().files.is_empty(),
+        "no file was kept"
+    );
+}
+
 pub(crate) async fn stall(
     user: &TestUser,
     name: &str,
@@ -61,16 +74,7 @@ async fn a_stalled_upload_is_ended_and_leaves_nothing(backend: Backend) {
     let ended = call.await.unwrap();
     let status = assert_code(ended, Code::DeadlineExceeded);
     assert!(status.message().contains("no upload message"), "{status:?}");
-    let files = team
-        .member
-        .client
-        .files()
-        .list_files(ListFilesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .files;
-    assert!(files.is_empty());
+    assert_no_files(&team.member).await;
     assert_eq!(app.unfinished_writes(), 0, "the partial bytes are gone");
 }
 
@@ -109,16 +113,7 @@ async fn an_upload_past_the_callers_deadline_is_ended_and_leaves_nothing(backend
         Some("4"),
         "DEADLINE_EXCEEDED: {answer:?}"
     );
-    let files = team
-        .member
-        .client
-        .files()
-        .list_files(ListFilesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .files;
-    assert!(files.is_empty());
+    assert_no_files(&team.member).await;
     app.wait_for_open_uploads(&team.org.id, 0).await;
     app.wait_for_no_unfinished_writes().await;
 }

@@ -55,11 +55,7 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let grpc = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-        if !grpc {
+        if !super::is_grpc(&request) {
             return self.inner.call(request);
         }
         let one_message = single_message(request.uri().path());

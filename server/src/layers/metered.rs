@@ -61,11 +61,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let grpc = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-        if !grpc {
+        if !super::is_grpc(&request) {
             return Box::pin(self.inner.call(request));
         }
         let mut call = Call::start(self.meters.clone(), method_name(request.uri().path()));

@@ -21,6 +21,14 @@ pub mod request_meta;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
+/// Whether the request speaks gRPC (or grpc-web, once translated).
+pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
 /// A gRPC error as an HTTP response (trailers-only), for layers that refuse a
 /// call before it reaches a service.
 pub(crate) fn refuse<B: Default>(status: tonic::Status) -> Response<B> {
