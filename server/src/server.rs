@@ -41,6 +41,10 @@ use crate::{
     state::{AppState, Inner},
 };
 
+/// How long, once the calls still running are cut off, the server waits
+/// for their connections to close before it returns anyway.
+const CUT_OFF_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A configured server, ready to serve on a listener.
 pub struct Server {
     state: AppState,
@@ -198,7 +202,9 @@ impl Server {
             () = grace => {
                 tracing::warn!("calls still running after the shutdown grace are cut off");
                 state.readiness.cut_off_calls();
-                serving.await
+                // A download still streaming its body is not a call future:
+                // it ends with the process.
+                tokio::time::timeout(CUT_OFF_WAIT, serving).await.unwrap_or(Ok(()))
             }
         };
         tasks.abort();
