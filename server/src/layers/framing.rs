@@ -11,16 +11,13 @@
 //! as a finished one, which would turn a cancelled upload into a file.
 
 use std::{
-    collections::HashSet,
     pin::Pin,
-    sync::OnceLock,
     task::{Context, Poll},
 };
 
 use bytes::{Buf as _, Bytes};
 use http::{Request, Response};
 use http_body::Frame;
-use prost::Message as _;
 use tonic::{Code, Status, body::Body};
 use tower::{Layer, Service};
 
@@ -68,33 +65,7 @@ where
 /// known method that is not client-streaming (reflection's bidi stream and
 /// unknown paths are not counted).
 pub(super) fn single_message(path: &str) -> bool {
-    static SINGLE: OnceLock<HashSet<String>> = OnceLock::new();
-    SINGLE
-        .get_or_init(|| {
-            [
-                tenantry_proto::FILE_DESCRIPTOR_SET,
-                tonic_health::pb::FILE_DESCRIPTOR_SET,
-            ]
-            .into_iter()
-            .flat_map(|set| {
-                prost_types::FileDescriptorSet::decode(set)
-                    .expect("the compiled descriptor sets decode")
-                    .file
-            })
-            .flat_map(|file| {
-                let package = file.package().to_owned();
-                file.service.into_iter().flat_map(move |service| {
-                    let prefix = format!("/{package}.{}/", service.name());
-                    service
-                        .method
-                        .into_iter()
-                        .filter(|m| !m.client_streaming())
-                        .map(move |m| format!("{prefix}{}", m.name()))
-                })
-            })
-            .collect()
-        })
-        .contains(path)
+    super::served_methods().get(path) == Some(&false)
 }
 
 /// A request body whose gRPC frames are checked as they pass.

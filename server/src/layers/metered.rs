@@ -3,9 +3,7 @@
 //! the calls in flight meanwhile (see [`crate::ops::meters`]).
 
 use std::{
-    collections::HashSet,
     pin::Pin,
-    sync::OnceLock,
     task::{Context, Poll},
     time::Instant,
 };
@@ -13,7 +11,6 @@ use std::{
 use futures::future::BoxFuture;
 use http::{HeaderMap, Request, Response};
 use http_body::{Frame, SizeHint};
-use prost::Message as _;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
@@ -170,33 +167,9 @@ const CODE_NAMES: [&str; 17] = [
 /// The method's path when we serve it, else `unknown` (a caller must not
 /// be able to mint label values).
 fn method_name(path: &str) -> &'static str {
-    static KNOWN: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
-        [
-            tenantry_proto::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ]
-        .into_iter()
-        .flat_map(|set| {
-            prost_types::FileDescriptorSet::decode(set)
-                .expect("the compiled descriptor sets decode")
-                .file
-        })
-        .flat_map(|file| {
-            let package = file.package().to_owned();
-            file.service.into_iter().flat_map(move |service| {
-                let prefix = format!("/{package}.{}/", service.name());
-                service.method.into_iter().map(move |m| {
-                    let path: &'static str = Box::leak(format!("{prefix}{}", m.name()).into());
-                    path
-                })
-            })
-        })
-        .collect()
-    });
-    known.get(path).copied().unwrap_or("unknown")
+    super::served_methods()
+        .get_key_value(path)
+        .map_or("unknown", |(path, _)| *path)
 }
 
 #[cfg(test)]

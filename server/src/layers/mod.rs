@@ -21,6 +21,41 @@ pub mod request_meta;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
+/// Every method we serve, by its path (`/package.Service/Method`), and
+/// whether it is client-streaming: read once from the compiled descriptor
+/// sets.
+pub(crate) fn served_methods() -> &'static std::collections::HashMap<&'static str, bool> {
+    use prost::Message as _;
+    static METHODS: std::sync::OnceLock<std::collections::HashMap<&'static str, bool>> =
+        std::sync::OnceLock::new();
+    METHODS.get_or_init(|| {
+        [
+            tenantry_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]
+        .into_iter()
+        .flat_map(|set| {
+            prost_types::FileDescriptorSet::decode(set)
+                .expect("the compiled descriptor sets decode")
+                .file
+        })
+        .flat_map(|file| {
+            let package = file.package().to_owned();
+            file.service.into_iter().flat_map(move |service| {
+                let prefix = format!("/{package}.{}/", service.name());
+                service.method.into_iter().map(move |m| {
+                    // Leaked once: metric labels need `'static` names.
+                    let path: &'static str = Box::leak(format!("{prefix}{}", m.name()).into());
+                    (path, m.client_streaming())
+                })
+            })
+        })
+        .collect()
+    })
+}
+
 /// Whether the request speaks gRPC (or grpc-web, once translated).
 pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
     request
