@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "tenantry/audit/v1/audit.proto",
     "tenantry/file/v1/file.proto",
     "tenantry/sso/v1/sso.proto",
+    "tenantry/serviceaccount/v1/serviceaccount.proto",
 ];
 
 const ERROR_DETAILS: &str = "google/rpc/error_details.proto";

@@ -26,7 +26,7 @@
 
 use std::sync::{Arc, RwLock};
 
-pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, file, org, sso};
+pub use tenantry_proto::{FILE_DESCRIPTOR_SET, audit, auth, file, org, serviceaccount, sso};
 pub use tonic;
 pub use tonic_types;
 
@@ -110,6 +110,18 @@ impl Client {
     pub fn sso(&self) -> sso::v1::sso_service_client::SsoServiceClient<AuthedChannel> {
         sso::v1::sso_service_client::SsoServiceClient::new(self.authed())
             .max_decoding_message_size(MAX_MESSAGE)
+    }
+
+    /// `tenantry.serviceaccount.v1.ServiceAccountService`.
+    pub fn service_accounts(
+        &self,
+    ) -> serviceaccount::v1::service_account_service_client::ServiceAccountServiceClient<
+        AuthedChannel,
+    > {
+        serviceaccount::v1::service_account_service_client::ServiceAccountServiceClient::new(
+            self.authed(),
+        )
+        .max_decoding_message_size(MAX_MESSAGE)
     }
 
     /// `tenantry.audit.v1.AuditService`.

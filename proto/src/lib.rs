@@ -31,3 +31,4 @@ area!(org, "tenantry.org.v1");
 area!(audit, "tenantry.audit.v1");
 area!(file, "tenantry.file.v1");
 area!(sso, "tenantry.sso.v1");
+area!(serviceaccount, "tenantry.serviceaccount.v1");

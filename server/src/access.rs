@@ -120,6 +120,7 @@ const ORG: &str = "tenantry.org.v1.OrgService";
 const AUDIT: &str = "tenantry.audit.v1.AuditService";
 const FILE: &str = "tenantry.file.v1.FileService";
 const SSO: &str = "tenantry.sso.v1.SsoService";
+const SERVICE_ACCOUNTS: &str = "tenantry.serviceaccount.v1.ServiceAccountService";
 
 /// The access rule of a gRPC path (`/package.Service/Method`).
 pub fn access(path: &str) -> Option<Access> {
@@ -135,7 +136,9 @@ pub fn access(path: &str) -> Option<Access> {
             "ServerReflectionInfo",
         ) => Public,
 
-        (AUTH, "Register" | "Login" | "Refresh" | "GetJwks" | "VerifyEmail") => Public,
+        (AUTH, "Register" | "Login" | "Refresh" | "GetJwks" | "VerifyEmail" | "ExchangeToken") => {
+            Public
+        }
         (
             AUTH,
             "RequestEmailVerification"
@@ -146,8 +149,13 @@ pub fn access(path: &str) -> Option<Access> {
             | "GetMe"
             | "UpdateProfile"
             | "ChangePassword"
-            | "DeleteAccount",
+            | "DeleteAccount"
+            | "ListPersonalAccessTokens"
+            | "RevokePersonalAccessToken",
         ) => SignedIn,
+        // Pinned to the token's organization, with a role no higher than
+        // the caller's there.
+        (AUTH, "CreatePersonalAccessToken") => Org(Role::Viewer),
 
         (
             ORG,
@@ -190,9 +198,64 @@ pub fn access(path: &str) -> Option<Access> {
             Org(Role::Admin)
         }
 
+        (SERVICE_ACCOUNTS, _) => Org(Role::Admin),
+
         _ => return None,
     };
     Some(rule)
+}
+
+/// Which credentials may call a method, besides a person's session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callers {
+    /// Sessions only: the method signs in, or is about a session or the
+    /// account itself (a token cannot make tokens or change a password).
+    Sessions,
+    /// A person's session or personal access token: the method is for
+    /// people (services answer PERMISSION_DENIED).
+    People,
+    /// Also service accounts: the method acts within the organization.
+    Everyone,
+}
+
+impl Callers {
+    /// Whether `credential` may call a method with this rule.
+    pub fn admit(self, credential: &crate::context::Credential) -> Result<(), &'static str> {
+        use crate::context::Credential::{PersonalAccessToken, ServiceToken, Session};
+        match (self, credential) {
+            (_, Session { .. }) | (Callers::Everyone, _) => Ok(()),
+            (Callers::People, PersonalAccessToken { .. }) => Ok(()),
+            (_, ServiceToken { .. }) => Err(PEOPLE_ONLY),
+            (Callers::Sessions, PersonalAccessToken { .. }) => Err(SESSIONS_ONLY),
+        }
+    }
+}
+
+const PEOPLE_ONLY: &str = "this method is for people: a service account may not call it";
+const SESSIONS_ONLY: &str =
+    "this method needs a signed-in session: a personal access token may not call it";
+
+/// Who besides a person's session may call a gRPC path; `None` for a path
+/// without an access rule.
+pub fn callers(path: &str) -> Option<Callers> {
+    use Callers::{Everyone, People, Sessions};
+    let rule = access(path)?;
+    let method = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once('/'))
+        .unwrap_or_default();
+    let verdict = match method {
+        (AUTH, "Register" | "Login" | "Refresh" | "VerifyEmail") => Sessions,
+        (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Sessions,
+        (AUTH, "GetMe") => People,
+        (AUTH, _) if rule == Access::SignedIn => Sessions,
+        (AUTH, "CreatePersonalAccessToken") => Sessions,
+        (ORG, "CreateOrganization" | "SwitchOrganization" | "AcceptInvitation") => Sessions,
+        (ORG, "ListMyOrganizations" | "LeaveOrganization") => People,
+        (SSO, "ListMyIdentities" | "UnlinkIdentity") => Sessions,
+        _ => Everyone,
+    };
+    Some(verdict)
 }
 
 /// What a session opened through an organization's identity provider may do
@@ -224,6 +287,7 @@ pub fn sso_session(path: &str) -> Option<SsoSession> {
     let verdict = match method {
         (AUTH, "ListSessions" | "RevokeSession" | "RevokeOtherSessions") => OrgSlice,
         (ORG, "ListMyOrganizations") => OrgSlice,
+        (AUTH, "ListPersonalAccessTokens" | "RevokePersonalAccessToken") => OrgSlice,
         (SSO, "ListMyIdentities" | "UnlinkIdentity") => OrgSlice,
         (
             AUTH,
@@ -285,6 +349,37 @@ mod tests {
         let slice = "/tenantry.org.v1.OrgService/ListMyOrganizations";
         assert_eq!(sso_session(slice), Some(SsoSession::OrgSlice));
         assert_eq!(sso_session("/tenantry.auth.v1.AuthService/Nope"), None);
+    }
+
+    #[test]
+    fn services_are_kept_from_methods_for_people() {
+        use crate::context::Credential;
+        let service = Credential::ServiceToken {
+            credential_id: crate::ids::CredentialId::trusted("c"),
+        };
+        let token = Credential::PersonalAccessToken {
+            token_id: crate::ids::PersonalAccessTokenId::trusted("t"),
+        };
+        let people_only = [
+            "/tenantry.auth.v1.AuthService/Register",
+            "/tenantry.auth.v1.AuthService/Login",
+            "/tenantry.auth.v1.AuthService/ChangePassword",
+            "/tenantry.auth.v1.AuthService/GetMe",
+            "/tenantry.org.v1.OrgService/SwitchOrganization",
+            "/tenantry.org.v1.OrgService/CreateOrganization",
+            "/tenantry.org.v1.OrgService/AcceptInvitation",
+            "/tenantry.sso.v1.SsoService/BeginSsoLogin",
+        ];
+        for path in people_only {
+            assert!(callers(path).unwrap().admit(&service).is_err(), "{path}");
+        }
+        let get_me = callers("/tenantry.auth.v1.AuthService/GetMe").unwrap();
+        assert!(get_me.admit(&token).is_ok());
+        let mint = callers("/tenantry.auth.v1.AuthService/CreatePersonalAccessToken").unwrap();
+        assert!(mint.admit(&token).is_err() && mint.admit(&service).is_err());
+        let upload = callers("/tenantry.file.v1.FileService/Upload").unwrap();
+        assert!(upload.admit(&service).is_ok() && upload.admit(&token).is_ok());
+        assert_eq!(callers("/tenantry.auth.v1.AuthService/Nope"), None);
     }
 
     #[test]

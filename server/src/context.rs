@@ -5,13 +5,21 @@ use crate::{
     access::Role,
     db::TenantScope,
     error::{ApiError, ApiResult},
-    ids::{OrgId, SessionId, UserId},
+    ids::{CredentialId, OrgId, PersonalAccessTokenId, SessionId, UserId},
 };
 
-/// Who calls. A person today; a service account is the next kind.
+/// Who calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Person { user_id: UserId },
+    Person {
+        user_id: UserId,
+    },
+    /// A service account of the pinned organization. Its id stands where a
+    /// person's would (`sub` of its tokens, uploader of its files, actor of
+    /// its audit events); ids of both kinds are UUIDv7 in one space.
+    Service {
+        account_id: UserId,
+    },
 }
 
 /// How a session was opened.
@@ -31,9 +39,14 @@ pub enum Credential {
         session_id: SessionId,
         method: SessionMethod,
     },
+    /// A person's personal access token, pinned to one organization.
+    PersonalAccessToken { token_id: PersonalAccessTokenId },
+    /// An access token a service account exchanged its key or secret for.
+    ServiceToken { credential_id: CredentialId },
 }
 
-/// A verified caller: the access token checked out and its session is live.
+/// A verified caller: the access token checked out and its session (or
+/// personal access token, or service credential) is live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub principal: Principal,
@@ -48,19 +61,36 @@ pub struct Caller {
 const NO_ORGANIZATION: &str =
     "this call needs an organization: create one, accept an invitation or switch to one";
 
+const NEEDS_SESSION: &str = "this call needs a signed-in session, not a personal access token";
+
 impl Caller {
-    /// The person calling.
+    /// The acting account: the person calling, or the service account.
     pub fn user_id(&self) -> &UserId {
         match &self.principal {
             Principal::Person { user_id } => user_id,
+            Principal::Service { account_id } => account_id,
         }
     }
 
-    /// The session behind the token.
-    pub fn session_id(&self) -> &SessionId {
+    /// Whether a service account calls.
+    pub fn is_service(&self) -> bool {
+        matches!(self.principal, Principal::Service { .. })
+    }
+
+    /// The session behind the token; `None` for personal access tokens and
+    /// service tokens.
+    pub fn session_id(&self) -> Option<&SessionId> {
         match &self.credential {
-            Credential::Session { session_id, .. } => session_id,
+            Credential::Session { session_id, .. } => Some(session_id),
+            _ => None,
         }
+    }
+
+    /// The session behind the token, for methods about sessions (the access
+    /// table already keeps other credentials away from them).
+    pub fn session(&self) -> ApiResult<&SessionId> {
+        self.session_id()
+            .ok_or_else(|| ApiError::permission_denied(NEEDS_SESSION))
     }
 
     /// Whether the session was opened through an organization's provider.
@@ -74,10 +104,13 @@ impl Caller {
         )
     }
 
-    /// The organization an SSO session is confined to; `None` for a session
-    /// that may act on the whole account.
+    /// The organization an SSO session or a personal access token is
+    /// confined to; `None` for a session that may act on the whole account.
     pub fn confined_to(&self) -> Option<&OrgId> {
-        self.org_id.as_ref().filter(|_| self.sso())
+        let confined = self.sso()
+            || matches!(self.credential, Credential::PersonalAccessToken { .. })
+            || self.is_service();
+        self.org_id.as_ref().filter(|_| confined)
     }
 
     /// The scope of the organization the token is pinned to: the only way a

@@ -147,6 +147,12 @@ ids! {
     InvitationId,
     /// A linked single sign-on identity.
     IdentityId,
+    /// A service account (also its OAuth client id).
+    ServiceAccountId,
+    /// A key or client secret of a service account.
+    CredentialId,
+    /// A personal access token.
+    PersonalAccessTokenId,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod org;
 pub mod paging;
 mod server;
+pub mod service_accounts;
 mod side_door;
 pub mod sso;
 pub mod state;

@@ -54,6 +54,7 @@ paged_requests!(
     tenantry_proto::org::v1::ListInvitationsRequest,
     tenantry_proto::audit::v1::ListAuditEventsRequest,
     tenantry_proto::file::v1::ListFilesRequest,
+    tenantry_proto::serviceaccount::v1::ListServiceAccountsRequest,
 );
 
 /// The server key page tokens are signed with (derived from the master key,

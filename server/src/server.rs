@@ -6,7 +6,9 @@ use tenantry_proto::{
     audit::v1::audit_service_server::AuditServiceServer,
     auth::v1::auth_service_server::AuthServiceServer,
     file::v1::file_service_server::FileServiceServer,
-    org::v1::org_service_server::OrgServiceServer, sso::v1::sso_service_server::SsoServiceServer,
+    org::v1::org_service_server::OrgServiceServer,
+    serviceaccount::v1::service_account_service_server::ServiceAccountServiceServer,
+    sso::v1::sso_service_server::SsoServiceServer,
 };
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -286,6 +288,10 @@ fn routes(
     let file = FileServiceServer::new(FileApi::new(state.clone())).max_decoding_message_size(max);
     let sso = SsoServiceServer::new(crate::sso::SsoApi::new(state.clone()))
         .max_decoding_message_size(max);
+    let service_accounts = ServiceAccountServiceServer::new(
+        crate::service_accounts::ServiceAccountApi::new(state.clone()),
+    )
+    .max_decoding_message_size(max);
     Ok(
         tonic::service::Routes::from(side_door::routes(state.clone()))
             .add_service(health)
@@ -295,7 +301,8 @@ fn routes(
             .add_service(org)
             .add_service(audit)
             .add_service(file)
-            .add_service(sso),
+            .add_service(sso)
+            .add_service(service_accounts),
     )
 }
 

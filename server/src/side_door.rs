@@ -1,10 +1,15 @@
-//! The HTTP side door on the gRPC port: plain GET routes for clients that do
-//! not speak gRPC (JWKS for token verifiers).
+//! The HTTP side door on the gRPC port: plain routes for clients that do not
+//! speak gRPC (JWKS for token verifiers, the OAuth 2.0 token endpoint and its
+//! metadata, signed download links).
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    routing::{get, post},
+};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::{service_accounts::oauth, state::AppState};
 
 /// Paths served here; the access table lets them through without a token
 /// (each route checks what it needs itself).
@@ -12,12 +17,17 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Whether `path` is one of the routes here.
 pub fn serves(path: &str) -> bool {
-    path == JWKS_PATH || path == crate::files::download_url::PATH
+    path == JWKS_PATH
+        || path == crate::files::download_url::PATH
+        || path == oauth::TOKEN_PATH
+        || path == oauth::METADATA_PATH
 }
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route(JWKS_PATH, get(jwks))
+        .route(oauth::TOKEN_PATH, post(oauth::token))
+        .route(oauth::METADATA_PATH, get(oauth::metadata))
         .route(
             crate::files::download_url::PATH,
             get(crate::files::download_url::serve),

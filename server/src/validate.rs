@@ -90,6 +90,38 @@ pub fn visible_text(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A name people read in lists (service accounts, tokens): trimmed, 1 to
+/// `max` characters, all visible.
+pub fn short_name(raw: &str, max: usize) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(format!("must be 1 to {max} characters"));
+    }
+    visible_text(name)?;
+    Ok(name.to_owned())
+}
+
+/// When a credential expires: `default` after `now` when unset, else a
+/// time in the future at most `max` away.
+pub fn expiry(
+    raw: Option<&prost_types::Timestamp>,
+    now: chrono::NaiveDateTime,
+    default: chrono::Duration,
+    max: chrono::Duration,
+) -> Result<chrono::NaiveDateTime, String> {
+    let Some(raw) = raw else {
+        return Ok(now + default);
+    };
+    let at = crate::clock::from_proto(raw).ok_or("must be a valid time")?;
+    if at <= now {
+        return Err("must be in the future".into());
+    }
+    if at > now + max {
+        return Err(format!("must be at most {} days away", max.num_days()));
+    }
+    Ok(at)
+}
+
 /// An id the server handed out (a UUID), in canonical form.
 pub fn parse_id(raw: &str) -> Result<String, String> {
     if raw.is_empty() {

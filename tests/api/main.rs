@@ -11,5 +11,6 @@ mod operate;
 mod org;
 mod protocol;
 mod server;
+mod service_accounts;
 mod sso;
 mod uploads_held;

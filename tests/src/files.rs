@@ -35,18 +35,7 @@ impl TestUser {
         metadata: FileMetadata,
         chunks: Vec<Bytes>,
     ) -> Result<UploadResponse, tonic::Status> {
-        let messages = std::iter::once(UploadRequest {
-            part: Some(Part::Metadata(metadata)),
-        })
-        .chain(chunks.into_iter().map(|c| UploadRequest {
-            part: Some(Part::Chunk(c)),
-        }))
-        .collect::<Vec<_>>();
-        self.client
-            .files()
-            .upload(tokio_stream::iter(messages))
-            .await
-            .map(|r| r.into_inner())
+        upload_with(&self.client, metadata, chunks).await
     }
 
     /// Uploads `bytes` as `name` in 64 KiB chunks.
@@ -95,4 +84,24 @@ impl TestUser {
     pub async fn download(&self, file_id: &str) -> Vec<u8> {
         self.download_range(file_id, 0, 0).await.expect("download")
     }
+}
+
+/// Streams `metadata` then `chunks` through `Upload` with `client`'s token.
+pub async fn upload_with(
+    client: &tenantry_client::Client,
+    metadata: FileMetadata,
+    chunks: Vec<Bytes>,
+) -> Result<UploadResponse, tonic::Status> {
+    let messages = std::iter::once(UploadRequest {
+        part: Some(Part::Metadata(metadata)),
+    })
+    .chain(chunks.into_iter().map(|c| UploadRequest {
+        part: Some(Part::Chunk(c)),
+    }))
+    .collect::<Vec<_>>();
+    client
+        .files()
+        .upload(tokio_stream::iter(messages))
+        .await
+        .map(|r| r.into_inner())
 }

@@ -28,14 +28,16 @@ pub mod postgres;
 pub mod raw_http;
 mod requires;
 mod s3;
+mod services;
 mod sso;
 mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
 pub use assertions::{assert_code, field_violations};
-pub use files::{chunks, metadata as file_metadata, sha256_hex};
+pub use files::{chunks, metadata as file_metadata, sha256_hex, upload_with};
 pub use orgs::Team;
 pub use requires::{require_browser, require_node, require_postgres};
+pub use services::{KeyFile, TestService, assertion_claims, sign_assertion};
 pub use sso::{oidc_issuer, sso_config};
 pub use user::{PASSWORD, TestUser};
 

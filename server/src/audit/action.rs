@@ -45,11 +45,22 @@ pub enum Action {
     SsoMemberProvisioned,
     SsoRoleSynced,
     SsoUserProvisioned,
+    AuthPersonalAccessTokenCreated,
+    AuthPersonalAccessTokenRevoked,
+    ServiceAccountCreated,
+    ServiceAccountUpdated,
+    ServiceAccountDisabled,
+    ServiceAccountEnabled,
+    ServiceAccountDeleted,
+    ServiceAccountKeyAdded,
+    ServiceAccountKeyRevoked,
+    ServiceAccountSecretAdded,
+    ServiceAccountSecretRevoked,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 51] = [
         Action::AuthLogin,
         Action::AuthLogout,
         Action::AuthOrganizationSwitched,
@@ -90,6 +101,17 @@ impl Action {
         Action::SsoMemberProvisioned,
         Action::SsoRoleSynced,
         Action::SsoUserProvisioned,
+        Action::AuthPersonalAccessTokenCreated,
+        Action::AuthPersonalAccessTokenRevoked,
+        Action::ServiceAccountCreated,
+        Action::ServiceAccountUpdated,
+        Action::ServiceAccountDisabled,
+        Action::ServiceAccountEnabled,
+        Action::ServiceAccountDeleted,
+        Action::ServiceAccountKeyAdded,
+        Action::ServiceAccountKeyRevoked,
+        Action::ServiceAccountSecretAdded,
+        Action::ServiceAccountSecretRevoked,
     ];
 
     /// The stable wire name.
@@ -135,6 +157,17 @@ impl Action {
             Action::SsoMemberProvisioned => "sso.member_provisioned",
             Action::SsoRoleSynced => "sso.role_synced",
             Action::SsoUserProvisioned => "sso.user_provisioned",
+            Action::AuthPersonalAccessTokenCreated => "auth.personal_access_token.created",
+            Action::AuthPersonalAccessTokenRevoked => "auth.personal_access_token.revoked",
+            Action::ServiceAccountCreated => "service_account.created",
+            Action::ServiceAccountUpdated => "service_account.updated",
+            Action::ServiceAccountDisabled => "service_account.disabled",
+            Action::ServiceAccountEnabled => "service_account.enabled",
+            Action::ServiceAccountDeleted => "service_account.deleted",
+            Action::ServiceAccountKeyAdded => "service_account.key.added",
+            Action::ServiceAccountKeyRevoked => "service_account.key.revoked",
+            Action::ServiceAccountSecretAdded => "service_account.secret.added",
+            Action::ServiceAccountSecretRevoked => "service_account.secret.revoked",
         }
     }
 }

@@ -110,6 +110,7 @@ pub fn to_proto_event(row: &AuditEventRow) -> pb::AuditEvent {
         "user" => pb::ActorType::User,
         "system" => pb::ActorType::System,
         "anonymous" => pb::ActorType::Anonymous,
+        "service_account" => pb::ActorType::ServiceAccount,
         _ => pb::ActorType::Unspecified,
     };
     let outcome = match row.outcome.as_str() {

@@ -15,10 +15,24 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     User(String),
+    /// A service account of the organization.
+    ServiceAccount(String),
     /// The server itself (jobs, provisioning).
     System,
     /// Someone not signed in (a failed sign-in).
     Anonymous,
+}
+
+impl Actor {
+    /// A verified caller: a person or a service account.
+    pub fn of(caller: &crate::context::Caller) -> Self {
+        let id = caller.user_id().to_string();
+        if caller.is_service() {
+            Actor::ServiceAccount(id)
+        } else {
+            Actor::User(id)
+        }
+    }
 }
 
 /// One audit event, before it is chained.
@@ -64,6 +78,16 @@ impl Event {
         )
     }
 
+    /// An event caused by a verified caller: a person or a service account.
+    pub fn by(
+        caller: &crate::context::Caller,
+        action: Action,
+        target_type: &'static str,
+        target_id: impl Into<String>,
+    ) -> Self {
+        Self::new(Actor::of(caller), action, target_type, target_id)
+    }
+
     pub fn failed(mut self) -> Self {
         self.success = false;
         self
@@ -91,6 +115,7 @@ pub fn record(
         .get_result(t.conn())?;
     let (actor_type, actor_id) = match event.actor {
         Actor::User(id) => ("user", id),
+        Actor::ServiceAccount(id) => ("service_account", id),
         Actor::System => ("system", String::new()),
         Actor::Anonymous => ("anonymous", String::new()),
     };

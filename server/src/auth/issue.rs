@@ -207,6 +207,8 @@ pub fn token_pair(
         tid: org_id,
         pin,
         role: role.map(|r| r.as_str().to_owned()),
+        kind: None,
+        client_id: None,
         iat: now.and_utc().timestamp(),
         exp: access_expires.and_utc().timestamp(),
         iss: state.tokens.issuer().to_owned(),

@@ -1,5 +1,6 @@
 //! Is the session behind an access token still live, and what is the caller's
-//! role now? Asked on every authenticated call.
+//! role now? Asked on every authenticated call — for a person's session, a
+//! personal access token, or a service account's credential alike.
 //!
 //! Each instance keeps what it read for `session_cache_ttl` (default 500 ms,
 //! measured against the server clock): a revocation, role change or removal
@@ -41,9 +42,17 @@ struct SessionState {
     sso: bool,
 }
 
+/// What a credential's row says now (see `credentials.rs`).
+#[derive(Debug, Clone)]
+enum Live {
+    Session(SessionState),
+    Service(super::credentials::ServiceState),
+    Token(super::credentials::TokenState),
+}
+
 #[derive(Debug, Clone)]
 struct Cached {
-    state: Option<SessionState>,
+    state: Option<Live>,
     fetched_at: DateTime<Utc>,
     epoch: u64,
 }
@@ -53,6 +62,8 @@ pub struct SessionLiveness {
     clock: SharedClock,
     ttl: chrono::Duration,
     cache: quick_cache::sync::Cache<String, Cached>,
+    /// When this instance last recorded each personal access token's use.
+    noted: quick_cache::sync::Cache<String, DateTime<Utc>>,
     hits: metrics::Counter,
     misses: metrics::Counter,
     /// Bumped to drop every cached entry at once (role changes).
@@ -77,6 +88,7 @@ impl SessionLiveness {
             clock,
             ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::zero()),
             cache: quick_cache::sync::Cache::new(100_000),
+            noted: quick_cache::sync::Cache::new(10_000),
             epoch: AtomicU64::new(0),
             uncached_until: AtomicU64::new(0),
             started: std::time::Instant::now(),
@@ -86,8 +98,17 @@ impl SessionLiveness {
     /// The caller behind verified claims, or UNAUTHENTICATED when their
     /// session has ended or the token was superseded.
     pub async fn context(&self, claims: &AccessClaims) -> ApiResult<Caller> {
+        if claims.is_service() {
+            return self.service(claims).await;
+        }
         let now = self.clock.now();
-        let state = self.state(&claims.sid, now).await?.ok_or(ENDED)?;
+        let id = claims.sid.clone();
+        let live = self
+            .state(&claims.sid, now, move |tx| load(tx, &id))
+            .await?;
+        let Some(Live::Session(state)) = live else {
+            return Err(ENDED);
+        };
         if state.user_id != claims.sub
             || !state.live
             || state.absolute_expires_at <= now.naive_utc()
@@ -138,9 +159,71 @@ impl SessionLiveness {
         self.uncached_until.fetch_max(until, Ordering::Relaxed);
     }
 
-    async fn state(&self, session_id: &str, now: DateTime<Utc>) -> ApiResult<Option<SessionState>> {
+    /// The caller behind a service account's verified token.
+    async fn service(&self, claims: &AccessClaims) -> ApiResult<Caller> {
+        let now = self.clock.now();
+        let id = claims.sid.clone();
+        let key = format!("svc:{}", claims.sid);
+        let live = self
+            .state(&key, now, move |tx| {
+                Ok(super::credentials::load_service(tx, &id)?.map(Live::Service))
+            })
+            .await?;
+        let Some(Live::Service(state)) = live else {
+            return Err(super::credentials::SERVICE_ENDED);
+        };
+        state.caller(claims)
+    }
+
+    /// The caller behind a personal access token (`tnt_pat_…`).
+    pub async fn personal_token(&self, token: &str) -> ApiResult<Caller> {
+        let now = self.clock.now();
+        let hash = crate::crypto::tokens::hash_token(token);
+        let key = format!("pat:{hash}");
+        let live = self
+            .state(&key, now, move |tx| {
+                Ok(super::credentials::load_token(tx, &hash)?.map(Live::Token))
+            })
+            .await?;
+        let Some(Live::Token(state)) = live else {
+            return Err(super::credentials::TOKEN_ENDED);
+        };
+        let caller = state.caller(now.naive_utc())?;
+        if state.needs_last_use(now.naive_utc()) {
+            self.note_use(&state.token_id, now);
+        }
+        Ok(caller)
+    }
+
+    /// Records when a personal access token was last used, without holding
+    /// up the call (at most once a minute per token and instance: the cached
+    /// row still shows the old time for a while after the write).
+    fn note_use(&self, token_id: &str, now: DateTime<Utc>) {
+        if self
+            .noted
+            .get(token_id)
+            .is_some_and(|at| (now - at).num_seconds() < 60)
+        {
+            return;
+        }
+        self.noted.insert(token_id.to_owned(), now);
+        let (db, token_id, now) = (self.db.clone(), token_id.to_owned(), now.naive_utc());
+        tokio::spawn(async move {
+            let written = db
+                .write(move |tx| super::credentials::mark_token_used(tx, &token_id, now))
+                .await;
+            if let Err(err) = written {
+                tracing::warn!(error = %err, "could not record a token's last use");
+            }
+        });
+    }
+
+    async fn state<F>(&self, key: &str, now: DateTime<Utc>, load: F) -> ApiResult<Option<Live>>
+    where
+        F: FnOnce(&mut crate::db::Tx<'_>) -> ApiResult<Option<Live>> + Send + 'static,
+    {
         let epoch = self.epoch.load(Ordering::Relaxed);
-        if let Some(hit) = self.cache.get(session_id)
+        if let Some(hit) = self.cache.get(key)
             && hit.epoch == epoch
             && now - hit.fetched_at < self.ttl
         {
@@ -148,13 +231,12 @@ impl SessionLiveness {
             return Ok(hit.state);
         }
         self.misses.increment(1);
-        let id = session_id.to_owned();
-        let state = self.db.read(move |tx| load(tx, &id)).await?;
+        let state = self.db.read(load).await?;
         if self.elapsed_ms() < self.uncached_until.load(Ordering::Relaxed) {
             return Ok(state);
         }
         self.cache.insert(
-            session_id.to_owned(),
+            key.to_owned(),
             Cached {
                 state: state.clone(),
                 fetched_at: now,
@@ -165,7 +247,7 @@ impl SessionLiveness {
     }
 }
 
-fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<SessionState>> {
+fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>> {
     type Row = (
         String,
         Option<String>,
@@ -203,7 +285,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
             .tenant(&TenantScope::verified(org.clone()))?
             .member_role(&user_id)?;
     }
-    Ok(Some(SessionState {
+    Ok(Some(Live::Session(SessionState {
         user_id,
         org_id,
         pin,
@@ -211,5 +293,5 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Sessio
         absolute_expires_at,
         role,
         sso: method == AuthMethod::Sso.as_str(),
-    }))
+    })))
 }

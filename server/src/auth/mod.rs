@@ -1,10 +1,12 @@
 //! Accounts, sign-in, tokens and sessions (`tenantry.auth.v1`).
 
+mod credentials;
 mod email_verification;
 pub mod issue;
 pub mod liveness;
-mod lockout;
+pub mod lockout;
 pub mod login;
+mod personal_tokens;
 mod profile;
 mod refresh;
 mod register;

@@ -20,7 +20,10 @@ pub async fn get_me(state: &AppState, caller: Caller) -> ApiResult<pb::GetMeResp
         .await?;
     Ok(pb::GetMeResponse {
         user: Some(users::to_proto_user(&user)),
-        session_id: caller.session_id().to_string(),
+        session_id: caller
+            .session_id()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         organization_id: caller.org_id.map(String::from).unwrap_or_default(),
         role: caller.role.map_or(pb::Role::Unspecified, Role::to_proto) as i32,
     })
@@ -88,12 +91,12 @@ pub async fn change_password(
                 st,
                 &caller,
                 None,
-                Some(caller.session_id()),
+                Some(caller.session()?),
                 "password_changed",
             )?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
-            let event = Event::by_user(
-                caller.user_id(),
+            let event = Event::by(
+                &caller,
                 Action::AuthUserPasswordChanged,
                 "user",
                 caller.user_id(),
@@ -183,13 +186,13 @@ pub async fn delete_account(
                     )));
                 }
                 crate::org::delete_membership(&mut t, caller.user_id())?;
-                let event = Event::by_user(caller.user_id(), Action::OrgMemberAccountDeleted, "user", caller.user_id());
+                let event = Event::by(&caller, Action::OrgMemberAccountDeleted, "user", caller.user_id());
                 audit::record(&mut t, now, &meta, event)?;
             }
             sessions::end_sessions(tx, st, &caller, None, None, "account_deleted")?;
             store::delete_user(tx, caller.user_id())?;
             let mut t = tx.tenant(&TenantScope::account_events())?;
-            let event = Event::by_user(caller.user_id(), Action::AuthUserDeleted, "user", caller.user_id())
+            let event = Event::by(&caller, Action::AuthUserDeleted, "user", caller.user_id())
                 .details(serde_json::json!({ "organizations_left": orgs.len() }));
             audit::record(&mut t, now, &meta, event)
         })

@@ -4,7 +4,7 @@
 use tenantry_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response};
 
-use super::{email_verification, login, profile, refresh, register, sessions};
+use super::{email_verification, login, personal_tokens, profile, refresh, register, sessions};
 use crate::{
     context::{Call, meta},
     error::{Reply, ok},
@@ -151,4 +151,76 @@ impl AuthService for AuthApi {
         } = Call::signed_in(request)?;
         ok(profile::delete_account(&self.state, meta, caller, message).await)
     }
+
+    async fn exchange_token(
+        &self,
+        request: Request<pb::ExchangeTokenRequest>,
+    ) -> Reply<pb::ExchangeTokenResponse> {
+        ok(exchange_token(&self.state, request.into_inner()).await)
+    }
+
+    async fn create_personal_access_token(
+        &self,
+        request: Request<pb::CreatePersonalAccessTokenRequest>,
+    ) -> Reply<pb::CreatePersonalAccessTokenResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(personal_tokens::create_personal_access_token(&self.state, meta, caller, message).await)
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        request: Request<pb::ListPersonalAccessTokensRequest>,
+    ) -> Reply<pb::ListPersonalAccessTokensResponse> {
+        let Call { caller, .. } = Call::signed_in(request)?;
+        ok(personal_tokens::list_personal_access_tokens(&self.state, caller).await)
+    }
+
+    async fn revoke_personal_access_token(
+        &self,
+        request: Request<pb::RevokePersonalAccessTokenRequest>,
+    ) -> Reply<pb::RevokePersonalAccessTokenResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(personal_tokens::revoke_personal_access_token(&self.state, meta, caller, message).await)
+    }
+}
+
+/// ExchangeToken: the same exchange as `POST /oauth/token`.
+async fn exchange_token(
+    state: &AppState,
+    request: pb::ExchangeTokenRequest,
+) -> crate::error::ApiResult<pb::ExchangeTokenResponse> {
+    use pb::exchange_token_request::Grant as Wire;
+
+    use crate::service_accounts::exchange::{self, Grant};
+    let grant = match request.grant {
+        Some(Wire::ClientCredentials(c)) => Grant::ClientCredentials {
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+        },
+        Some(Wire::JwtBearer(j)) => Grant::JwtBearer {
+            assertion: j.assertion,
+        },
+        None => {
+            return Err(crate::error::ApiError::invalid(
+                "grant",
+                "must be client_credentials or jwt_bearer",
+            ));
+        }
+    };
+    let issued = exchange::exchange(state, grant).await?;
+    Ok(pb::ExchangeTokenResponse {
+        access_token: issued.access_token,
+        access_token_expire_time: Some(crate::clock::to_proto(issued.expires_at)),
+        service_account_id: issued.account_id,
+        organization_id: issued.org_id,
+        role: issued.role.to_proto() as i32,
+    })
 }

@@ -36,7 +36,7 @@ pub async fn list_sessions(
     Ok(pb::ListSessionsResponse {
         sessions: rows
             .iter()
-            .map(|s| to_proto_session(s, caller.session_id()))
+            .map(|s| to_proto_session(s, caller.session_id().map_or("", |id| id)))
             .collect(),
         next_page_token,
     })
@@ -74,7 +74,7 @@ pub async fn revoke_other_sessions(
                 st,
                 &caller,
                 None,
-                Some(caller.session_id()),
+                Some(caller.session()?),
                 "revoked_by_user",
             )?;
             audit_session_event(
@@ -83,7 +83,7 @@ pub async fn revoke_other_sessions(
                 &caller,
                 &meta,
                 Action::AuthSessionOthersRevoked,
-                caller.session_id(),
+                caller.session()?,
             )?;
             Ok(ended)
         })
@@ -100,14 +100,14 @@ pub async fn logout(
 ) -> ApiResult<pb::LogoutResponse> {
     state
         .write(move |tx, st| {
-            end_sessions(tx, st, &caller, Some(caller.session_id()), None, "logout")?;
+            end_sessions(tx, st, &caller, Some(caller.session()?), None, "logout")?;
             audit_session_event(
                 tx,
                 st,
                 &caller,
                 &meta,
                 Action::AuthLogout,
-                caller.session_id(),
+                caller.session()?,
             )
         })
         .await?;
@@ -152,7 +152,7 @@ fn audit_session_event(
         &mut t,
         state.now(),
         meta,
-        Event::by_user(caller.user_id(), action, "session", session_id),
+        Event::by(caller, action, "session", session_id),
     )
 }
 

@@ -19,7 +19,7 @@ const ALLOWED_SKEW_SECS: i64 = 60;
 pub struct AccessClaims {
     /// The user.
     pub sub: String,
-    /// The session.
+    /// The session; for a service token, the credential it was exchanged for.
     pub sid: String,
     /// The organization the token is pinned to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,11 +31,27 @@ pub struct AccessClaims {
     /// The role in that organization when the token was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// `service` for a service account's token; absent for a person's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The OAuth client a service token was issued to (RFC 9068 §2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
     pub jti: String,
+}
+
+/// The `kind` claim of a service account's token.
+pub const SERVICE_KIND: &str = "service";
+
+impl AccessClaims {
+    /// Whether the token was issued to a service account.
+    pub fn is_service(&self) -> bool {
+        self.kind.as_deref() == Some(SERVICE_KIND)
+    }
 }
 
 pub struct TokenCodec {

@@ -7,10 +7,12 @@ use diesel::{Insertable, Queryable, Selectable};
 use crate::{access::Role, org::LoginPolicy};
 
 use super::schema::{
-    email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions,
+    email_verifications, jobs, login_throttle, organizations, personal_access_tokens,
+    refresh_tokens, service_credentials, sessions,
     tenant::{
-        audit_events, blobs, file_labels, files, invitations, memberships, sso_configs,
-        sso_identities, sso_link_requests, sso_login_states, upload_parts, upload_sessions,
+        audit_events, blobs, file_labels, files, invitations, memberships, service_accounts,
+        sso_configs, sso_identities, sso_link_requests, sso_login_states, upload_parts,
+        upload_sessions,
     },
     users,
 };
@@ -281,4 +283,55 @@ pub struct SsoIdentityRow {
     pub email: String,
     pub created_at: NaiveDateTime,
     pub last_login_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_accounts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ServiceAccountRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub description: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A key (`kind` = "key": algorithm and public key) or a client secret
+/// (`kind` = "secret": its hash and first characters) of a service account.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_credentials, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ServiceCredentialRow {
+    pub id: String,
+    pub service_account_id: String,
+    pub org_id: String,
+    pub kind: String,
+    pub algorithm: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub generated: bool,
+    pub secret_hash: Option<String>,
+    pub secret_prefix: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = personal_access_tokens, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct PersonalAccessTokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub name: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
+    pub token_hash: String,
+    pub token_prefix: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
 }

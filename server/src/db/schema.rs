@@ -101,14 +101,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_credentials (id) {
+        id -> Text,
+        service_account_id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        algorithm -> Nullable<Text>,
+        public_key_pem -> Nullable<Text>,
+        generated -> Bool,
+        secret_hash -> Nullable<Text>,
+        secret_prefix -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    assertion_jtis (jti_hash) {
+        jti_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    personal_access_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        org_id -> Text,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        token_prefix -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(personal_access_tokens -> users (user_id));
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(email_verifications -> users (user_id));
 
 pub(in crate::db) mod tenant {
     use super::{
-        email_verifications, jobs, login_throttle, organizations, refresh_tokens, sessions, users,
+        assertion_jtis, email_verifications, jobs, login_throttle, organizations,
+        personal_access_tokens, refresh_tokens, service_credentials, sessions, users,
     };
+
+    diesel::table! {
+        service_accounts (id) {
+            id -> Text,
+            org_id -> Text,
+            name -> Text,
+            description -> Text,
+            role -> Text,
+            disabled_at -> Nullable<Timestamp>,
+            created_at -> Timestamp,
+            updated_at -> Timestamp,
+        }
+    }
 
     diesel::table! {
         memberships (org_id, user_id) {
@@ -278,6 +335,7 @@ pub(in crate::db) mod tenant {
     diesel::joinable!(upload_parts -> upload_sessions (session_id));
     diesel::joinable!(memberships -> users (user_id));
     diesel::joinable!(memberships -> organizations (org_id));
+    diesel::joinable!(service_credentials -> service_accounts (service_account_id));
 
     diesel::allow_tables_to_appear_in_same_query!(
         users,
@@ -299,7 +357,16 @@ pub(in crate::db) mod tenant {
         sso_login_states,
         sso_link_requests,
         sso_identities,
+        service_accounts,
+        service_credentials,
+        assertion_jtis,
+        personal_access_tokens,
     );
+}
+
+/// Columns of the tenant-owned `service_accounts` table.
+pub mod service_accounts {
+    pub use super::tenant::service_accounts::columns::*;
 }
 
 /// Columns of the tenant-owned `memberships` table.

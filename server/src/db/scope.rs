@@ -217,6 +217,7 @@ scoped_tables! {
     sso_login_states, insert_sso_login_states;
     sso_link_requests, insert_sso_link_requests;
     sso_identities, insert_sso_identities;
+    service_accounts, insert_service_accounts;
 }
 
 /// A boxed select of `files` rows, for queries that add their filters one by

@@ -46,3 +46,29 @@ pub fn insert_job_if_absent(conn: &mut AnyConnection, row: &super::rows::JobRow)
     }
     Ok(())
 }
+
+/// Records an assertion id until it expires; false when it was seen before
+/// (a replay).
+pub fn insert_assertion_jti_if_absent(
+    conn: &mut AnyConnection,
+    jti_hash: &str,
+    expires_at: chrono::NaiveDateTime,
+) -> ApiResult<bool> {
+    use diesel::ExpressionMethods as _;
+
+    use super::schema::assertion_jtis;
+    let row = (
+        assertion_jtis::jti_hash.eq(jti_hash),
+        assertion_jtis::expires_at.eq(expires_at),
+    );
+    let inserted = match conn {
+        AnyConnection::Postgresql(pg) => diesel::insert_into(assertion_jtis::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(pg)?,
+        AnyConnection::Sqlite(sqlite) => diesel::insert_or_ignore_into(assertion_jtis::table)
+            .values(row)
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
+}

@@ -9,7 +9,7 @@ use tenantry_proto::file::v1 as pb;
 use super::{convert, read::file_id, rules, store};
 use crate::{
     access::Role,
-    audit::{self, Action, Actor, Event},
+    audit::{self, Action, Event},
     context::{Caller, RequestMeta},
     db::{
         rows::FileRow,
@@ -78,8 +78,8 @@ pub async fn update_file(
                     serde_json::to_value(labels).unwrap_or_default(),
                 );
             }
-            let event = Event::by_user(caller.user_id(), Action::FileUpdated, "file", &id)
-                .details(changes.into());
+            let event =
+                Event::by(&caller, Action::FileUpdated, "file", &id).details(changes.into());
             audit::record(&mut t, now, &meta, event)?;
             let labels = store::labels_of(&mut t, &[id.to_string()])?;
             Ok((file, labels))
@@ -129,7 +129,7 @@ async fn set_deleted(
             } else {
                 Action::FileRestored
             };
-            let event = Event::by_user(caller.user_id(), action, "file", &id)
+            let event = Event::by(&caller, action, "file", &id)
                 .details(serde_json::json!({ "name": file.name }));
             audit::record(&mut t, now, &meta, event)?;
             let labels = store::labels_of(&mut t, &[id.to_string()])?;
@@ -191,7 +191,7 @@ pub async fn purge_file(
                 st,
                 &scope,
                 &meta,
-                Actor::User(caller.user_id().to_string()),
+                crate::audit::Actor::of(&caller),
                 &file,
             )
         })

@@ -80,8 +80,8 @@ pub async fn create_upload_session(
             )?;
             let mut t = tx.tenant(&scope)?;
             session_store::insert_upload_session(&mut t, &row)?;
-            let event = Event::by_user(
-                caller.user_id(),
+            let event = Event::by(
+                &caller,
                 Action::FileUploadSessionCreated,
                 "upload_session",
                 &row.id,
@@ -391,8 +391,8 @@ pub async fn abort_upload_session(
             let mut t = tx.tenant(&scope)?;
             find(&mut t, &caller, &id, now)?;
             let parts = session_store::delete_upload_session(&mut t, &id)?;
-            let event = Event::by_user(
-                caller.user_id(),
+            let event = Event::by(
+                &caller,
                 Action::FileUploadSessionAborted,
                 "upload_session",
                 &id,

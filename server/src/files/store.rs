@@ -56,6 +56,8 @@ pub struct NewFile {
     pub scope: TenantScope,
     pub meta: RequestMeta,
     pub uploader: UserId,
+    /// Who the audit log names (a person or a service account).
+    pub actor: Actor,
     pub metadata: Metadata,
     pub ingested: Ingested,
 }
@@ -74,6 +76,7 @@ impl NewFile {
             scope,
             meta,
             uploader,
+            actor: Actor::of(caller),
             metadata,
             ingested,
         }
@@ -89,6 +92,7 @@ pub fn commit(tx: &mut Tx<'_>, now: NaiveDateTime, new: &NewFile) -> ApiResult<C
         scope,
         meta,
         uploader,
+        actor,
         metadata,
         ingested,
     } = new;
@@ -145,7 +149,7 @@ pub fn commit(tx: &mut Tx<'_>, now: NaiveDateTime, new: &NewFile) -> ApiResult<C
     };
     t.insert_files().values(&file).execute(t.conn())?;
     write_labels(&mut t, &file.id, &metadata.labels)?;
-    let event = Event::by_user(uploader, Action::FileUploaded, "file", &file.id).details(
+    let event = Event::new(actor.clone(), Action::FileUploaded, "file", &file.id).details(
         serde_json::json!({
             "name": file.name,
             "size": file.size,

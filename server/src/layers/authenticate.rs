@@ -1,7 +1,8 @@
 //! Authentication and authorization of every call, before any service code:
-//! `authorization: Bearer <jwt>` → a verified, live
+//! `authorization: Bearer <jwt>` (a person's or a service account's) or
+//! `Bearer tnt_pat_…` (a personal access token) → a verified, live
 //! [`Caller`](crate::context::Caller) in the request extensions,
-//! checked against the method's rule in [`crate::access`].
+//! checked against the method's rules in [`crate::access`].
 
 use std::{
     sync::Arc,
@@ -15,7 +16,7 @@ use tower::{Layer, Service};
 
 use super::refuse;
 use crate::{
-    access::{self, Access, SsoSession},
+    access::{self, Access, Callers, SsoSession},
     auth::liveness::SessionLiveness,
     clock::SharedClock,
     crypto::jwt::TokenCodec,
@@ -79,20 +80,33 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let (Some(rule), Some(sso_rule)) = (access::access(path), access::sso_session(path)) else {
+        let rules = (
+            access::access(path),
+            access::sso_session(path),
+            access::callers(path),
+        );
+        let (Some(rule), Some(sso_rule), Some(callers)) = rules else {
             let status = Status::unimplemented("unknown method");
             return Box::pin(async move { Ok(refuse(status)) });
         };
-        if rule == Access::Public {
+        let token = bearer_token(&request).map(str::to_owned);
+        if rule == Access::Public && (callers == Callers::Everyone || token.is_none()) {
             return Box::pin(self.inner.call(request));
         }
         // The service that was made ready is the one that must be called.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        let token = bearer_token(&request).map(str::to_owned);
+        if rule == Access::Public {
+            return Box::pin(async move {
+                match verifier.public_for_people(token, callers) {
+                    Ok(()) => inner.call(request).await,
+                    Err(err) => Ok(refuse(Status::from(err))),
+                }
+            });
+        }
         Box::pin(async move {
-            match verifier.admit(token, rule, sso_rule).await {
+            match verifier.admit(token, rule, sso_rule, callers).await {
                 Ok(context) => {
                     let span = tracing::Span::current();
                     span.record("user_id", context.user_id().as_str());
@@ -114,18 +128,20 @@ impl Verifier {
         token: Option<String>,
         rule: Access,
         sso_rule: SsoSession,
+        callers: Callers,
     ) -> Result<crate::context::Caller, ApiError> {
         let token = token.ok_or(ApiError::Unauthenticated(
             "this call needs `authorization: Bearer <access token>`",
         ))?;
-        let claims = self
-            .codec
-            .verify(&token, self.clock.now())
-            .map_err(|reason| {
-                tracing::info!(reason, "access token refused");
-                ApiError::Unauthenticated("invalid or expired access token")
-            })?;
-        let context = self.liveness.context(&claims).await?;
+        let context = if token.starts_with(PERSONAL_TOKEN) {
+            self.liveness.personal_token(&token).await?
+        } else {
+            let claims = self.claims(&token)?;
+            self.liveness.context(&claims).await?
+        };
+        callers
+            .admit(&context.credential)
+            .map_err(ApiError::permission_denied)?;
         if context.sso() && sso_rule == SsoSession::Refused {
             return Err(ApiError::permission_denied(SSO_CONFINED));
         }
@@ -141,6 +157,41 @@ impl Verifier {
         Ok(context)
     }
 }
+
+impl Verifier {
+    fn claims(&self, token: &str) -> Result<crate::crypto::jwt::AccessClaims, ApiError> {
+        self.codec
+            .verify(token, self.clock.now())
+            .map_err(|reason| {
+                tracing::info!(reason, "access token refused");
+                ApiError::Unauthenticated("invalid or expired access token")
+            })
+    }
+
+    /// A public method for people (sign-in, sign-up) is not one a service
+    /// account or a personal access token may call: presenting one is
+    /// refused rather than ignored. Any other token (a person's, or one that
+    /// no longer verifies) is ignored, as for every public method.
+    fn public_for_people(&self, token: Option<String>, callers: Callers) -> Result<(), ApiError> {
+        let Some(token) = token else { return Ok(()) };
+        if token.starts_with(PERSONAL_TOKEN) {
+            return Err(ApiError::permission_denied(
+                "this method is for people signing in: a personal access token may not call it",
+            ));
+        }
+        match self.claims(&token) {
+            Ok(claims) if claims.is_service() && callers != Callers::Everyone => {
+                Err(ApiError::permission_denied(
+                    "this method is for people: a service account may not call it",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How a personal access token starts (no JWT does).
+const PERSONAL_TOKEN: &str = "tnt_pat_";
 
 const SSO_CONFINED: &str = "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to do this";
 

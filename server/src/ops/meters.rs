@@ -188,6 +188,16 @@ impl Meters {
         self.counter(SIGN_INS, labels).increment(1);
     }
 
+    /// A service account's token exchange, counted with sign-ins under its
+    /// grant (`client_credentials`, `jwt_bearer`).
+    pub fn exchange(&self, grant: &'static str, outcome: &'static str) {
+        if outcome == "locked" {
+            self.refused("lockout");
+        }
+        let labels = vec![Label::new("method", grant), Label::new("outcome", outcome)];
+        self.counter(SIGN_INS, labels).increment(1);
+    }
+
     /// The counters of session liveness lookups answered from the cache
     /// (hits) and from the database (misses), registered once: they are
     /// on every authenticated call's path.

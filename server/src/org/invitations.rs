@@ -82,13 +82,8 @@ pub async fn create_invitation(
                 revoked_at: None,
             };
             store::insert_pending_invitation(&mut t, &row)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgInvitationCreated,
-                "invitation",
-                &row.id,
-            )
-            .details(serde_json::json!({ "email": email, "role": role.as_str() }));
+            let event = Event::by(&caller, Action::OrgInvitationCreated, "invitation", &row.id)
+                .details(serde_json::json!({ "email": email, "role": role.as_str() }));
             audit::record(&mut t, now, &meta, event)?;
             Ok((convert::invitation(&row, now), token, org.name))
         })
@@ -142,13 +137,8 @@ pub async fn revoke_invitation(
                 ));
             }
             store::revoke_invitation(&mut t, &id, now)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgInvitationRevoked,
-                "invitation",
-                &id,
-            )
-            .details(serde_json::json!({ "email": row.email }));
+            let event = Event::by(&caller, Action::OrgInvitationRevoked, "invitation", &id)
+                .details(serde_json::json!({ "email": row.email }));
             audit::record(&mut t, now, &meta, event)
         })
         .await?;

@@ -84,13 +84,8 @@ pub async fn update_member_role(
                 keep_an_owner(&mut t, current)?;
             }
             store::update_member_role(&mut t, &user_id, new_role, now)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgMemberRoleUpdated,
-                "user",
-                &user_id,
-            )
-            .details(serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }));
+            let event = Event::by(&caller, Action::OrgMemberRoleUpdated, "user", &user_id)
+                .details(serde_json::json!({ "from": current.as_str(), "to": new_role.as_str() }));
             audit::record(&mut t, now, &meta, event)?;
             st.liveness.forget_all();
             row.role = new_role;
@@ -125,7 +120,7 @@ pub async fn remove_member(
                 &mut t,
                 st,
                 &meta,
-                caller.user_id(),
+                &caller,
                 &user_id,
                 current,
                 Action::OrgMemberRemoved,
@@ -149,7 +144,7 @@ pub async fn leave_organization(
                 &mut t,
                 st,
                 &meta,
-                caller.user_id(),
+                &caller,
                 caller.user_id(),
                 current,
                 Action::OrgMemberLeft,
@@ -164,14 +159,14 @@ fn leave(
     t: &mut Tenant<'_>,
     state: &AppState,
     meta: &RequestMeta,
-    actor: &str,
+    actor: &Caller,
     user_id: &str,
     current: Role,
     action: Action,
 ) -> ApiResult<()> {
     keep_an_owner(t, current)?;
     store::delete_membership(t, user_id)?;
-    let event = Event::by_user(actor, action, "user", user_id)
+    let event = Event::by(actor, action, "user", user_id)
         .details(serde_json::json!({ "role": current.as_str() }));
     audit::record(t, state.now(), meta, event)?;
     state.liveness.forget_all();

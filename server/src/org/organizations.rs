@@ -62,13 +62,8 @@ pub async fn create_organization(
                 updated_at: now,
             };
             store::insert_membership(&mut t, &owner)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgCreated,
-                "organization",
-                &org.id,
-            )
-            .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
+            let event = Event::by(&caller, Action::OrgCreated, "organization", &org.id)
+                .details(serde_json::json!({ "name": org.name, "slug": org.slug }));
             audit::record(&mut t, now, &meta, event)?;
             let tokens = pin(tx, st, &caller, &org.id)?;
             Ok((org, tokens))
@@ -90,7 +85,7 @@ fn pin(
     org_id: &str,
 ) -> ApiResult<issue::Unsigned> {
     store::remember_last_org(tx, caller.user_id(), org_id)?;
-    issue::repin_session(tx, state, caller.session_id(), Some(org_id.to_owned()))
+    issue::repin_session(tx, state, caller.session()?, Some(org_id.to_owned()))
 }
 
 /// What an update changed, for its audit event.
@@ -181,13 +176,8 @@ pub async fn update_organization(
                 st.liveness.forget_all();
             }
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgUpdated,
-                "organization",
-                &after.id,
-            )
-            .details(changes.into());
+            let event = Event::by(&caller, Action::OrgUpdated, "organization", &after.id)
+                .details(changes.into());
             audit::record(&mut t, now, &meta, event)?;
             Ok(pb::UpdateOrganizationResponse {
                 organization: Some(convert::organization(&after)),
@@ -222,13 +212,8 @@ pub async fn delete_organization(
             let ended = store::delete_organization(tx, &org.id, now)?;
             st.liveness.forget_all();
             let mut t = tx.tenant(&scope)?;
-            let event = Event::by_user(
-                caller.user_id(),
-                Action::OrgDeleted,
-                "organization",
-                &org.id,
-            )
-            .details(serde_json::json!({ "slug": org.slug, "sessions_ended": ended }));
+            let event = Event::by(&caller, Action::OrgDeleted, "organization", &org.id)
+                .details(serde_json::json!({ "slug": org.slug, "sessions_ended": ended }));
             audit::record(&mut t, now, &meta, event)
         })
         .await?;
@@ -278,7 +263,7 @@ pub async fn switch_organization(
             let target =
                 pin_target(&mut own, &org_id)?.ok_or(ApiError::NotFound("organization"))?;
             if target.needs_sso() {
-                let method = store::session_auth_method(tx, caller.session_id())?;
+                let method = store::session_auth_method(tx, caller.session()?)?;
                 if method != AuthMethod::Sso.as_str() {
                     return Err(ApiError::failed_precondition(SSO_REQUIRED));
                 }
@@ -287,11 +272,11 @@ pub async fn switch_organization(
             let tokens = pin(tx, st, &caller, &org_id)?;
             // A live membership of the caller's, just read.
             let mut t = tx.tenant(&TenantScope::verified(&org_id))?;
-            let event = Event::by_user(
-                caller.user_id(),
+            let event = Event::by(
+                &caller,
                 Action::AuthOrganizationSwitched,
                 "session",
-                caller.session_id(),
+                caller.session()?,
             );
             audit::record(&mut t, st.now(), &meta, event)?;
             Ok(tokens)

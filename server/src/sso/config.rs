@@ -168,15 +168,16 @@ pub async fn upsert_sso_config(
             } else {
                 Action::SsoConfigCreated
             };
-            let event = Event::by_user(caller.user_id(), action, "sso_config", scope.org_id())
-                .details(serde_json::json!({
+            let event = Event::by(&caller, action, "sso_config", scope.org_id()).details(
+                serde_json::json!({
                     "issuer_url": row.issuer_url,
                     "client_id": row.client_id,
                     "enabled": row.enabled,
                     "secret_changed": sealed.is_some(),
                     "auto_provision": checked.settings.auto_provision,
                     "allowed_email_domains": checked.settings.allowed_domains,
-                }));
+                }),
+            );
             audit::record(&mut t, now, &meta, event)?;
             Ok(row)
         })
@@ -207,8 +208,8 @@ pub async fn delete_sso_config(
             if diesel::delete(t.sso_configs()).execute(t.conn())? == 0 {
                 return Err(NOT_CONFIGURED);
             }
-            let event = Event::by_user(
-                caller.user_id(),
+            let event = Event::by(
+                &caller,
                 Action::SsoConfigDeleted,
                 "sso_config",
                 scope.org_id(),

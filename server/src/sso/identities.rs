@@ -67,7 +67,7 @@ pub async fn unlink_identity(
             // The organization of an identity row the caller owns.
             let mut t = tx.tenant(&TenantScope::verified(&identity.org_id))?;
             store::delete_identity(&mut t, &identity.id)?;
-            let event = Event::by_user(caller.user_id(), Action::SsoIdentityUnlinked, "identity", &identity.id)
+            let event = Event::by(&caller, Action::SsoIdentityUnlinked, "identity", &identity.id)
                 .details(serde_json::json!({ "issuer": identity.issuer, "subject": identity.subject }));
             audit::record(&mut t, st.now(), &meta, event)?;
             Ok(pb::UnlinkIdentityResponse {})

@@ -26,6 +26,19 @@ const EXPECTED: &[(&str, Expect)] = &[
     ("tenantry.auth.v1.AuthService/Refresh", Public),
     ("tenantry.auth.v1.AuthService/GetJwks", Public),
     ("tenantry.auth.v1.AuthService/VerifyEmail", Public),
+    ("tenantry.auth.v1.AuthService/ExchangeToken", Public),
+    (
+        "tenantry.auth.v1.AuthService/CreatePersonalAccessToken",
+        AtLeast(Role::Viewer),
+    ),
+    (
+        "tenantry.auth.v1.AuthService/ListPersonalAccessTokens",
+        SignedIn,
+    ),
+    (
+        "tenantry.auth.v1.AuthService/RevokePersonalAccessToken",
+        SignedIn,
+    ),
     (
         "tenantry.auth.v1.AuthService/RequestEmailVerification",
         SignedIn,
@@ -172,6 +185,58 @@ const EXPECTED: &[(&str, Expect)] = &[
         "tenantry.sso.v1.SsoService/TestSsoConfig",
         AtLeast(Role::Admin),
     ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/CreateServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/GetServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/ListServiceAccounts",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/UpdateServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/DisableServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/EnableServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/DeleteServiceAccount",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/AddServiceAccountKey",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/ListServiceAccountKeys",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/RevokeServiceAccountKey",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/AddServiceAccountSecret",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/ListServiceAccountSecrets",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.serviceaccount.v1.ServiceAccountService/RevokeServiceAccountSecret",
+        AtLeast(Role::Admin),
+    ),
 ];
 
 /// Methods that change who the caller is run last, so they do not disturb
@@ -296,7 +361,79 @@ async fn every_method_admits_exactly_the_roles_in_the_table(backend: Backend) {
     }
 }
 
-on_both_backends!(every_method_admits_exactly_the_roles_in_the_table);
+/// Methods for people with a session: sign-in, sessions, the account
+/// itself, tokens. A service token and a personal access token are refused.
+const SESSIONS_ONLY: &[&str] = &[
+    "tenantry.auth.v1.AuthService/Register",
+    "tenantry.auth.v1.AuthService/Login",
+    "tenantry.auth.v1.AuthService/Refresh",
+    "tenantry.auth.v1.AuthService/VerifyEmail",
+    "tenantry.auth.v1.AuthService/RequestEmailVerification",
+    "tenantry.auth.v1.AuthService/Logout",
+    "tenantry.auth.v1.AuthService/ListSessions",
+    "tenantry.auth.v1.AuthService/RevokeSession",
+    "tenantry.auth.v1.AuthService/RevokeOtherSessions",
+    "tenantry.auth.v1.AuthService/UpdateProfile",
+    "tenantry.auth.v1.AuthService/ChangePassword",
+    "tenantry.auth.v1.AuthService/DeleteAccount",
+    "tenantry.auth.v1.AuthService/CreatePersonalAccessToken",
+    "tenantry.auth.v1.AuthService/ListPersonalAccessTokens",
+    "tenantry.auth.v1.AuthService/RevokePersonalAccessToken",
+    "tenantry.org.v1.OrgService/CreateOrganization",
+    "tenantry.org.v1.OrgService/SwitchOrganization",
+    "tenantry.org.v1.OrgService/AcceptInvitation",
+    "tenantry.sso.v1.SsoService/BeginSsoLogin",
+    "tenantry.sso.v1.SsoService/CompleteSsoLogin",
+    "tenantry.sso.v1.SsoService/ConfirmSsoLink",
+    "tenantry.sso.v1.SsoService/ListMyIdentities",
+    "tenantry.sso.v1.SsoService/UnlinkIdentity",
+];
+
+/// Methods for people that a personal access token may call too.
+const PEOPLE_ONLY: &[&str] = &[
+    "tenantry.auth.v1.AuthService/GetMe",
+    "tenantry.org.v1.OrgService/ListMyOrganizations",
+    "tenantry.org.v1.OrgService/LeaveOrganization",
+];
+
+fn is_refused(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+    )
+}
+
+async fn services_and_personal_tokens_are_kept_from_methods_for_people(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let channel = app.client().await.channel();
+    let service = app.service(&team.owner, "robot", Role::Admin).await;
+    let service_token = service.client.access_token().unwrap();
+    let pat = app.personal_token(&team.owner, Role::Owner).await;
+    for method in &contract_methods() {
+        let path = method.path.as_str();
+        let expect = EXPECTED.iter().find(|(p, _)| *p == path).unwrap().1;
+        let for_people = SESSIONS_ONLY.contains(&path) || PEOPLE_ONLY.contains(&path);
+        let code = call(channel.clone(), Some(&service_token), method).await;
+        let role_allows = !matches!(expect, AtLeast(Role::Owner));
+        if for_people || !role_allows {
+            assert_eq!(code, Code::PermissionDenied, "{path} as a service");
+        } else {
+            assert!(!is_refused(code), "{path} as a service: {code:?}");
+        }
+        let code = call(channel.clone(), Some(&pat), method).await;
+        if SESSIONS_ONLY.contains(&path) {
+            assert_eq!(code, Code::PermissionDenied, "{path} with a personal token");
+        } else {
+            assert!(!is_refused(code), "{path} with a personal token: {code:?}");
+        }
+    }
+}
+
+on_both_backends!(
+    every_method_admits_exactly_the_roles_in_the_table,
+    services_and_personal_tokens_are_kept_from_methods_for_people
+);
 
 /// Encodes nothing and ignores what comes back: every request message
 /// decodes from empty bytes.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/auth/v1/auth.proto.
  */
 export const file_tenantry_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJImIKDUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIQCg5HZXRKd2tzUmVxdWVzdCI2Cg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlbmFudHJ5LmF1dGgudjEuSndrIiEKH1JlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QiUwogUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNWZXJpZnlFbWFpbFJlc3BvbnNlIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQynwoKC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJOCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlEk4KB0dldEp3a3MSIC50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEudGVuYW50cnkuYXV0aC52MS5HZXRKd2tzUmVzcG9uc2USgQEKGFJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvbhIxLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVxdWVzdBoyLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USWgoLVmVyaWZ5RW1haWwSJC50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBolLnRlbmFudHJ5LmF1dGgudjEuVmVyaWZ5RW1haWxSZXNwb25zZRJLCgZMb2dvdXQSHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEl0KDExpc3RTZXNzaW9ucxIlLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USYAoNUmV2b2tlU2Vzc2lvbhImLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJyChNSZXZva2VPdGhlclNlc3Npb25zEiwudGVuYW50cnkuYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdBotLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEkgKBUdldE1lEh4udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlcXVlc3QaHy50ZW5hbnRyeS5hdXRoLnYxLkdldE1lUmVzcG9uc2USYAoNVXBkYXRlUHJvZmlsZRImLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJjCg5DaGFuZ2VQYXNzd29yZBInLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GigudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmAKDURlbGV0ZUFjY291bnQSJi50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5EZWxldGVBY2NvdW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJImIKDUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIQCg5HZXRKd2tzUmVxdWVzdCI2Cg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlbmFudHJ5LmF1dGgudjEuSndrIiEKH1JlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QiUwogUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNWZXJpZnlFbWFpbFJlc3BvbnNlIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UingIKFEV4Y2hhbmdlVG9rZW5SZXF1ZXN0ElYKEmNsaWVudF9jcmVkZW50aWFscxgBIAEoCzI4LnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuQ2xpZW50Q3JlZGVudGlhbHNIABJGCgpqd3RfYmVhcmVyGAIgASgLMjAudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdC5Kd3RCZWFyZXJIABo9ChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRoeCglKd3RCZWFyZXISEQoJYXNzZXJ0aW9uGAEgASgJQgcKBWdyYW50IsYBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIkCgRyb2xlGAUgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIsQCChNQZXJzb25hbEFjY2Vzc1Rva2VuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSDgoGcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfdXNlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCiBDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKIUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRJEChVwZXJzb25hbF9hY2Nlc3NfdG9rZW4YASABKAsyJS50ZW5hbnRyeS5hdXRoLnYxLlBlcnNvbmFsQWNjZXNzVG9rZW4SDQoFdG9rZW4YAiABKAkiIQofTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdCJpCiBMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRJFChZwZXJzb25hbF9hY2Nlc3NfdG9rZW5zGAEgAygLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuIkQKIFJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0EiAKGHBlcnNvbmFsX2FjY2Vzc190b2tlbl9pZBgBIAEoCSIjCiFSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQykw4KC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJOCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlEk4KB0dldEp3a3MSIC50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEudGVuYW50cnkuYXV0aC52MS5HZXRKd2tzUmVzcG9uc2USgQEKGFJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvbhIxLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVxdWVzdBoyLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USWgoLVmVyaWZ5RW1haWwSJC50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBolLnRlbmFudHJ5LmF1dGgudjEuVmVyaWZ5RW1haWxSZXNwb25zZRJLCgZMb2dvdXQSHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEl0KDExpc3RTZXNzaW9ucxIlLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USYAoNUmV2b2tlU2Vzc2lvbhImLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJyChNSZXZva2VPdGhlclNlc3Npb25zEiwudGVuYW50cnkuYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdBotLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEkgKBUdldE1lEh4udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlcXVlc3QaHy50ZW5hbnRyeS5hdXRoLnYxLkdldE1lUmVzcG9uc2USYAoNVXBkYXRlUHJvZmlsZRImLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJjCg5DaGFuZ2VQYXNzd29yZBInLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GigudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmAKDURlbGV0ZUFjY291bnQSJi50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5EZWxldGVBY2NvdW50UmVzcG9uc2USYAoNRXhjaGFuZ2VUb2tlbhImLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLkV4Y2hhbmdlVG9rZW5SZXNwb25zZRKEAQoZQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlbhIyLnRlbmFudHJ5LmF1dGgudjEuQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QaMy50ZW5hbnRyeS5hdXRoLnYxLkNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRKBAQoYTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zEjEudGVuYW50cnkuYXV0aC52MS5MaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXF1ZXN0GjIudGVuYW50cnkuYXV0aC52MS5MaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRKEAQoZUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlbhIyLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QaMy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message tenantry.auth.v1.User
@@ -740,6 +740,302 @@ export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*
   messageDesc(file_tenantry_auth_v1_auth, 31);
 
 /**
+ * @generated from message tenantry.auth.v1.ExchangeTokenRequest
+ */
+export type ExchangeTokenRequest = Message<"tenantry.auth.v1.ExchangeTokenRequest"> & {
+  /**
+   * @generated from oneof tenantry.auth.v1.ExchangeTokenRequest.grant
+   */
+  grant: {
+    /**
+     * @generated from field: tenantry.auth.v1.ExchangeTokenRequest.ClientCredentials client_credentials = 1;
+     */
+    value: ExchangeTokenRequest_ClientCredentials;
+    case: "clientCredentials";
+  } | {
+    /**
+     * @generated from field: tenantry.auth.v1.ExchangeTokenRequest.JwtBearer jwt_bearer = 2;
+     */
+    value: ExchangeTokenRequest_JwtBearer;
+    case: "jwtBearer";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ExchangeTokenRequest.
+ * Use `create(ExchangeTokenRequestSchema)` to create a new message.
+ */
+export const ExchangeTokenRequestSchema: GenMessage<ExchangeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 32);
+
+/**
+ * The client-credentials grant (RFC 6749 §4.4).
+ *
+ * @generated from message tenantry.auth.v1.ExchangeTokenRequest.ClientCredentials
+ */
+export type ExchangeTokenRequest_ClientCredentials = Message<"tenantry.auth.v1.ExchangeTokenRequest.ClientCredentials"> & {
+  /**
+   * The service account's id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ExchangeTokenRequest.ClientCredentials.
+ * Use `create(ExchangeTokenRequest_ClientCredentialsSchema)` to create a new message.
+ */
+export const ExchangeTokenRequest_ClientCredentialsSchema: GenMessage<ExchangeTokenRequest_ClientCredentials> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 32, 0);
+
+/**
+ * The JWT-bearer grant (RFC 7523): a JWT signed with one of the service
+ * account's keys (header `kid` = the key's id), with `iss` = `sub` = the
+ * service account's id, `aud` = this server's issuer, `exp` at most an hour
+ * away, and a `jti` never used before.
+ *
+ * @generated from message tenantry.auth.v1.ExchangeTokenRequest.JwtBearer
+ */
+export type ExchangeTokenRequest_JwtBearer = Message<"tenantry.auth.v1.ExchangeTokenRequest.JwtBearer"> & {
+  /**
+   * @generated from field: string assertion = 1;
+   */
+  assertion: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ExchangeTokenRequest.JwtBearer.
+ * Use `create(ExchangeTokenRequest_JwtBearerSchema)` to create a new message.
+ */
+export const ExchangeTokenRequest_JwtBearerSchema: GenMessage<ExchangeTokenRequest_JwtBearer> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 32, 1);
+
+/**
+ * @generated from message tenantry.auth.v1.ExchangeTokenResponse
+ */
+export type ExchangeTokenResponse = Message<"tenantry.auth.v1.ExchangeTokenResponse"> & {
+  /**
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp access_token_expire_time = 2;
+   */
+  accessTokenExpireTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string service_account_id = 3;
+   */
+  serviceAccountId: string;
+
+  /**
+   * @generated from field: string organization_id = 4;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: tenantry.auth.v1.Role role = 5;
+   */
+  role: Role;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ExchangeTokenResponse.
+ * Use `create(ExchangeTokenResponseSchema)` to create a new message.
+ */
+export const ExchangeTokenResponseSchema: GenMessage<ExchangeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 33);
+
+/**
+ * @generated from message tenantry.auth.v1.PersonalAccessToken
+ */
+export type PersonalAccessToken = Message<"tenantry.auth.v1.PersonalAccessToken"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string organization_id = 3;
+   */
+  organizationId: string;
+
+  /**
+   * The most the token may do; less when the owner's own role is lower.
+   *
+   * @generated from field: tenantry.auth.v1.Role role = 4;
+   */
+  role: Role;
+
+  /**
+   * The first characters of the token, to tell tokens apart.
+   *
+   * @generated from field: string prefix = 5;
+   */
+  prefix: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Unset while the token is not revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 8;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * Unset until it is first used (updated at most once a minute).
+   *
+   * @generated from field: google.protobuf.Timestamp last_use_time = 9;
+   */
+  lastUseTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.PersonalAccessToken.
+ * Use `create(PersonalAccessTokenSchema)` to create a new message.
+ */
+export const PersonalAccessTokenSchema: GenMessage<PersonalAccessToken> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 34);
+
+/**
+ * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenRequest
+ */
+export type CreatePersonalAccessTokenRequest = Message<"tenantry.auth.v1.CreatePersonalAccessTokenRequest"> & {
+  /**
+   * 1 to 100 characters, to recognise the token in lists.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * No higher than the caller's role; unset means the caller's role.
+   *
+   * @generated from field: tenantry.auth.v1.Role role = 2;
+   */
+  role: Role;
+
+  /**
+   * In the future, at most a year away. Unset means 90 days from now.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.CreatePersonalAccessTokenRequest.
+ * Use `create(CreatePersonalAccessTokenRequestSchema)` to create a new message.
+ */
+export const CreatePersonalAccessTokenRequestSchema: GenMessage<CreatePersonalAccessTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 35);
+
+/**
+ * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenResponse
+ */
+export type CreatePersonalAccessTokenResponse = Message<"tenantry.auth.v1.CreatePersonalAccessTokenResponse"> & {
+  /**
+   * @generated from field: tenantry.auth.v1.PersonalAccessToken personal_access_token = 1;
+   */
+  personalAccessToken?: PersonalAccessToken | undefined;
+
+  /**
+   * The token, only in this answer.
+   *
+   * @generated from field: string token = 2;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.CreatePersonalAccessTokenResponse.
+ * Use `create(CreatePersonalAccessTokenResponseSchema)` to create a new message.
+ */
+export const CreatePersonalAccessTokenResponseSchema: GenMessage<CreatePersonalAccessTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 36);
+
+/**
+ * @generated from message tenantry.auth.v1.ListPersonalAccessTokensRequest
+ */
+export type ListPersonalAccessTokensRequest = Message<"tenantry.auth.v1.ListPersonalAccessTokensRequest"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ListPersonalAccessTokensRequest.
+ * Use `create(ListPersonalAccessTokensRequestSchema)` to create a new message.
+ */
+export const ListPersonalAccessTokensRequestSchema: GenMessage<ListPersonalAccessTokensRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 37);
+
+/**
+ * @generated from message tenantry.auth.v1.ListPersonalAccessTokensResponse
+ */
+export type ListPersonalAccessTokensResponse = Message<"tenantry.auth.v1.ListPersonalAccessTokensResponse"> & {
+  /**
+   * @generated from field: repeated tenantry.auth.v1.PersonalAccessToken personal_access_tokens = 1;
+   */
+  personalAccessTokens: PersonalAccessToken[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ListPersonalAccessTokensResponse.
+ * Use `create(ListPersonalAccessTokensResponseSchema)` to create a new message.
+ */
+export const ListPersonalAccessTokensResponseSchema: GenMessage<ListPersonalAccessTokensResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 38);
+
+/**
+ * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenRequest
+ */
+export type RevokePersonalAccessTokenRequest = Message<"tenantry.auth.v1.RevokePersonalAccessTokenRequest"> & {
+  /**
+   * @generated from field: string personal_access_token_id = 1;
+   */
+  personalAccessTokenId: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RevokePersonalAccessTokenRequest.
+ * Use `create(RevokePersonalAccessTokenRequestSchema)` to create a new message.
+ */
+export const RevokePersonalAccessTokenRequestSchema: GenMessage<RevokePersonalAccessTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 39);
+
+/**
+ * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenResponse
+ */
+export type RevokePersonalAccessTokenResponse = Message<"tenantry.auth.v1.RevokePersonalAccessTokenResponse"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RevokePersonalAccessTokenResponse.
+ * Use `create(RevokePersonalAccessTokenResponseSchema)` to create a new message.
+ */
+export const RevokePersonalAccessTokenResponseSchema: GenMessage<RevokePersonalAccessTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 40);
+
+/**
  * A role in an organization. Roles form a hierarchy: OWNER > ADMIN > MEMBER >
  * VIEWER; each role may do everything the roles below it may do.
  *
@@ -791,8 +1087,13 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
  * AuthService: accounts, sign-in, tokens and sessions.
  *
  * Public methods (no access token needed): Register, Login, Refresh, GetJwks,
- * VerifyEmail. Every other method needs `authorization: Bearer <access token>`
+ * VerifyEmail, ExchangeToken. Every other method needs `authorization: Bearer <access token>`
  * and answers UNAUTHENTICATED without a valid one.
+ *
+ * Methods for people (Register, Login, Refresh, VerifyEmail, sessions,
+ * profile, password, account, personal access tokens) answer
+ * PERMISSION_DENIED to a service account's token; those that need a session
+ * also refuse personal access tokens.
  *
  * Error details: errors carry google.rpc details in
  * `grpc-status-details-bin` (reflection serves google/rpc/error_details.proto,
@@ -960,6 +1261,58 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof DeleteAccountRequestSchema;
     output: typeof DeleteAccountResponseSchema;
+  },
+  /**
+   * Exchanges a service account's credential for an access token (public;
+   * the same as `POST /oauth/token`). The token acts for the service account
+   * in its organization with its role; there is no refresh token: exchange
+   * again before `access_token_expire_time`. UNAUTHENTICATED for a wrong,
+   * expired or revoked credential, a forged, expired, replayed or
+   * wrong-audience assertion, or a disabled or deleted account; after 5
+   * failures for a client, its exchanges are locked for a growing window
+   * (RESOURCE_EXHAUSTED with RetryInfo).
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.ExchangeToken
+   */
+  exchangeToken: {
+    methodKind: "unary";
+    input: typeof ExchangeTokenRequestSchema;
+    output: typeof ExchangeTokenResponseSchema;
+  },
+  /**
+   * Creates a personal access token for the caller's scripts: pinned to the
+   * organization of the calling token, acting with `role` (no higher than
+   * the caller's own), sent as `authorization: Bearer tnt_pat_…` with no
+   * exchange. It is refused once the caller leaves the organization or is
+   * demoted below `role`. Needs a session (a token cannot make tokens).
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.CreatePersonalAccessToken
+   */
+  createPersonalAccessToken: {
+    methodKind: "unary";
+    input: typeof CreatePersonalAccessTokenRequestSchema;
+    output: typeof CreatePersonalAccessTokenResponseSchema;
+  },
+  /**
+   * The caller's personal access tokens (never the token), newest first.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.ListPersonalAccessTokens
+   */
+  listPersonalAccessTokens: {
+    methodKind: "unary";
+    input: typeof ListPersonalAccessTokensRequestSchema;
+    output: typeof ListPersonalAccessTokensResponseSchema;
+  },
+  /**
+   * Revokes one of the caller's personal access tokens; NOT_FOUND for any
+   * other id.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.RevokePersonalAccessToken
+   */
+  revokePersonalAccessToken: {
+    methodKind: "unary";
+    input: typeof RevokePersonalAccessTokenRequestSchema;
+    output: typeof RevokePersonalAccessTokenResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tenantry_auth_v1_auth, 0);
