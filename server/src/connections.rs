@@ -138,6 +138,9 @@ pub fn incoming(
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     pub remote: SocketAddr,
+    /// The SHA-256 thumbprint (base64url) of the client certificate the
+    /// peer presented over mutual TLS.
+    pub client_cert: Option<Arc<str>>,
     calls: Arc<Calls>,
 }
 
@@ -182,6 +185,12 @@ impl Guarded {
             limits,
             _admitted: admitted,
         }
+    }
+
+    /// The first bytes the peer sent, left to be read (the TLS acceptor
+    /// tells a handshake from plain HTTP with them).
+    pub async fn peek(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.peek(buf).await
     }
 
     /// When the connection is to be closed if nothing changes, or `None`
@@ -266,6 +275,7 @@ impl Connected for Guarded {
     fn connect_info(&self) -> ConnectionInfo {
         ConnectionInfo {
             remote: self.remote,
+            client_cert: None,
             calls: self.calls.clone(),
         }
     }

@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod files;
+mod handshake;
 mod health;
 pub mod ids;
 pub mod jobs;
@@ -29,6 +30,7 @@ pub mod service_accounts;
 mod side_door;
 pub mod sso;
 pub mod state;
+pub mod tls;
 pub mod validate;
 
 pub use config::Config;

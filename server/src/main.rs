@@ -15,6 +15,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let config = Config::parse();
     init_logs(&config.log_format);
+    // Two rustls crypto providers are linked (aws-lc for S3 and TLS, ring
+    // for the OIDC client): name the one every default TLS config uses.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if let Some(Command::GenerateSigningKey { out }) = &config.command {
         return match signing_keys::generate(out) {
             Ok(kid) => {

@@ -20,7 +20,7 @@ use crate::{
     blob::{BlobStore, LocalStore, S3Store},
     clock::SharedClock,
     config::Config,
-    connections::{self, CallsLayer},
+    connections::CallsLayer,
     crypto::{
         jwt::TokenCodec, master_key::MasterKeys, password::PasswordHasher,
         signing_keys::SigningKeys,
@@ -180,7 +180,8 @@ impl Server {
             .layer(rate_limit)
             .layer(FramingLayer)
             .into_inner();
-        let incoming = connections::incoming(listener, (&config.limits).into());
+        let tls = crate::tls::server_config(&config.tls)?;
+        let incoming = crate::handshake::serve_incoming(listener, (&config.limits).into(), tls);
         let serving = tonic::transport::Server::builder()
             .accept_http1(true)
             .concurrency_limit_per_connection(config.limits.concurrency_per_connection)

@@ -13,4 +13,5 @@ mod protocol;
 mod server;
 mod service_accounts;
 mod sso;
+mod tls;
 mod uploads_held;

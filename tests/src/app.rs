@@ -45,6 +45,8 @@ pub struct TestApp {
     _database: Option<TestDatabase>,
     s3: Option<S3Server>,
     data_dir: tempfile::TempDir,
+    /// The CA clients trust when the server serves TLS.
+    tls_ca: Option<String>,
 }
 
 /// A change to the configuration before start.
@@ -54,12 +56,20 @@ pub struct TestAppBuilder {
     backend: Backend,
     tweaks: Vec<Tweak>,
     clock_start: Option<DateTime<Utc>>,
+    tls_ca: Option<String>,
 }
 
 impl TestAppBuilder {
     /// Changes the configuration before the server starts.
     pub fn configure(mut self, tweak: impl FnOnce(&mut Config) + 'static) -> Self {
         self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// Clients of this app connect over TLS and trust `ca_pem` (the server
+    /// is configured for TLS by a `configure` tweak).
+    pub fn trusting(mut self, ca_pem: &str) -> Self {
+        self.tls_ca = Some(ca_pem.to_owned());
         self
     }
 
@@ -77,6 +87,7 @@ impl TestAppBuilder {
                 .with_test_writer()
                 .try_init();
         }
+        crate::tls::install_crypto();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::for_data_dir(data_dir.path());
         // Cheap hashing keeps the suite fast; production parameters are
@@ -118,6 +129,7 @@ impl TestAppBuilder {
             _database: database,
             s3,
             data_dir,
+            tls_ca: self.tls_ca,
         };
         app.start_instance().await;
         app
@@ -130,6 +142,7 @@ impl TestApp {
             backend,
             tweaks: Vec::new(),
             clock_start: None,
+            tls_ca: None,
         }
     }
 
@@ -227,7 +240,10 @@ impl TestApp {
     }
 
     pub async fn client_of(&self, index: usize) -> Client {
-        Client::connect(self.url_of(index)).await.expect("connect")
+        match &self.tls_ca {
+            None => Client::connect(self.url_of(index)).await.expect("connect"),
+            Some(ca) => self.tls_client(ca, None).await.expect("connect over TLS"),
+        }
     }
 
     pub fn mail_dir(&self) -> std::path::PathBuf {

@@ -30,6 +30,7 @@ mod requires;
 mod s3;
 mod services;
 mod sso;
+pub mod tls;
 mod user;
 
 pub use app::{Backend, TestApp, TestAppBuilder};
@@ -37,7 +38,7 @@ pub use assertions::{assert_code, field_violations};
 pub use files::{chunks, metadata as file_metadata, sha256_hex, upload_with};
 pub use orgs::Team;
 pub use requires::{require_browser, require_node, require_postgres};
-pub use services::{KeyFile, TestService, assertion_claims, sign_assertion};
+pub use services::{KeyFile, TestService, assertion_claims, jwt_claims, sign_assertion};
 pub use sso::{oidc_issuer, sso_config};
 pub use user::{PASSWORD, TestUser};
 

@@ -44,6 +44,7 @@ impl TestApp {
                 name: name.into(),
                 description: format!("{name}, made by a test"),
                 role: role as i32,
+                client_certificate_pem: String::new(),
             })
             .await
             .expect("create service account")
@@ -176,4 +177,11 @@ pub fn assertion_claims(key: &KeyFile, audience: &str, now: i64) -> serde_json::
         "exp": now + 300,
         "jti": uuid::Uuid::new_v4().to_string(),
     })
+}
+
+/// The claims of a JWT (not verified: the server did that).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }

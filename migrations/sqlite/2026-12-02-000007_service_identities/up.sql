@@ -11,6 +11,9 @@ CREATE TABLE service_accounts (
     description TEXT NOT NULL,
     role TEXT NOT NULL,
     disabled_at TIMESTAMP,
+    -- SHA-256 thumbprint (base64url) of the client certificate the account
+    -- must present over mutual TLS; its tokens are bound to it (RFC 8705).
+    certificate_sha256 TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );

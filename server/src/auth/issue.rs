@@ -209,6 +209,7 @@ pub fn token_pair(
         role: role.map(|r| r.as_str().to_owned()),
         kind: None,
         client_id: None,
+        cnf: None,
         iat: now.and_utc().timestamp(),
         exp: access_expires.and_utc().timestamp(),
         iss: state.tokens.issuer().to_owned(),

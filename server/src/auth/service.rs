@@ -156,7 +156,11 @@ impl AuthService for AuthApi {
         &self,
         request: Request<pb::ExchangeTokenRequest>,
     ) -> Reply<pb::ExchangeTokenResponse> {
-        ok(exchange_token(&self.state, request.into_inner()).await)
+        let client_cert = request
+            .extensions()
+            .get::<crate::connections::ConnectionInfo>()
+            .and_then(|c| c.client_cert.clone());
+        ok(exchange_token(&self.state, request.into_inner(), client_cert).await)
     }
 
     async fn create_personal_access_token(
@@ -196,6 +200,7 @@ impl AuthService for AuthApi {
 async fn exchange_token(
     state: &AppState,
     request: pb::ExchangeTokenRequest,
+    client_cert: Option<std::sync::Arc<str>>,
 ) -> crate::error::ApiResult<pb::ExchangeTokenResponse> {
     use pb::exchange_token_request::Grant as Wire;
 
@@ -215,7 +220,7 @@ async fn exchange_token(
             ));
         }
     };
-    let issued = exchange::exchange(state, grant).await?;
+    let issued = exchange::exchange(state, grant, client_cert).await?;
     Ok(pb::ExchangeTokenResponse {
         access_token: issued.access_token,
         access_token_expire_time: Some(crate::clock::to_proto(issued.expires_at)),

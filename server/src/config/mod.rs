@@ -5,6 +5,7 @@
 mod limits;
 mod security;
 mod storage;
+mod tls;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 pub use limits::LimitsConfig;
 pub use security::{PasswordConfig, SessionConfig, TokenConfig};
 pub use storage::{S3Config, StorageConfig};
+pub use tls::{ClientAuth, TlsConfig};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -76,7 +78,8 @@ pub struct Config {
     pub trusted_proxies: Vec<crate::layers::client_address::Cidr>,
 
     /// The URL clients reach this server at; used in links the server hands
-    /// out (email verification, signed downloads). Default: `http://<listen>`.
+    /// out (email verification, signed downloads). Default: `http://<listen>`
+    /// (`https://` with `--tls-cert`).
     #[arg(long, env = "TENANTRY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -105,6 +108,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub storage: StorageConfig,
+
+    #[command(flatten)]
+    pub tls: TlsConfig,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -139,7 +145,14 @@ impl Config {
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| {
+                let scheme = if self.tls.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", self.listen)
+            })
             .trim_end_matches('/')
             .to_owned()
     }

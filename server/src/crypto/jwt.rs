@@ -37,11 +37,22 @@ pub struct AccessClaims {
     /// The OAuth client a service token was issued to (RFC 9068 §2.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The client certificate the token is bound to (RFC 8705 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
     pub aud: String,
     pub jti: String,
+}
+
+/// What a token is bound to: the SHA-256 thumbprint (base64url) of a client
+/// certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    #[serde(rename = "x5t#S256")]
+    pub x5t_s256: String,
 }
 
 /// The `kind` claim of a service account's token.

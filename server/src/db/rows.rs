@@ -295,6 +295,7 @@ pub struct ServiceAccountRow {
     #[diesel(deserialize_as = String)]
     pub role: Role,
     pub disabled_at: Option<NaiveDateTime>,
+    pub certificate_sha256: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

@@ -162,6 +162,7 @@ pub(in crate::db) mod tenant {
             description -> Text,
             role -> Text,
             disabled_at -> Nullable<Timestamp>,
+            certificate_sha256 -> Nullable<Text>,
             created_at -> Timestamp,
             updated_at -> Timestamp,
         }

@@ -19,6 +19,7 @@ use crate::{
     access::{self, Access, Callers, SsoSession},
     auth::liveness::SessionLiveness,
     clock::SharedClock,
+    connections::ConnectionInfo,
     crypto::jwt::TokenCodec,
     error::ApiError,
 };
@@ -105,8 +106,17 @@ where
                 }
             });
         }
+        let client_cert = request
+            .extensions()
+            .get::<ConnectionInfo>()
+            .and_then(|c| c.client_cert.clone());
+        let needs = Needs {
+            rule,
+            sso_rule,
+            callers,
+        };
         Box::pin(async move {
-            match verifier.admit(token, rule, sso_rule, callers).await {
+            match verifier.admit(token, needs, client_cert.as_deref()).await {
                 Ok(context) => {
                     let span = tracing::Span::current();
                     span.record("user_id", context.user_id().as_str());
@@ -126,10 +136,14 @@ impl Verifier {
     async fn admit(
         &self,
         token: Option<String>,
-        rule: Access,
-        sso_rule: SsoSession,
-        callers: Callers,
+        needs: Needs,
+        client_cert: Option<&str>,
     ) -> Result<crate::context::Caller, ApiError> {
+        let Needs {
+            rule,
+            sso_rule,
+            callers,
+        } = needs;
         let token = token.ok_or(ApiError::Unauthenticated(
             "this call needs `authorization: Bearer <access token>`",
         ))?;
@@ -137,6 +151,13 @@ impl Verifier {
             self.liveness.personal_token(&token).await?
         } else {
             let claims = self.claims(&token)?;
+            if let Some(bound) = &claims.cnf
+                && client_cert != Some(bound.x5t_s256.as_str())
+            {
+                return Err(ApiError::Unauthenticated(
+                    "this token is bound to a client certificate that this connection did not present",
+                ));
+            }
             self.liveness.context(&claims).await?
         };
         callers
@@ -156,6 +177,14 @@ impl Verifier {
         }
         Ok(context)
     }
+}
+
+/// What a method's rules ask of its caller.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    rule: Access,
+    sso_rule: SsoSession,
+    callers: Callers,
 }
 
 impl Verifier {

@@ -43,6 +43,17 @@ fn check_description(violations: &mut Violations, raw: &str) -> Option<String> {
     violations.take("description", checked)
 }
 
+/// The thumbprint of a client certificate to bind an account to; `None`
+/// inside for an empty text (no binding).
+fn check_certificate(violations: &mut Violations, pem: &str) -> Option<Option<String>> {
+    if pem.trim().is_empty() {
+        return Some(None);
+    }
+    violations
+        .take("client_certificate_pem", crate::tls::pem_thumbprint(pem))
+        .map(Some)
+}
+
 pub fn parse_account_id(raw: &str) -> ApiResult<ServiceAccountId> {
     ServiceAccountId::parse(raw).map_err(|d| ApiError::invalid("service_account_id", d))
 }
@@ -59,6 +70,7 @@ pub async fn create_service_account(
     let name = violations.take("name", short_name(&request.name, MAX_NAME));
     let description = check_description(&mut violations, &request.description);
     let role = check_role(&mut violations, request.role, granter);
+    let certificate = check_certificate(&mut violations, &request.client_certificate_pem);
     violations.finish()?;
     let now = state.now();
     let row = ServiceAccountRow {
@@ -68,6 +80,7 @@ pub async fn create_service_account(
         description: description.unwrap_or_default(),
         role: role.unwrap_or(Role::Viewer),
         disabled_at: None,
+        certificate_sha256: certificate.flatten(),
         created_at: now,
         updated_at: now,
     };
@@ -149,6 +162,10 @@ pub async fn update_service_account(
     let role = request
         .role
         .and_then(|value| check_role(&mut violations, value, granter));
+    let certificate = request
+        .client_certificate_pem
+        .as_deref()
+        .and_then(|pem| check_certificate(&mut violations, pem));
     violations.finish()?;
     let row = change(
         state,
@@ -166,6 +183,9 @@ pub async fn update_service_account(
             }
             if let Some(role) = role {
                 row.role = role;
+            }
+            if let Some(certificate) = certificate {
+                row.certificate_sha256 = certificate;
             }
         },
     )
@@ -225,9 +245,13 @@ async fn change(
             edit(&mut row);
             row.updated_at = st.now();
             store::save_account(&mut t, &row)?;
-            let event = Event::by(&caller, action, "service_account", &row.id).details(
-                serde_json::json!({ "name": row.name, "role": row.role.as_str(), "disabled": row.disabled_at.is_some() }),
-            );
+            let event =
+                Event::by(&caller, action, "service_account", &row.id).details(serde_json::json!({
+                    "name": row.name,
+                    "role": row.role.as_str(),
+                    "disabled": row.disabled_at.is_some(),
+                    "certificate_sha256": row.certificate_sha256,
+                }));
             audit::record(&mut t, st.now(), &meta, event)?;
             st.liveness.forget_all();
             Ok(row)

@@ -18,6 +18,7 @@ pub fn account(row: &ServiceAccountRow) -> pb::ServiceAccount {
         disabled: row.disabled_at.is_some(),
         create_time: Some(to_proto(row.created_at)),
         update_time: Some(to_proto(row.updated_at)),
+        certificate_sha256: row.certificate_sha256.clone().unwrap_or_default(),
     }
 }
 

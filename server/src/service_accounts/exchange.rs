@@ -6,7 +6,7 @@
 //! Failures count toward a lockout per client, as wrong passwords count per
 //! address; a success clears it.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::NaiveDateTime;
@@ -21,7 +21,7 @@ use crate::{
     access::Role,
     auth::lockout,
     crypto::{
-        jwt::{AccessClaims, SERVICE_KIND},
+        jwt::{AccessClaims, Confirmation, SERVICE_KIND},
         tokens::hash_token,
     },
     db::{TenantScope, Tx, rows::ServiceCredentialRow, upsert},
@@ -102,18 +102,26 @@ const WRONG_CLIENT: Refusal = Refusal::InvalidClient("unknown client or wrong cl
 const BAD_ASSERTION: Refusal =
     Refusal::InvalidGrant("the assertion is malformed, forged, expired or not for this server");
 const DISABLED: &str = "the service account is disabled";
+const UNBOUND: &str =
+    "this service account is bound to a client certificate: connect with it over mutual TLS";
 /// The longest an assertion may live (RFC 7523 leaves it to the server).
 const MAX_ASSERTION_SECS: i64 = 3600;
 /// Clock skew allowed between the service and this server.
 const SKEW_SECS: i64 = 60;
 
 /// Exchanges a grant for an access token, counted in the sign-in metrics.
-pub async fn exchange(state: &AppState, grant: Grant) -> Result<Issued, Refusal> {
+/// `client_cert` is the thumbprint of the certificate the connection
+/// presented (mutual TLS), if any.
+pub async fn exchange(
+    state: &AppState,
+    grant: Grant,
+    client_cert: Option<Arc<str>>,
+) -> Result<Issued, Refusal> {
     let method = match grant {
         Grant::ClientCredentials { .. } => "client_credentials",
         Grant::JwtBearer { .. } => "jwt_bearer",
     };
-    let answer = run(state, grant).await;
+    let answer = run(state, grant, client_cert).await;
     let outcome = match &answer {
         Ok(_) => "success",
         Err(Refusal::InvalidClient(_) | Refusal::InvalidGrant(_)) => "failure",
@@ -125,7 +133,11 @@ pub async fn exchange(state: &AppState, grant: Grant) -> Result<Issued, Refusal>
     answer
 }
 
-async fn run(state: &AppState, grant: Grant) -> Result<Issued, Refusal> {
+async fn run(
+    state: &AppState,
+    grant: Grant,
+    client_cert: Option<Arc<str>>,
+) -> Result<Issued, Refusal> {
     let client_id = client_of(&grant)?;
     let now = state.now();
     let throttle = format!("client:{client_id}");
@@ -148,7 +160,7 @@ async fn run(state: &AppState, grant: Grant) -> Result<Issued, Refusal> {
     let settled = match checked {
         Ok(credential) => {
             state
-                .write(move |tx, st| settle(tx, st, &grant, &credential))
+                .write(move |tx, st| settle(tx, st, &grant, &credential, client_cert.as_deref()))
                 .await?
         }
         Err(refusal) => Settled::Refused(refusal),
@@ -304,6 +316,7 @@ fn settle(
     state: &AppState,
     grant: &Grant,
     credential: &ServiceCredentialRow,
+    client_cert: Option<&str>,
 ) -> Result<Settled, ApiError> {
     let now = state.now();
     if let Grant::JwtBearer { assertion } = grant
@@ -322,6 +335,11 @@ fn settle(
             Grant::JwtBearer { .. } => Refusal::InvalidGrant(DISABLED),
         }));
     }
+    if let Some(bound) = &account.certificate_sha256
+        && client_cert != Some(bound.as_str())
+    {
+        return Ok(Settled::Refused(Refusal::InvalidClient(UNBOUND)));
+    }
     lockout::clear(tx.conn(), &format!("client:{}", account.id))?;
     store::mark_used(tx, &credential.id, now)?;
     let expires_at = after(now, state.config.tokens.access_token_ttl);
@@ -334,6 +352,10 @@ fn settle(
             role: Some(account.role.as_str().to_owned()),
             kind: Some(SERVICE_KIND.to_owned()),
             client_id: Some(account.id.clone()),
+            cnf: account
+                .certificate_sha256
+                .clone()
+                .map(|x5t_s256| Confirmation { x5t_s256 }),
             iat: now.and_utc().timestamp(),
             exp: expires_at.and_utc().timestamp(),
             iss: state.tokens.issuer().to_owned(),

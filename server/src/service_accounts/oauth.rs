@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use super::exchange::{self, Grant, Refusal};
-use crate::state::AppState;
+use crate::{connections::ConnectionInfo, state::AppState};
 
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
@@ -25,12 +25,18 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// `POST /oauth/token`.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(state): State<AppState>,
+    connection: Option<Extension<ConnectionInfo>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let grant = match read_grant(&headers, &body) {
         Ok(grant) => grant,
         Err(refusal) => return refused(refusal),
     };
-    match exchange::exchange(&state, grant).await {
+    let client_cert = connection.and_then(|Extension(c)| c.client_cert);
+    match exchange::exchange(&state, grant, client_cert).await {
         Ok(issued) => no_store(
             StatusCode::OK,
             json!({

@@ -67,6 +67,7 @@ pub fn save_account(t: &mut Tenant<'_>, row: &ServiceAccountRow) -> ApiResult<()
         service_accounts::description.eq(&row.description),
         service_accounts::role.eq(row.role.as_str()),
         service_accounts::disabled_at.eq(row.disabled_at),
+        service_accounts::certificate_sha256.eq(&row.certificate_sha256),
         service_accounts::updated_at.eq(row.updated_at),
     ))
     .execute(t.conn())?;

@@ -70,6 +70,7 @@ async fn an_admin_manages_service_accounts_and_every_change_is_audited(backend: 
             name: Some("robot-2".into()),
             description: None,
             role: Some(Role::Viewer as i32),
+            client_certificate_pem: None,
         })
         .await
         .unwrap()
@@ -120,8 +121,8 @@ async fn roles_of_service_accounts_stop_below_owner_and_the_makers_own(backend: 
     let team = app.team("acme").await;
     let create = |role: Role, name: &str| CreateServiceAccountRequest {
         name: name.into(),
-        description: String::new(),
         role: role as i32,
+        ..CreateServiceAccountRequest::default()
     };
     let owner_role = team
         .owner

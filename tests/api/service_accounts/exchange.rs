@@ -1,7 +1,6 @@
 //! The JWT-bearer grant (RFC 7523) and the refusals of both grants, through
 //! `AuthService.ExchangeToken`.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use ed25519_dalek::pkcs8::{
     EncodePrivateKey as _, EncodePublicKey as _, spki::der::pem::LineEnding,
 };
@@ -20,12 +19,6 @@ use tenantry_tests::{
 };
 use tonic::Code;
 use tonic_types::StatusExt as _;
-
-/// The claims of an access token (not verified: the server did that).
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
 
 async fn lenient(backend: Backend) -> TestApp {
     // Many refusals in a row for one client: keep the lockout out of the way
@@ -53,7 +46,7 @@ async fn generated_key_files_sign_assertions_for_tokens(backend: Backend) {
         assert_eq!(issued.service_account_id, id);
         assert_eq!(issued.organization_id, team.org.id);
         assert_eq!(issued.role, Role::Member as i32);
-        let claims = claims_of(&issued.access_token);
+        let claims = tenantry_tests::jwt_claims(&issued.access_token);
         assert_eq!(claims["kind"], "service", "{algorithm:?}: {claims}");
         assert_eq!(
             (claims["sub"].as_str(), claims["tid"].as_str()),
