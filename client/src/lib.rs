@@ -1,8 +1,9 @@
 //! Rust client for Tenantry.
 //!
 //! The generated gRPC clients and messages are re-exported per area
-//! ([`auth`], [`org`], [`audit`]); [`Client`] holds one connection and the
-//! caller's access token and hands out a stub per service that sends it.
+//! ([`auth`], [`org`], [`audit`], [`file`], [`sso`], [`serviceaccount`]);
+//! [`Client`] holds one connection (plain or TLS) and the caller's access
+//! token and hands out a stub per service that sends it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,7 +35,7 @@ use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
 
 /// The channel every stub of a [`Client`] uses.
@@ -48,10 +49,28 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`).
+    /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`); an
+    /// `https://` endpoint is verified against the system's roots.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(endpoint.into())?.connect().await?;
-        Ok(Self::from_channel(channel))
+        Self::connect_with_ca(endpoint, None).await
+    }
+
+    /// Connects to `endpoint`; an `https://` endpoint is verified against
+    /// `ca_pem` (a PEM CA certificate) when given, else the system's roots.
+    pub async fn connect_with_ca(
+        endpoint: impl Into<String>,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, tonic::transport::Error> {
+        let endpoint = endpoint.into();
+        let mut target = Endpoint::from_shared(endpoint.clone())?;
+        if endpoint.starts_with("https://") {
+            let tls = match ca_pem {
+                Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            target = target.tls_config(tls)?;
+        }
+        Ok(Self::from_channel(target.connect().await?))
     }
 
     /// Wraps an existing channel.

@@ -104,7 +104,14 @@ pub async fn add_key(
     .await?;
     let key_file = key
         .private_pem
-        .map(|pem| keys::key_file(&row.id, &row.service_account_id, &pem))
+        .map(|pem| {
+            keys::key_file(
+                &row.id,
+                &row.service_account_id,
+                &pem,
+                state.tokens.issuer(),
+            )
+        })
         .unwrap_or_default();
     Ok(pb::AddServiceAccountKeyResponse {
         key: Some(convert::key(&row)?),

@@ -136,13 +136,14 @@ pub fn verifying(algorithm: KeyAlgorithm, public_pem: &str) -> ApiResult<Decodin
 }
 
 /// The JSON key file of a generated pair: everything a service needs to
-/// sign its assertions.
-pub fn key_file(key_id: &str, client_id: &str, private_pem: &str) -> String {
+/// sign its assertions, and the `aud` they must name (`issuer`).
+pub fn key_file(key_id: &str, client_id: &str, private_pem: &str, issuer: &str) -> String {
     serde_json::json!({
         "type": "serviceaccount",
         "key_id": key_id,
         "client_id": client_id,
         "private_key": private_pem,
+        "issuer": issuer,
     })
     .to_string()
 }

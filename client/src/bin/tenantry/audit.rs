@@ -48,6 +48,7 @@ pub async fn run(session: &mut Session, command: AuditCommand) -> anyhow::Result
                 let actor =
                     match ActorType::try_from(e.actor_type).unwrap_or(ActorType::Unspecified) {
                         ActorType::User => e.actor_id.clone(),
+                        ActorType::ServiceAccount => format!("service account {}", e.actor_id),
                         other => other
                             .as_str_name()
                             .trim_start_matches("ACTOR_TYPE_")

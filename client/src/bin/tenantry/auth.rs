@@ -21,15 +21,23 @@ pub enum AuthCommand {
     },
     /// Confirms the email address with the mailed token.
     VerifyEmail { token: String },
-    /// Signs in and keeps the session in the profile.
+    /// Signs in and keeps the session in the profile: a person with
+    /// `--email` and a password, a service account with `--key-file`.
     Login {
-        #[arg(long)]
-        email: String,
+        #[arg(
+            long,
+            required_unless_present = "key_file",
+            conflicts_with = "key_file"
+        )]
+        email: Option<String>,
         #[command(flatten)]
         password: Password,
         /// Organization to pin the session to.
         #[arg(long)]
         org: Option<String>,
+        /// A service account's key file (from `service-accounts keys add`).
+        #[arg(long)]
+        key_file: Option<std::path::PathBuf>,
     },
     /// Ends the session.
     Logout,
@@ -43,7 +51,14 @@ pub enum AuthCommand {
 pub struct Password {
     /// The password (better: the TENANTRY_PASSWORD environment variable).
     #[arg(long, env = "TENANTRY_PASSWORD", hide_env_values = true)]
-    password: String,
+    password: Option<String>,
+}
+
+impl Password {
+    fn required(self) -> anyhow::Result<String> {
+        self.password
+            .ok_or_else(|| anyhow::anyhow!("a password is needed: --password or TENANTRY_PASSWORD"))
+    }
 }
 
 pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<()> {
@@ -58,7 +73,7 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
                 .auth()
                 .register(RegisterRequest {
                     email,
-                    password: password.password,
+                    password: password.required()?,
                     display_name: name,
                 })
                 .await?
@@ -79,16 +94,29 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             println!("email verified");
         }
         AuthCommand::Login {
+            key_file: Some(key_file),
+            ..
+        } => {
+            let answer = session.sign_in_with_key(&key_file).await?;
+            println!(
+                "signed in as service account {} in organization {} ({})",
+                answer.service_account_id,
+                answer.organization_id,
+                show::role(answer.role)
+            );
+        }
+        AuthCommand::Login {
             email,
             password,
             org,
+            key_file: None,
         } => {
             let login = session
                 .anonymous()
                 .auth()
                 .login(LoginRequest {
-                    email,
-                    password: password.password,
+                    email: email.unwrap_or_default(),
+                    password: password.required()?,
                     organization_id: org.unwrap_or_default(),
                 })
                 .await?

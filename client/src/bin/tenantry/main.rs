@@ -4,9 +4,12 @@
 mod audit;
 mod auth;
 mod files;
+mod key_file;
 mod org;
 mod profile;
+mod service_accounts;
 mod show;
+mod tokens;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +30,11 @@ struct Cli {
     #[arg(long, env = "TENANTRY_PROFILE", global = true)]
     profile: Option<std::path::PathBuf>,
 
+    /// The CA certificate (PEM) that signed an `https://` server's
+    /// certificate. Default: the system's roots.
+    #[arg(long, env = "TENANTRY_CA_CERT", global = true)]
+    ca_cert: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -44,18 +52,30 @@ enum Command {
     /// The organization's audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Service accounts of the organization, their keys and secrets.
+    #[command(subcommand)]
+    ServiceAccounts(service_accounts::ServiceAccountsCommand),
+    /// Your personal access tokens, for scripts and CI.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = async {
-        let mut session = profile::Session::open(&cli.server, cli.profile.clone()).await?;
+        // Two rustls crypto providers are linked: name the one to use.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let mut session =
+            profile::Session::open(&cli.server, cli.profile.clone(), cli.ca_cert.as_deref())
+                .await?;
         match cli.command {
             Command::Auth(command) => auth::run(&mut session, command).await,
             Command::Org(command) => org::run(&mut session, command).await,
             Command::Files(command) => files::run(&mut session, command).await,
             Command::Audit(command) => audit::run(&mut session, command).await,
+            Command::ServiceAccounts(command) => service_accounts::run(&mut session, command).await,
+            Command::Tokens(command) => tokens::run(&mut session, command).await,
         }
     }
     .await;

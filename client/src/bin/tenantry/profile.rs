@@ -1,6 +1,7 @@
 //! The signed-in session on disk (mode 0600) and a client that sends its
 //! access token, refreshing the pair first when the access token has (almost)
-//! run out.
+//! run out — or, for a service account signed in with a key file, exchanging
+//! a new assertion (a service has no refresh token).
 
 use std::{os::unix::fs::OpenOptionsExt as _, path::PathBuf, time::SystemTime};
 
@@ -18,6 +19,9 @@ struct Stored {
     access_expires: i64,
     refresh_token: String,
     organization_id: String,
+    /// For a service account: the key file it signs in with.
+    #[serde(default)]
+    key_file: String,
 }
 
 pub struct Session {
@@ -28,14 +32,24 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(server: &str, path: Option<PathBuf>) -> anyhow::Result<Self> {
+    pub async fn open(
+        server: &str,
+        path: Option<PathBuf>,
+        ca_cert: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         let path = path.unwrap_or_else(default_path);
         let stored: Stored = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .with_context(|| format!("reading {}", path.display()))?,
             Err(_) => Stored::default(),
         };
-        let client = Client::connect(server.to_owned())
+        let ca = match ca_cert {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        let client = Client::connect_with_ca(server.to_owned(), ca.as_deref())
             .await
             .with_context(|| format!("cannot reach {server}"))?;
         let stored = if stored.server == server {
@@ -58,6 +72,13 @@ impl Session {
 
     /// A client with a fresh access token; errors when not signed in.
     pub async fn signed_in(&mut self) -> anyhow::Result<Client> {
+        if !self.stored.key_file.is_empty() {
+            if self.stored.access_expires - 30 < now() {
+                let key_file = PathBuf::from(&self.stored.key_file);
+                self.sign_in_with_key(&key_file).await?;
+            }
+            return Ok(self.client.with_token(self.stored.access_token.clone()));
+        }
         if self.stored.refresh_token.is_empty() {
             anyhow::bail!("not signed in: run `tenantry login --email …` first");
         }
@@ -89,8 +110,33 @@ impl Session {
                 .map_or(0, |t| t.seconds),
             refresh_token: tokens.refresh_token.clone(),
             organization_id: tokens.organization_id.clone(),
+            key_file: String::new(),
         };
         self.save()
+    }
+
+    /// Signs a service account in with its key file and keeps the token
+    /// (and the key file's path, to sign in again when it runs out).
+    pub async fn sign_in_with_key(
+        &mut self,
+        key_file: &std::path::Path,
+    ) -> anyhow::Result<tenantry_client::auth::v1::ExchangeTokenResponse> {
+        let key_file = std::fs::canonicalize(key_file)
+            .with_context(|| format!("reading {}", key_file.display()))?;
+        let answer = crate::key_file::exchange(&self.anonymous(), &key_file, now()).await?;
+        self.stored = Stored {
+            server: self.server.clone(),
+            access_token: answer.access_token.clone(),
+            access_expires: answer
+                .access_token_expire_time
+                .as_ref()
+                .map_or(0, |t| t.seconds),
+            refresh_token: String::new(),
+            organization_id: answer.organization_id.clone(),
+            key_file: key_file.display().to_string(),
+        };
+        self.save()?;
+        Ok(answer)
     }
 
     pub fn forget(&mut self) -> anyhow::Result<()> {

@@ -542,8 +542,9 @@ export type AddServiceAccountKeyResponse = Message<"tenantry.serviceaccount.v1.A
 
   /**
    * For a generated key only, and only in this answer: the JSON key file
-   * `{"type": "serviceaccount", "key_id", "client_id", "private_key"}` with
-   * the private key in PKCS#8 PEM.
+   * `{"type": "serviceaccount", "key_id", "client_id", "private_key",
+   * "issuer"}` with the private key in PKCS#8 PEM and the `aud` its
+   * assertions must name.
    *
    * @generated from field: string key_file = 2;
    */
