@@ -43,12 +43,30 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A browser that also trusts the server certificate whose public key
+    /// has this SHA-256 (base64): Chromium's `--ignore-certificate-errors-
+    /// spki-list`, which keeps every other certificate check.
+    pub async fn trusting(spki_sha256: &str) -> Self {
+        Self::start_with(&[format!(
+            "--ignore-certificate-errors-spki-list={spki_sha256}"
+        )])
+        .await
+    }
+
+    async fn start_with(args: &[String]) -> Self {
         node::ensure_modules("playwright-core").unwrap_or_else(|e| panic!("{e}"));
         let mut command = std::process::Command::new("node");
         command
             .arg("browser/fetcher.mjs")
             .current_dir(node::dir())
             .env("TENANTRY_CHROMIUM", chromium())
+            .env(
+                "TENANTRY_CHROMIUM_ARGS",
+                serde_json::to_string(args).expect("JSON"),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

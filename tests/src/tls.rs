@@ -22,6 +22,9 @@ pub struct TestCa {
 pub struct Pair {
     pub cert: String,
     pub key: String,
+    /// SHA-256 of the public key (SubjectPublicKeyInfo), base64: what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes.
+    pub spki_sha256: String,
 }
 
 impl TestCa {
@@ -55,11 +58,16 @@ impl TestCa {
     }
 
     fn sign(&self, params: CertificateParams) -> Pair {
+        use base64::{Engine as _, engine::general_purpose::STANDARD};
+        use sha2::Digest as _;
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         Pair {
             cert: cert.pem(),
             key: key.serialize_pem(),
+            spki_sha256: STANDARD.encode(sha2::Sha256::digest(
+                rcgen::PublicKeyData::subject_public_key_info(&key),
+            )),
         }
     }
 }

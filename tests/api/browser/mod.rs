@@ -3,3 +3,4 @@
 
 mod demo_app;
 mod grpc_web;
+mod over_tls;

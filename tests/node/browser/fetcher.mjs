@@ -30,8 +30,9 @@ const origins = { app: await origin(), other: await origin() };
 const browser = await chromium.launch({
   executablePath,
   headless: true,
-  // Root in a container has no user namespace for the sandbox.
-  args: ['--no-sandbox'],
+  // Root in a container has no user namespace for the sandbox. Extra flags
+  // (JSON array) come from the test, e.g. the SPKI of a test certificate.
+  args: ['--no-sandbox', ...JSON.parse(process.env.TENANTRY_CHROMIUM_ARGS || '[]')],
 });
 const pages = {};
 for (const [name, url] of Object.entries(origins)) {

@@ -13,6 +13,7 @@ mod load;
 mod procs;
 mod report;
 mod scenarios;
+mod services;
 
 use std::path::PathBuf;
 

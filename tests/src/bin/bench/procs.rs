@@ -11,6 +11,8 @@ use tokio::process::{Child, Command};
 
 pub struct Process {
     pub addr: String,
+    /// The PostgreSQL database it uses; `None` for SQLite in its data dir.
+    pub database_url: Option<String>,
     child: Child,
 }
 
@@ -63,12 +65,25 @@ pub async fn baseline() -> Process {
         .spawn()
         .expect("baseline-server (build it: cargo build --release -p tenantry-tests --bins)");
     wait_for(&addr).await;
-    Process { addr, child }
+    Process {
+        addr,
+        database_url: None,
+        child,
+    }
 }
 
 /// Tenantry with production settings except rate limits (off: the load
 /// generator is one client) and request logs (warnings only).
 pub async fn tenantry(data_dir: &Path, database_url: Option<&str>) -> Process {
+    tenantry_with(data_dir, database_url, &[]).await
+}
+
+/// Tenantry as [`tenantry`] starts it, with `extra` flags (TLS).
+pub async fn tenantry_with(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    extra: &[String],
+) -> Process {
     let addr = format!("127.0.0.1:{}", free_port());
     let mut command = Command::new(sibling("tenantry-server"));
     command
@@ -88,9 +103,14 @@ pub async fn tenantry(data_dir: &Path, database_url: Option<&str>) -> Process {
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
     }
+    command.args(extra);
     let child = command
         .spawn()
         .expect("tenantry-server (build it: cargo build --release -p tenantry-server)");
     wait_for(&addr).await;
-    Process { addr, child }
+    Process {
+        addr,
+        database_url: database_url.map(str::to_owned),
+        child,
+    }
 }

@@ -36,9 +36,9 @@ use crate::{
 
 const PASSWORD: &str = "correct horse battery staple";
 const MIB: usize = 1024 * 1024;
-const CONNECTIONS: usize = 4;
+pub(crate) const CONNECTIONS: usize = 4;
 
-fn row(scenario: impl Into<String>, value: f64, unit: &'static str) -> Row {
+pub(crate) fn row(scenario: impl Into<String>, value: f64, unit: &'static str) -> Row {
     Row {
         scenario: scenario.into(),
         value,
@@ -113,7 +113,7 @@ async fn login(
 }
 
 /// `CONNECTIONS` clients to `addr` carrying `token`.
-async fn pool(addr: &str, token: Option<&str>) -> Arc<Vec<Client>> {
+pub(crate) async fn pool(addr: &str, token: Option<&str>) -> Arc<Vec<Client>> {
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
         let client = connect(addr).await;
@@ -157,6 +157,9 @@ pub async fn all(
     }
     if wanted("revocation") {
         revocation(section, server, data, database_url).await;
+    }
+    if wanted("services") {
+        crate::services::services(section, server, &owner, data).await;
     }
 }
 
