@@ -138,6 +138,8 @@ async fn sweep(state: &AppState) -> ApiResult<Outcome> {
     let grace = chrono::Duration::from_std(state.config.storage.orphan_grace)
         .unwrap_or(chrono::Duration::hours(1));
     let cutoff = now - grace;
+    // The recurring sweep is also when spent assertion ids are forgotten.
+    crate::service_accounts::exchange::forget_spent_assertions(state).await?;
     let unfinished = state.blobs.sweep_unfinished(cutoff).await?;
     let mut orphans = 0_u64;
     let mut token = None;

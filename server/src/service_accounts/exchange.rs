@@ -419,3 +419,18 @@ fn spend_assertion(
     let key = hash_token(&format!("{client_id}\n{}", spent.jti));
     upsert::insert_assertion_jti_if_absent(tx.conn(), &key, expires)
 }
+
+/// Deletes the ids of assertions that have expired: a replay of one would
+/// be refused for its `exp` anyway.
+pub async fn forget_spent_assertions(state: &AppState) -> Result<usize, ApiError> {
+    use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
+
+    use crate::db::schema::assertion_jtis;
+    let now = state.now();
+    state
+        .write(move |tx, _| {
+            let expired = assertion_jtis::table.filter(assertion_jtis::expires_at.lt(now));
+            Ok(diesel::delete(expired).execute(tx.conn())?)
+        })
+        .await
+}

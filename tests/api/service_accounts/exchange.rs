@@ -233,6 +233,11 @@ async fn bad_assertions_and_secrets_are_refused(backend: Backend) {
     ))
     .await
     .expect("the account's other key still works");
+
+    // Once the janitor forgets spent ids, a replay is refused for its age.
+    app.advance(chrono::Duration::hours(2));
+    app.run_jobs().await;
+    assert_code(app.exchange_assertion(&once).await, Code::Unauthenticated);
 }
 
 async fn repeated_failures_lock_a_client_out_for_a_while(backend: Backend) {
