@@ -153,8 +153,7 @@ pub fn access(path: &str) -> Option<Access> {
             | "ListPersonalAccessTokens"
             | "RevokePersonalAccessToken",
         ) => SignedIn,
-        // Pinned to the token's organization, with a role no higher than
-        // the caller's there.
+        // Pinned to the token's organization, capped at the caller's role.
         (AUTH, "CreatePersonalAccessToken") => Org(Role::Viewer),
 
         (

@@ -96,43 +96,13 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
         AuthCommand::Login {
             key_file: Some(key_file),
             ..
-        } => {
-            let answer = session.sign_in_with_key(&key_file).await?;
-            println!(
-                "signed in as service account {} in organization {} ({})",
-                answer.service_account_id,
-                answer.organization_id,
-                show::role(answer.role)
-            );
-        }
+        } => login_service(session, &key_file).await?,
         AuthCommand::Login {
             email,
             password,
             org,
             key_file: None,
-        } => {
-            let login = session
-                .anonymous()
-                .auth()
-                .login(LoginRequest {
-                    email: email.unwrap_or_default(),
-                    password: password.required()?,
-                    organization_id: org.unwrap_or_default(),
-                })
-                .await?
-                .into_inner();
-            let tokens = login.tokens.unwrap_or_default();
-            session.store(&tokens)?;
-            let user = login.user.unwrap_or_default();
-            match tokens.organization_id.as_str() {
-                "" => println!("signed in as {} (no organization)", user.email),
-                org => println!(
-                    "signed in as {} in organization {org} ({})",
-                    user.email,
-                    show::role(tokens.role)
-                ),
-            }
-        }
+        } => login(session, email.unwrap_or_default(), password, org).await?,
         AuthCommand::Logout => {
             let client = session.signed_in().await?;
             client.auth().logout(LogoutRequest {}).await?;
@@ -181,5 +151,48 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             }
         }
     }
+    Ok(())
+}
+
+/// `login --email`: a person's password sign-in.
+async fn login(
+    session: &mut Session,
+    email: String,
+    password: Password,
+    org: Option<String>,
+) -> anyhow::Result<()> {
+    let login = session
+        .anonymous()
+        .auth()
+        .login(LoginRequest {
+            email,
+            password: password.required()?,
+            organization_id: org.unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    let tokens = login.tokens.unwrap_or_default();
+    session.store(&tokens)?;
+    let user = login.user.unwrap_or_default();
+    match tokens.organization_id.as_str() {
+        "" => println!("signed in as {} (no organization)", user.email),
+        org => println!(
+            "signed in as {} in organization {org} ({})",
+            user.email,
+            show::role(tokens.role)
+        ),
+    }
+    Ok(())
+}
+
+/// `login --key-file`: a service account signs in with its key.
+async fn login_service(session: &mut Session, key_file: &std::path::Path) -> anyhow::Result<()> {
+    let answer = session.sign_in_with_key(key_file).await?;
+    println!(
+        "signed in as service account {} in organization {} ({})",
+        answer.service_account_id,
+        answer.organization_id,
+        show::role(answer.role)
+    );
     Ok(())
 }
