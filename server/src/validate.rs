@@ -90,12 +90,15 @@ pub fn visible_text(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A name people read in lists (service accounts, tokens): trimmed, 1 to
-/// `max` characters, all visible.
+/// A name people read in lists (organizations, service accounts, tokens):
+/// trimmed, 1 to `max` characters, all visible.
 pub fn short_name(raw: &str, max: usize) -> Result<String, String> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > max {
-        return Err(format!("must be 1 to {max} characters"));
+    if name.is_empty() {
+        return Err("is required".into());
+    }
+    if name.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
     }
     visible_text(name)?;
     Ok(name.to_owned())

@@ -38,7 +38,9 @@ pub use assertions::{assert_code, field_violations};
 pub use files::{chunks, metadata as file_metadata, sha256_hex, upload_with};
 pub use orgs::Team;
 pub use requires::{require_browser, require_node, require_postgres};
-pub use services::{KeyFile, TestService, assertion_claims, jwt_claims, sign_assertion};
+pub use services::{
+    KeyFile, TestService, assertion_claims, jwt_claims, new_service_account, sign_assertion,
+};
 pub use sso::{oidc_issuer, sso_config};
 pub use user::{PASSWORD, TestUser};
 

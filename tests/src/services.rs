@@ -33,35 +33,45 @@ pub struct KeyFile {
     pub private_key: String,
 }
 
+/// Creates a service account `name` with `role` through `admin` (an ADMIN's
+/// client) and adds a client secret: the account and the secret.
+pub async fn new_service_account(
+    admin: &Client,
+    name: &str,
+    role: Role,
+) -> (ServiceAccount, String) {
+    let accounts = admin.service_accounts();
+    let account = accounts
+        .clone()
+        .create_service_account(CreateServiceAccountRequest {
+            name: name.into(),
+            description: format!("{name}, made by a test"),
+            role: role as i32,
+            client_certificate_pem: String::new(),
+        })
+        .await
+        .expect("create service account")
+        .into_inner()
+        .service_account
+        .expect("service account");
+    let secret = accounts
+        .clone()
+        .add_service_account_secret(AddServiceAccountSecretRequest {
+            service_account_id: account.id.clone(),
+            expire_time: None,
+        })
+        .await
+        .expect("add secret")
+        .into_inner()
+        .client_secret;
+    (account, secret)
+}
+
 impl TestApp {
     /// Creates a service account `name` with `role` as `admin`, adds a
     /// client secret and exchanges it for a token.
     pub async fn service(&self, admin: &TestUser, name: &str, role: Role) -> TestService {
-        let account = admin
-            .client
-            .service_accounts()
-            .create_service_account(CreateServiceAccountRequest {
-                name: name.into(),
-                description: format!("{name}, made by a test"),
-                role: role as i32,
-                client_certificate_pem: String::new(),
-            })
-            .await
-            .expect("create service account")
-            .into_inner()
-            .service_account
-            .expect("service account");
-        let client_secret = admin
-            .client
-            .service_accounts()
-            .add_service_account_secret(AddServiceAccountSecretRequest {
-                service_account_id: account.id.clone(),
-                expire_time: None,
-            })
-            .await
-            .expect("add secret")
-            .into_inner()
-            .client_secret;
+        let (account, client_secret) = new_service_account(&admin.client, name, role).await;
         let client = self.client().await;
         let token = self
             .exchange_secret(&account.id, &client_secret)

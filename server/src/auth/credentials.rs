@@ -172,7 +172,8 @@ pub fn mark_token_used(tx: &mut Tx<'_>, token_id: &str, now: NaiveDateTime) -> A
     Ok(())
 }
 
-fn organization_live(tx: &mut Tx<'_>, org_id: &str) -> ApiResult<bool> {
+/// Whether the organization exists and is not deleted.
+pub fn organization_live(tx: &mut Tx<'_>, org_id: &str) -> ApiResult<bool> {
     let deleted: Option<Option<NaiveDateTime>> = organizations::table
         .find(org_id)
         .select(organizations::deleted_at)

@@ -23,10 +23,7 @@ use crate::{
     clock::SharedClock,
     context::{Caller, Credential, Principal, SessionMethod},
     crypto::jwt::AccessClaims,
-    db::{
-        Db, TenantScope,
-        schema::{organizations, sessions},
-    },
+    db::{Db, TenantScope, schema::sessions},
     error::{ApiError, ApiResult},
     ops::meters::Meters,
 };
@@ -274,12 +271,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
     let mut live = revoked_at.is_none();
     let mut role = None;
     if let Some(org) = &org_id {
-        let deleted: Option<Option<NaiveDateTime>> = organizations::table
-            .find(org)
-            .select(organizations::deleted_at)
-            .first(tx.conn())
-            .optional()?;
-        live &= matches!(deleted, Some(None));
+        live &= super::credentials::organization_live(tx, org)?;
         // The organization comes from the session row the server wrote.
         role = tx
             .tenant(&TenantScope::verified(org.clone()))?

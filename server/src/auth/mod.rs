@@ -16,5 +16,6 @@ mod sessions;
 mod store;
 pub mod users;
 
+pub use personal_tokens::is_personal_token;
 pub use profile::check_password;
 pub use service::AuthApi;

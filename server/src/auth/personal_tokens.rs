@@ -21,6 +21,13 @@ use crate::{
 
 /// `tnt_pat_<256 random bits, base64url>`.
 const PREFIX: &str = "tnt_pat";
+
+/// Whether a bearer token is a personal access token (no JWT starts so).
+pub fn is_personal_token(token: &str) -> bool {
+    token
+        .strip_prefix(PREFIX)
+        .is_some_and(|rest| rest.starts_with('_'))
+}
 /// The characters of a token shown in lists.
 const SHOWN: usize = 12;
 const DEFAULT_LIFETIME_DAYS: i64 = 90;

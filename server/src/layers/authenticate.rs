@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 use super::refuse;
 use crate::{
     access::{self, Access, Callers, SsoSession},
-    auth::liveness::SessionLiveness,
+    auth::{is_personal_token, liveness::SessionLiveness},
     clock::SharedClock,
     connections::ConnectionInfo,
     crypto::jwt::TokenCodec,
@@ -147,7 +147,7 @@ impl Verifier {
         let token = token.ok_or(ApiError::Unauthenticated(
             "this call needs `authorization: Bearer <access token>`",
         ))?;
-        let context = if token.starts_with(PERSONAL_TOKEN) {
+        let context = if is_personal_token(&token) {
             self.liveness.personal_token(&token).await?
         } else {
             let claims = self.claims(&token)?;
@@ -203,7 +203,7 @@ impl Verifier {
     /// no longer verifies) is ignored, as for every public method.
     fn public_for_people(&self, token: Option<String>, callers: Callers) -> Result<(), ApiError> {
         let Some(token) = token else { return Ok(()) };
-        if token.starts_with(PERSONAL_TOKEN) {
+        if is_personal_token(&token) {
             return Err(ApiError::permission_denied(
                 "this method is for people signing in: a personal access token may not call it",
             ));
@@ -218,9 +218,6 @@ impl Verifier {
         }
     }
 }
-
-/// How a personal access token starts (no JWT does).
-const PERSONAL_TOKEN: &str = "tnt_pat_";
 
 const SSO_CONFINED: &str = "this session was opened through your organization's identity provider and acts only within that organization: sign in again with the account's own password to do this";
 

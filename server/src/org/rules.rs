@@ -25,15 +25,7 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
 }
 
 pub fn clean_name(raw: &str) -> Result<String, String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("is required".into());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
-    }
-    crate::validate::visible_text(name)?;
-    Ok(name.to_owned())
+    crate::validate::short_name(raw, MAX_NAME_CHARS)
 }
 
 /// Whether `actor` may change the membership of someone who holds `target`

@@ -40,6 +40,52 @@ fn lifetime(
     )
 }
 
+/// What every new credential names: its account and when it expires,
+/// checked into `violations` with the kind's own fields.
+struct Common {
+    account: Option<ServiceAccountId>,
+    expires_at: Option<chrono::NaiveDateTime>,
+}
+
+impl Common {
+    fn check(
+        violations: &mut Violations,
+        raw_account: &str,
+        expire_time: Option<&prost_types::Timestamp>,
+        now: chrono::NaiveDateTime,
+    ) -> Self {
+        Self {
+            account: violations.take("service_account_id", ServiceAccountId::parse(raw_account)),
+            expires_at: violations.take("expire_time", lifetime(expire_time, now)),
+        }
+    }
+
+    /// A row of `kind` (after the violations were reported), its
+    /// kind-specific columns empty.
+    fn row(
+        self,
+        caller: &Caller,
+        kind: &str,
+        now: chrono::NaiveDateTime,
+    ) -> ApiResult<ServiceCredentialRow> {
+        Ok(ServiceCredentialRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            service_account_id: self.account.unwrap_or_default().into_string(),
+            org_id: caller.tenant()?.org_id().to_string(),
+            kind: kind.to_owned(),
+            algorithm: None,
+            public_key_pem: None,
+            generated: true,
+            secret_hash: None,
+            secret_prefix: None,
+            created_at: now,
+            expires_at: self.expires_at.unwrap_or(now),
+            revoked_at: None,
+            last_used_at: None,
+        })
+    }
+}
+
 pub async fn add_key(
     state: &AppState,
     meta: RequestMeta,
@@ -48,11 +94,12 @@ pub async fn add_key(
 ) -> ApiResult<pb::AddServiceAccountKeyResponse> {
     let now = state.now();
     let mut violations = Violations::new();
-    let account = violations.take(
-        "service_account_id",
-        ServiceAccountId::parse(&request.service_account_id),
+    let common = Common::check(
+        &mut violations,
+        &request.service_account_id,
+        request.expire_time.as_ref(),
+        now,
     );
-    let expires_at = violations.take("expire_time", lifetime(request.expire_time.as_ref(), now));
     let uploaded = if request.public_key_pem.trim().is_empty() {
         None
     } else {
@@ -77,19 +124,10 @@ pub async fn add_key(
             .map_err(ApiError::internal)??,
     };
     let row = ServiceCredentialRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        service_account_id: account.unwrap_or_default().into_string(),
-        org_id: caller.tenant()?.org_id().to_string(),
-        kind: KEY.to_owned(),
         algorithm: Some(key.algorithm.as_str().to_owned()),
         public_key_pem: Some(key.public_pem),
         generated: key.private_pem.is_some(),
-        secret_hash: None,
-        secret_prefix: None,
-        created_at: now,
-        expires_at: expires_at.unwrap_or(now),
-        revoked_at: None,
-        last_used_at: None,
+        ..common.row(&caller, KEY, now)?
     };
     let details =
         serde_json::json!({ "algorithm": key.algorithm.as_str(), "generated": row.generated });
@@ -127,27 +165,18 @@ pub async fn add_secret(
 ) -> ApiResult<pb::AddServiceAccountSecretResponse> {
     let now = state.now();
     let mut violations = Violations::new();
-    let account = violations.take(
-        "service_account_id",
-        ServiceAccountId::parse(&request.service_account_id),
+    let common = Common::check(
+        &mut violations,
+        &request.service_account_id,
+        request.expire_time.as_ref(),
+        now,
     );
-    let expires_at = violations.take("expire_time", lifetime(request.expire_time.as_ref(), now));
     violations.finish()?;
     let secret = random_token(SECRET_PREFIX);
     let row = ServiceCredentialRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        service_account_id: account.unwrap_or_default().into_string(),
-        org_id: caller.tenant()?.org_id().to_string(),
-        kind: SECRET.to_owned(),
-        algorithm: None,
-        public_key_pem: None,
-        generated: true,
         secret_hash: Some(hash_token(&secret)),
         secret_prefix: Some(secret.chars().take(SHOWN).collect()),
-        created_at: now,
-        expires_at: expires_at.unwrap_or(now),
-        revoked_at: None,
-        last_used_at: None,
+        ..common.row(&caller, SECRET, now)?
     };
     let details = serde_json::json!({});
     let row = add(

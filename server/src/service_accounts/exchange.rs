@@ -140,7 +140,7 @@ async fn run(
 ) -> Result<Issued, Refusal> {
     let client_id = client_of(&grant)?;
     let now = state.now();
-    let throttle = format!("client:{client_id}");
+    let throttle = throttle_key(&client_id);
     let key = throttle.clone();
     let lock = state
         .read(move |tx, _| lockout::locked_until(tx.conn(), &key, now))
@@ -154,13 +154,15 @@ async fn run(
         .read(move |tx, _| find_presented(tx, &id, &presented))
         .await?;
     let checked = match credential {
-        Some(credential) => check(state, &grant, &credential, now).map(|()| credential),
+        Some(credential) => check(state, &grant, &credential, now).map(|spend| (credential, spend)),
         None => Err(refusal_for(&grant)),
     };
     let settled = match checked {
-        Ok(credential) => {
+        Ok((credential, spend)) => {
             state
-                .write(move |tx, st| settle(tx, st, &grant, &credential, client_cert.as_deref()))
+                .write(move |tx, st| {
+                    settle(tx, st, &credential, spend.as_ref(), client_cert.as_deref())
+                })
                 .await?
         }
         Err(refusal) => Settled::Refused(refusal),
@@ -176,6 +178,11 @@ async fn run(
         }
         Settled::Refused(other) => Err(other),
     }
+}
+
+/// The lockout counts failures per client under this key.
+fn throttle_key(client_id: &str) -> String {
+    format!("client:{client_id}")
 }
 
 fn locked(until: NaiveDateTime, now: NaiveDateTime) -> Refusal {
@@ -235,19 +242,21 @@ fn find_presented(
 }
 
 /// The credential is live and, for an assertion, the signature and claims
-/// hold.
+/// hold; then the verified assertion, whose id is still to be spent.
 fn check(
     state: &AppState,
     grant: &Grant,
     credential: &ServiceCredentialRow,
     now: NaiveDateTime,
-) -> Result<(), Refusal> {
+) -> Result<Option<Assertion>, Refusal> {
     if credential.revoked_at.is_some() || credential.expires_at <= now {
         return Err(refusal_for(grant));
     }
     match grant {
-        Grant::ClientCredentials { .. } => Ok(()),
-        Grant::JwtBearer { assertion } => check_assertion(state, assertion, credential, now),
+        Grant::ClientCredentials { .. } => Ok(None),
+        Grant::JwtBearer { assertion } => {
+            check_assertion(state, assertion, credential, now).map(Some)
+        }
     }
 }
 
@@ -266,7 +275,7 @@ fn check_assertion(
     assertion: &str,
     credential: &ServiceCredentialRow,
     now: NaiveDateTime,
-) -> Result<(), Refusal> {
+) -> Result<Assertion, Refusal> {
     let algorithm = KeyAlgorithm::from_stored(credential.algorithm.as_deref().unwrap_or_default())?;
     let pem = credential.public_key_pem.as_deref().unwrap_or_default();
     let key = keys::verifying(algorithm, pem)?;
@@ -306,7 +315,7 @@ fn check_assertion(
             "the assertion needs a jti of 1 to 256 characters",
         ));
     }
-    Ok(())
+    Ok(claims)
 }
 
 /// After the credential checked out: the assertion id is spent, the account
@@ -314,12 +323,12 @@ fn check_assertion(
 fn settle(
     tx: &mut Tx<'_>,
     state: &AppState,
-    grant: &Grant,
     credential: &ServiceCredentialRow,
+    assertion: Option<&Assertion>,
     client_cert: Option<&str>,
 ) -> Result<Settled, ApiError> {
     let now = state.now();
-    if let Grant::JwtBearer { assertion } = grant
+    if let Some(assertion) = assertion
         && !spend_assertion(tx, &credential.service_account_id, assertion, now)?
     {
         return Ok(Settled::Refused(Refusal::InvalidGrant(
@@ -330,9 +339,9 @@ fn settle(
     let mut t = tx.tenant(&TenantScope::verified(credential.org_id.clone()))?;
     let account = store::find_account(&mut t, &credential.service_account_id)?;
     if account.disabled_at.is_some() {
-        return Ok(Settled::Refused(match grant {
-            Grant::ClientCredentials { .. } => Refusal::InvalidClient(DISABLED),
-            Grant::JwtBearer { .. } => Refusal::InvalidGrant(DISABLED),
+        return Ok(Settled::Refused(match assertion {
+            None => Refusal::InvalidClient(DISABLED),
+            Some(_) => Refusal::InvalidGrant(DISABLED),
         }));
     }
     if let Some(bound) = &account.certificate_sha256
@@ -340,7 +349,7 @@ fn settle(
     {
         return Ok(Settled::Refused(Refusal::InvalidClient(UNBOUND)));
     }
-    lockout::clear(tx.conn(), &format!("client:{}", account.id))?;
+    lockout::clear(tx.conn(), &throttle_key(&account.id))?;
     store::mark_used(tx, &credential.id, now)?;
     let expires_at = after(now, state.config.tokens.access_token_ttl);
     Ok(Settled::Issued(Unsigned {
@@ -399,24 +408,13 @@ impl Unsigned {
 fn spend_assertion(
     tx: &mut Tx<'_>,
     client_id: &str,
-    assertion: &str,
+    assertion: &Assertion,
     now: NaiveDateTime,
 ) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Spent {
-        jti: String,
-        exp: i64,
-    }
-    let payload = assertion.split('.').nth(1).unwrap_or_default();
-    let spent: Spent = URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::internal("a verified assertion no longer parses"))?;
-    let expires = chrono::DateTime::from_timestamp(spent.exp, 0)
+    let expires = chrono::DateTime::from_timestamp(assertion.exp, 0)
         .map_or(now, |at| at.naive_utc())
         .max(now);
-    let key = hash_token(&format!("{client_id}\n{}", spent.jti));
+    let key = hash_token(&format!("{client_id}\n{}", assertion.jti));
     upsert::insert_assertion_jti_if_absent(tx.conn(), &key, expires)
 }
 

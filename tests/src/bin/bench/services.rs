@@ -9,11 +9,9 @@ use tenantry_client::{
         CreatePersonalAccessTokenRequest, ExchangeTokenRequest, GetMeRequest, Role,
         exchange_token_request::{ClientCredentials, Grant, JwtBearer},
     },
-    serviceaccount::v1::{
-        AddServiceAccountKeyRequest, AddServiceAccountSecretRequest, CreateServiceAccountRequest,
-    },
+    serviceaccount::v1::AddServiceAccountKeyRequest,
 };
-use tenantry_tests::{KeyFile, assertion_claims, sign_assertion, tls::TestCa};
+use tenantry_tests::{KeyFile, assertion_claims, new_service_account, sign_assertion, tls::TestCa};
 
 use crate::{
     load,
@@ -25,31 +23,9 @@ use crate::{
 /// A service account of the owner's organization: its id, a client secret
 /// and a generated Ed25519 key file.
 async fn robot(owner: &Client) -> (String, String, KeyFile) {
-    let accounts = owner.service_accounts();
-    let account = accounts
-        .clone()
-        .create_service_account(CreateServiceAccountRequest {
-            name: "bench".into(),
-            role: Role::Member as i32,
-            ..CreateServiceAccountRequest::default()
-        })
-        .await
-        .expect("create service account")
-        .into_inner()
-        .service_account
-        .expect("service account");
-    let secret = accounts
-        .clone()
-        .add_service_account_secret(AddServiceAccountSecretRequest {
-            service_account_id: account.id.clone(),
-            expire_time: None,
-        })
-        .await
-        .expect("add secret")
-        .into_inner()
-        .client_secret;
-    let key_file = accounts
-        .clone()
+    let (account, secret) = new_service_account(owner, "bench", Role::Member).await;
+    let key_file = owner
+        .service_accounts()
         .add_service_account_key(AddServiceAccountKeyRequest {
             service_account_id: account.id.clone(),
             ..AddServiceAccountKeyRequest::default()
