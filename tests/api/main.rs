@@ -10,6 +10,7 @@ mod harness;
 mod operate;
 mod org;
 mod protocol;
+mod sdk;
 mod server;
 mod service_accounts;
 mod sso;

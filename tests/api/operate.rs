@@ -104,8 +104,10 @@ async fn a_stopping_server_is_not_ready_and_cancels_what_outlasts_the_grace(back
     app.wait_for_no_unfinished_writes().await;
 
     app.restart().await;
-    let client = app.client().await;
-    client.set_access_token(Some(team.member.tokens.access_token.clone()));
+    let client = app
+        .client()
+        .await
+        .with_token(team.member.tokens.access_token.clone());
     let files = client.files().list_files(ListFilesRequest::default()).await;
     assert!(files.unwrap().into_inner().files.is_empty(), "no half file");
 }

@@ -124,7 +124,8 @@ async fn plain_http_to_the_tls_port_is_refused_clearly(backend: Backend) {
         .connect()
         .await;
     if let Ok(channel) = plain {
-        let client = tenantry_client::Client::from_channel(channel);
+        let client = tenantry_client::Tenantry::from_channel(channel)
+            .with_retry(tenantry_client::RetryPolicy::none());
         let call = tokio::time::timeout(
             Duration::from_secs(30),
             client.auth().get_jwks(GetJwksRequest {}),
@@ -252,7 +253,7 @@ async fn refused(app: &TestApp, ca: &TestCa, identity: Option<&Pair>) -> bool {
 }
 
 async fn exchange(
-    client: &tenantry_client::Client,
+    client: &tenantry_client::Tenantry,
     robot: &(String, String),
 ) -> Result<String, tonic::Status> {
     use tenantry_client::auth::v1::{

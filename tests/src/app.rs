@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use tenantry_client::Client;
+use tenantry_client::{RetryPolicy, Tenantry};
 use tenantry_server::{
     Config, Server,
     clock::{ManualClock, SharedClock},
@@ -234,14 +234,19 @@ impl TestApp {
         self.instances[0].admin
     }
 
-    /// A client of instance 0 with no token.
-    pub async fn client(&self) -> Client {
+    /// A client of instance 0 with no token. Test clients never retry:
+    /// the tests watch what the server answers.
+    pub async fn client(&self) -> Tenantry {
         self.client_of(0).await
     }
 
-    pub async fn client_of(&self, index: usize) -> Client {
+    pub async fn client_of(&self, index: usize) -> Tenantry {
         match &self.tls_ca {
-            None => Client::connect(self.url_of(index)).await.expect("connect"),
+            None => Tenantry::builder(self.url_of(index))
+                .retry(RetryPolicy::none())
+                .connect()
+                .await
+                .expect("connect"),
             Some(ca) => self.tls_client(ca, None).await.expect("connect over TLS"),
         }
     }

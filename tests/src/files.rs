@@ -7,6 +7,8 @@ use tenantry_client::file::v1::{
     upload_request::Part,
 };
 
+use tenantry_client::files::no_progress;
+
 use crate::TestUser;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -38,14 +40,17 @@ impl TestUser {
         upload_with(&self.client, metadata, chunks).await
     }
 
-    /// Uploads `bytes` as `name` in 64 KiB chunks.
+    /// Uploads `bytes` as `name` with the SDK's helper.
     pub async fn upload(&self, name: &str, bytes: &[u8]) -> UploadResponse {
-        self.upload_parts(metadata(name), chunks(bytes, 64 * 1024))
+        let reader = std::io::Cursor::new(bytes.to_vec());
+        self.client
+            .upload(metadata(name), reader, no_progress)
             .await
             .expect("upload")
     }
 
-    /// Downloads `length` bytes (0: all) from `offset`.
+    /// Downloads `length` bytes (0: all) from `offset`, checking the
+    /// stream's shape on the way.
     pub async fn download_range(
         &self,
         file_id: &str,
@@ -81,14 +86,21 @@ impl TestUser {
         Ok(bytes)
     }
 
+    /// The file's bytes, through the SDK's helper (which checks them
+    /// against the file's SHA-256).
     pub async fn download(&self, file_id: &str) -> Vec<u8> {
-        self.download_range(file_id, 0, 0).await.expect("download")
+        let mut bytes = Vec::new();
+        self.client
+            .download(file_id, &mut bytes, no_progress)
+            .await
+            .expect("download");
+        bytes
     }
 }
 
 /// Streams `metadata` then `chunks` through `Upload` with `client`'s token.
 pub async fn upload_with(
-    client: &tenantry_client::Client,
+    client: &tenantry_client::Tenantry,
     metadata: FileMetadata,
     chunks: Vec<Bytes>,
 ) -> Result<UploadResponse, tonic::Status> {

@@ -1,7 +1,7 @@
 //! Service accounts and personal access tokens as tests drive them.
 
 use tenantry_client::{
-    Client,
+    Tenantry,
     auth::v1::{
         CreatePersonalAccessTokenRequest, ExchangeTokenRequest, ExchangeTokenResponse, Role,
         exchange_token_request::{ClientCredentials, Grant, JwtBearer},
@@ -20,7 +20,7 @@ pub struct TestService {
     pub account: ServiceAccount,
     pub client_secret: String,
     /// Sends the access token of the last exchange.
-    pub client: Client,
+    pub client: Tenantry,
 }
 
 /// A generated key pair's key file, parsed.
@@ -36,7 +36,7 @@ pub struct KeyFile {
 /// Creates a service account `name` with `role` through `admin` (an ADMIN's
 /// client) and adds a client secret: the account and the secret.
 pub async fn new_service_account(
-    admin: &Client,
+    admin: &Tenantry,
     name: &str,
     role: Role,
 ) -> (ServiceAccount, String) {
@@ -78,7 +78,7 @@ impl TestApp {
             .await
             .expect("exchange the secret")
             .access_token;
-        client.set_access_token(Some(token));
+        let client = client.with_token(token);
         TestService {
             account,
             client_secret,

@@ -1,7 +1,7 @@
 //! Single sign-on as tests drive it.
 
 use tenantry_client::{
-    Client,
+    Tenantry,
     auth::v1::Role,
     org::v1::{LoginPolicy, UpdateOrganizationRequest},
     sso::v1::{
@@ -160,7 +160,7 @@ impl TestApp {
 
     /// A client signed in through `slug`'s provider as `login`, whose
     /// existing account is linked with its password.
-    pub async fn sso_session(&self, slug: &str, login: &str, password: &str) -> Client {
+    pub async fn sso_session(&self, slug: &str, login: &str, password: &str) -> Tenantry {
         let linked = self
             .sso_link_with_password(slug, login, password)
             .await

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
-use tenantry_client::Client;
+use tenantry_client::{RetryPolicy, Tenantry};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::TestApp;
@@ -99,7 +99,7 @@ impl TestApp {
         &self,
         ca: &str,
         identity: Option<&Pair>,
-    ) -> Result<Client, tonic::transport::Error> {
+    ) -> Result<Tenantry, tonic::transport::Error> {
         let mut tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(ca))
             .domain_name("localhost");
@@ -110,6 +110,6 @@ impl TestApp {
             .tls_config(tls)?
             .connect()
             .await?;
-        Ok(Client::from_channel(channel))
+        Ok(Tenantry::from_channel(channel).with_retry(RetryPolicy::none()))
     }
 }

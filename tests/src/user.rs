@@ -1,7 +1,7 @@
 //! Users as tests drive them: register, verify, sign in, call.
 
 use tenantry_client::{
-    Client,
+    Tenantry,
     auth::v1::{LoginRequest, RegisterRequest, TokenPair, VerifyEmailRequest},
 };
 
@@ -13,7 +13,7 @@ pub struct TestUser {
     pub id: String,
     pub email: String,
     pub password: String,
-    pub client: Client,
+    pub client: Tenantry,
     pub tokens: TokenPair,
 }
 
@@ -71,7 +71,7 @@ impl TestApp {
             .expect("login")
             .into_inner();
         let tokens = login.tokens.expect("tokens");
-        client.set_access_token(Some(tokens.access_token.clone()));
+        let client = client.with_token(tokens.access_token.clone());
         TestUser {
             id: login.user.expect("user").id,
             email: email.into(),
@@ -85,8 +85,7 @@ impl TestApp {
 impl TestUser {
     /// Uses a new token pair (after a refresh, switch, …).
     pub fn adopt(&mut self, tokens: TokenPair) {
-        self.client
-            .set_access_token(Some(tokens.access_token.clone()));
+        self.client = self.client.with_token(tokens.access_token.clone());
         self.tokens = tokens;
     }
 }

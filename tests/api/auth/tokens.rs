@@ -256,11 +256,8 @@ async fn a_token_of_an_earlier_pin_is_refused(backend: Backend) {
     ann.create_org("second").await;
     ann.switch_to(&first.id).await;
     let me = |token: String| {
-        let client = ann.client.clone();
-        async move {
-            client.set_access_token(Some(token));
-            client.auth().get_me(GetMeRequest {}).await
-        }
+        let client = ann.client.with_token(token);
+        async move { client.auth().get_me(GetMeRequest {}).await }
     };
     let status = assert_code(me(old).await, Code::Unauthenticated);
     assert!(status.message().contains("replaced"), "{status:?}");

@@ -408,7 +408,7 @@ async fn services_and_personal_tokens_are_kept_from_methods_for_people(backend: 
     let team = app.team("acme").await;
     let channel = app.client().await.channel();
     let service = app.service(&team.owner, "robot", Role::Admin).await;
-    let service_token = service.client.access_token().unwrap();
+    let service_token = service.client.access_token().await.unwrap().unwrap();
     let pat = app.personal_token(&team.owner, Role::Owner).await;
     for method in &contract_methods() {
         let path = method.path.as_str();

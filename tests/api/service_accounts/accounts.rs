@@ -159,7 +159,7 @@ async fn disabling_or_deleting_an_account_refuses_its_tokens(backend: Backend) {
     let elsewhere = app
         .client_of(other)
         .await
-        .with_token(robot.client.access_token().unwrap());
+        .with_token(robot.client.access_token().await.unwrap().unwrap());
     elsewhere.files().list_files(list_files()).await.unwrap();
     let id = robot.account.id.clone();
     let accounts = team.admin.client.service_accounts();

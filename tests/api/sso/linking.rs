@@ -3,7 +3,7 @@
 //! session opened through the provider acts only within its organization.
 
 use tenantry_client::{
-    Client,
+    Tenantry,
     audit::v1::{AuditEventFilter, ListAuditEventsRequest},
     auth::v1::{
         ChangePasswordRequest, DeleteAccountRequest, GetMeRequest, ListSessionsRequest,
@@ -21,7 +21,7 @@ use tonic::Code;
 
 const P: &str = "member@acme.test";
 
-async fn identities(client: &Client) -> Vec<String> {
+async fn identities(client: &Tenantry) -> Vec<String> {
     client
         .sso()
         .list_my_identities(ListMyIdentitiesRequest {})

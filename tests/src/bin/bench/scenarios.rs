@@ -12,7 +12,7 @@ use std::{
 use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use tenantry_client::{
-    Client,
+    RetryPolicy, Tenantry,
     auth::v1::{
         GetJwksRequest, GetMeRequest, LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest,
         VerifyEmailRequest,
@@ -50,14 +50,16 @@ pub(crate) fn row(scenario: impl Into<String>, value: f64, unit: &'static str) -
     }
 }
 
-async fn connect(addr: &str) -> Client {
-    Client::connect(format!("http://{addr}"))
+async fn connect(addr: &str) -> Tenantry {
+    Tenantry::builder(format!("http://{addr}"))
+        .retry(RetryPolicy::none())
+        .connect()
         .await
         .expect("connect")
 }
 
 /// A verified user, signed in; with an organization when `org` is given.
-async fn user(server: &Process, data: &Path, email: &str, org: Option<&str>) -> (Client, String) {
+async fn user(server: &Process, data: &Path, email: &str, org: Option<&str>) -> (Tenantry, String) {
     let client = connect(&server.addr).await;
     client
         .auth()
@@ -98,10 +100,11 @@ async fn user(server: &Process, data: &Path, email: &str, org: Option<&str>) -> 
 }
 
 async fn login(
-    client: &Client,
+    client: &Tenantry,
     email: &str,
 ) -> Result<tenantry_client::auth::v1::TokenPair, tonic::Status> {
-    let response = Client::from_channel(client.channel())
+    let response = client
+        .anonymous()
         .auth()
         .login(LoginRequest {
             email: email.into(),
@@ -113,7 +116,7 @@ async fn login(
 }
 
 /// `CONNECTIONS` clients to `addr` carrying `token`.
-pub(crate) async fn pool(addr: &str, token: Option<&str>) -> Arc<Vec<Client>> {
+pub(crate) async fn pool(addr: &str, token: Option<&str>) -> Arc<Vec<Tenantry>> {
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
         let client = connect(addr).await;
@@ -134,7 +137,7 @@ pub async fn all(
     quick: bool,
 ) {
     let (owner, _) = user(server, data, "owner@bench.test", Some("bench")).await;
-    let token = owner.access_token().expect("token");
+    let token = owner.access_token().await.expect("token").expect("token");
     let file_id = owner_upload(&owner, "small.bin", Bytes::from_static(b"hello"), None).await;
 
     // TENANTRY_BENCH_ONLY=unary,transfers,… runs some groups (profiling).
@@ -164,7 +167,7 @@ pub async fn all(
 }
 
 async fn owner_upload(
-    owner: &Client,
+    owner: &Tenantry,
     name: &str,
     block: Bytes,
     expected_sha256: Option<String>,
@@ -174,7 +177,7 @@ async fn owner_upload(
 
 /// Uploads `block` repeated `times`; returns (file id, seconds, deduplicated).
 async fn upload(
-    owner: &Client,
+    owner: &Tenantry,
     name: &str,
     block: Bytes,
     times: usize,
@@ -386,7 +389,7 @@ async fn sessions(
 
     // GetFile latency alone, then during a storm of logins.
     let tenantry = pool(&server.addr, Some(token)).await;
-    let get_file = |clients: Arc<Vec<Client>>, id: String| {
+    let get_file = |clients: Arc<Vec<Tenantry>>, id: String| {
         move |w: usize| {
             let (client, id) = (clients[w % CONNECTIONS].clone(), id.clone());
             async move {
@@ -470,7 +473,7 @@ async fn transfers(
     section: &mut Section,
     baseline: &Process,
     server: &Process,
-    owner: &Client,
+    owner: &Tenantry,
     data: &Path,
     quick: bool,
 ) {
@@ -640,7 +643,7 @@ fn stored_blobs(data: &Path) -> usize {
     walk(&data.join("blobs/orgs"))
 }
 
-async fn dedup(section: &mut Section, owner: &Client, data: &Path) {
+async fn dedup(section: &mut Section, owner: &Tenantry, data: &Path) {
     let content = block(99);
     let times = 64;
     let mut hasher = Sha256::new();
@@ -725,7 +728,7 @@ fn insert_files(
 
 async fn listing(
     section: &mut Section,
-    owner: &Client,
+    owner: &Tenantry,
     data: &Path,
     database_url: Option<&str>,
     quick: bool,

@@ -4,7 +4,7 @@
 use std::{path::Path, sync::Arc, time::SystemTime};
 
 use tenantry_client::{
-    Client,
+    RetryPolicy, Tenantry,
     auth::v1::{
         CreatePersonalAccessTokenRequest, ExchangeTokenRequest, GetMeRequest, Role,
         exchange_token_request::{ClientCredentials, Grant, JwtBearer},
@@ -22,7 +22,7 @@ use crate::{
 
 /// A service account of the owner's organization: its id, a client secret
 /// and a generated Ed25519 key file.
-async fn robot(owner: &Client) -> (String, String, KeyFile) {
+async fn robot(owner: &Tenantry) -> (String, String, KeyFile) {
     let (account, secret) = new_service_account(owner, "bench", Role::Member).await;
     let key_file = owner
         .service_accounts()
@@ -41,7 +41,7 @@ async fn robot(owner: &Client) -> (String, String, KeyFile) {
     )
 }
 
-pub async fn services(section: &mut Section, server: &Process, owner: &Client, data: &Path) {
+pub async fn services(section: &mut Section, server: &Process, owner: &Tenantry, data: &Path) {
     let (id, secret, key) = robot(owner).await;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let anonymous = pool(&server.addr, None).await;
@@ -91,13 +91,13 @@ pub async fn services(section: &mut Section, server: &Process, owner: &Client, d
     tls(section, server, owner, data).await;
 }
 
-async fn exchange(client: &Client, grant: Grant) -> Result<(), tonic::Status> {
+async fn exchange(client: &Tenantry, grant: Grant) -> Result<(), tonic::Status> {
     let request = ExchangeTokenRequest { grant: Some(grant) };
     client.auth().exchange_token(request).await.map(|_| ())
 }
 
 fn get_me(
-    clients: Arc<Vec<Client>>,
+    clients: Arc<Vec<Tenantry>>,
 ) -> impl Fn(usize) -> futures::future::BoxFuture<'static, Result<(), tonic::Status>>
 + Clone
 + Send
@@ -109,7 +109,7 @@ fn get_me(
     }
 }
 
-async fn personal_tokens(section: &mut Section, server: &Process, owner: &Client) {
+async fn personal_tokens(section: &mut Section, server: &Process, owner: &Tenantry) {
     let pat = owner
         .auth()
         .create_personal_access_token(CreatePersonalAccessTokenRequest {
@@ -121,7 +121,7 @@ async fn personal_tokens(section: &mut Section, server: &Process, owner: &Client
         .expect("personal access token")
         .into_inner()
         .token;
-    let jwt = owner.access_token().expect("token");
+    let jwt = owner.access_token().await.expect("token").expect("token");
     let by_jwt = load::run(64, get_me(pool(&server.addr, Some(&jwt)).await)).await;
     let by_pat = load::run(64, get_me(pool(&server.addr, Some(&pat)).await)).await;
     section.add(Row {
@@ -138,7 +138,7 @@ async fn personal_tokens(section: &mut Section, server: &Process, owner: &Client
     });
 }
 
-async fn tls(section: &mut Section, server: &Process, owner: &Client, data: &Path) {
+async fn tls(section: &mut Section, server: &Process, owner: &Tenantry, data: &Path) {
     tenantry_tests::tls::install_crypto();
     let ca = TestCa::new("bench ca");
     let (cert, key) = ca.server().write(data, "bench-tls");
@@ -155,11 +155,14 @@ async fn tls(section: &mut Section, server: &Process, owner: &Client, data: &Pat
         .next()
         .unwrap_or_default()
         .to_owned();
-    let token = owner.access_token().expect("token");
+    let token = owner.access_token().await.expect("token").expect("token");
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
         let url = format!("https://localhost:{port}");
-        let client = Client::connect_with_ca(url, Some(ca.pem.as_bytes()))
+        let client = Tenantry::builder(url)
+            .retry(RetryPolicy::none())
+            .ca_certificate(ca.pem.as_bytes())
+            .connect()
             .await
             .expect("connect over TLS");
         clients.push(client.with_token(token.clone()));

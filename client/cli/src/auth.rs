@@ -1,6 +1,8 @@
 //! Account commands.
 
 use clap::{Args, Subcommand};
+use futures::TryStreamExt as _;
+use serde_json::json;
 use tenantry_client::auth::v1::{
     GetMeRequest, ListSessionsRequest, LoginRequest, LogoutRequest, RegisterRequest,
     VerifyEmailRequest,
@@ -104,15 +106,14 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             key_file: None,
         } => login(session, email.unwrap_or_default(), password, org).await?,
         AuthCommand::Logout => {
-            let client = session.signed_in().await?;
+            let client = session.signed_in()?;
             client.auth().logout(LogoutRequest {}).await?;
             session.forget()?;
             println!("signed out");
         }
         AuthCommand::Me => {
             let me = session
-                .signed_in()
-                .await?
+                .signed_in()?
                 .auth()
                 .get_me(GetMeRequest {})
                 .await?
@@ -133,22 +134,19 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             println!("role          {}", show::role(me.role));
         }
         AuthCommand::Sessions => {
-            let client = session.signed_in().await?;
-            let list = client
-                .auth()
-                .list_sessions(ListSessionsRequest::default())
-                .await?
-                .into_inner();
-            for s in list.sessions {
-                let mark = if s.current { "*" } else { " " };
-                println!(
-                    "{mark} {}  since {}  from {}  {}",
-                    s.id,
-                    show::time(s.create_time.as_ref()),
-                    s.client_ip,
-                    s.user_agent
-                );
-            }
+            let all = session.signed_in()?.list(ListSessionsRequest::default());
+            let rows: Vec<_> = all
+                .map_ok(|s| {
+                    json!({
+                        "id": s.id, "current": if s.current { "*" } else { "" },
+                        "create_time": show::time(s.create_time.as_ref()),
+                        "client_ip": s.client_ip, "user_agent": s.user_agent,
+                    })
+                })
+                .try_collect()
+                .await?;
+            let columns = ["current", "id", "create_time", "client_ip", "user_agent"];
+            show::list(session.output, &columns, &rows);
         }
     }
     Ok(())

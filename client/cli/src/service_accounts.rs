@@ -4,15 +4,21 @@ use std::{os::unix::fs::OpenOptionsExt as _, path::PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
+use futures::TryStreamExt as _;
+use serde_json::json;
 use tenantry_client::serviceaccount::v1::{
     AddServiceAccountKeyRequest, AddServiceAccountSecretRequest, CreateServiceAccountRequest,
     CredentialTimes, DeleteServiceAccountRequest, DisableServiceAccountRequest,
     EnableServiceAccountRequest, GetServiceAccountRequest, KeyAlgorithm,
     ListServiceAccountKeysRequest, ListServiceAccountSecretsRequest, ListServiceAccountsRequest,
     RevokeServiceAccountKeyRequest, RevokeServiceAccountSecretRequest, ServiceAccount,
+    service_account_service_client::ServiceAccountServiceClient,
 };
 
-use crate::{profile::Session, show};
+use crate::{
+    profile::Session,
+    show::{self, Output},
+};
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceAccountsCommand {
@@ -91,7 +97,8 @@ pub enum SecretsCommand {
 }
 
 pub async fn run(session: &mut Session, command: ServiceAccountsCommand) -> anyhow::Result<()> {
-    let accounts = session.signed_in().await?.service_accounts();
+    let tenantry = session.signed_in()?;
+    let accounts = tenantry.service_accounts();
     match command {
         ServiceAccountsCommand::Create {
             name,
@@ -112,18 +119,22 @@ pub async fn run(session: &mut Session, command: ServiceAccountsCommand) -> anyh
             print_account(&created.service_account.unwrap_or_default());
         }
         ServiceAccountsCommand::List => {
-            let list = accounts
-                .clone()
-                .list_service_accounts(ListServiceAccountsRequest {
-                    page_size: 100,
-                    page_token: String::new(),
+            let all = tenantry.list(ListServiceAccountsRequest::default());
+            let rows: Vec<_> = all
+                .map_ok(|a| {
+                    json!({
+                        "id": a.id, "name": a.name, "role": show::role(a.role),
+                        "state": if a.disabled { "disabled" } else { "enabled" },
+                        "create_time": show::time(a.create_time.as_ref()),
+                    })
                 })
-                .await?
-                .into_inner();
-            for a in list.service_accounts {
-                let state = if a.disabled { "disabled" } else { "enabled" };
-                println!("{}  {:<24} {:<7} {state}", a.id, a.name, show::role(a.role));
-            }
+                .try_collect()
+                .await?;
+            show::list(
+                session.output,
+                &["id", "name", "role", "state", "create_time"],
+                &rows,
+            );
         }
         ServiceAccountsCommand::Get { id } => {
             let got = accounts
@@ -164,17 +175,17 @@ pub async fn run(session: &mut Session, command: ServiceAccountsCommand) -> anyh
             accounts.clone().delete_service_account(request).await?;
             println!("deleted {id}");
         }
-        ServiceAccountsCommand::Keys(command) => keys(accounts, command).await?,
-        ServiceAccountsCommand::Secrets(command) => secrets(accounts, command).await?,
+        ServiceAccountsCommand::Keys(command) => keys(accounts, command, session.output).await?,
+        ServiceAccountsCommand::Secrets(command) => {
+            secrets(accounts, command, session.output).await?
+        }
     }
     Ok(())
 }
 
-type Accounts = tenantry_client::serviceaccount::v1::service_account_service_client::ServiceAccountServiceClient<
-    tenantry_client::AuthedChannel,
->;
+type Accounts = ServiceAccountServiceClient<tenantry_client::Transport>;
 
-async fn keys(mut accounts: Accounts, command: KeysCommand) -> anyhow::Result<()> {
+async fn keys(mut accounts: Accounts, command: KeysCommand, output: Output) -> anyhow::Result<()> {
     match command {
         KeysCommand::Add {
             id,
@@ -220,12 +231,27 @@ async fn keys(mut accounts: Accounts, command: KeysCommand) -> anyhow::Result<()
                 })
                 .await?
                 .into_inner();
-            for k in list.keys {
-                let algorithm =
-                    KeyAlgorithm::try_from(k.algorithm).unwrap_or(KeyAlgorithm::Unspecified);
-                let name = algorithm.as_str_name().trim_start_matches("KEY_ALGORITHM_");
-                println!("{}  {name:<8} {}", k.id, times(k.times.as_ref()));
-            }
+            let rows: Vec<_> = list
+                .keys
+                .iter()
+                .map(|k| {
+                    let algorithm =
+                        KeyAlgorithm::try_from(k.algorithm).unwrap_or(KeyAlgorithm::Unspecified);
+                    let mut row = times(k.times.as_ref());
+                    row["id"] = json!(k.id);
+                    row["algorithm"] =
+                        json!(algorithm.as_str_name().trim_start_matches("KEY_ALGORITHM_"));
+                    row
+                })
+                .collect();
+            let columns = [
+                "id",
+                "algorithm",
+                "expire_time",
+                "last_use_time",
+                "revoke_time",
+            ];
+            show::list(output, &columns, &rows);
         }
         KeysCommand::Revoke { id, key_id } => {
             let request = RevokeServiceAccountKeyRequest {
@@ -239,7 +265,11 @@ async fn keys(mut accounts: Accounts, command: KeysCommand) -> anyhow::Result<()
     Ok(())
 }
 
-async fn secrets(mut accounts: Accounts, command: SecretsCommand) -> anyhow::Result<()> {
+async fn secrets(
+    mut accounts: Accounts,
+    command: SecretsCommand,
+    output: Output,
+) -> anyhow::Result<()> {
     match command {
         SecretsCommand::Add { id } => {
             let request = AddServiceAccountSecretRequest {
@@ -262,9 +292,24 @@ async fn secrets(mut accounts: Accounts, command: SecretsCommand) -> anyhow::Res
                 .list_service_account_secrets(request)
                 .await?
                 .into_inner();
-            for s in list.secrets {
-                println!("{}  {}…  {}", s.id, s.prefix, times(s.times.as_ref()));
-            }
+            let rows: Vec<_> = list
+                .secrets
+                .iter()
+                .map(|s| {
+                    let mut row = times(s.times.as_ref());
+                    row["id"] = json!(s.id);
+                    row["prefix"] = json!(s.prefix);
+                    row
+                })
+                .collect();
+            let columns = [
+                "id",
+                "prefix",
+                "expire_time",
+                "last_use_time",
+                "revoke_time",
+            ];
+            show::list(output, &columns, &rows);
         }
         SecretsCommand::Revoke { id, secret_id } => {
             let request = RevokeServiceAccountSecretRequest {
@@ -286,20 +331,17 @@ fn print_account(a: &ServiceAccount) {
     if !a.certificate_sha256.is_empty() {
         println!("certificate  {}", a.certificate_sha256);
     }
-    println!("created      {}", show::time(a.create_time.as_ref()));
+    println!("created      {}", show::when(a.create_time.as_ref()));
 }
 
-fn times(t: Option<&CredentialTimes>) -> String {
-    let Some(t) = t else { return String::new() };
-    let revoked = t
-        .revoke_time
-        .as_ref()
-        .map_or(String::new(), |r| format!("  revoked {r}"));
-    format!(
-        "expires {}  last used {}{revoked}",
-        show::time(t.expire_time.as_ref()),
-        show::time(t.last_use_time.as_ref())
-    )
+/// A credential's times as row fields.
+fn times(t: Option<&CredentialTimes>) -> serde_json::Value {
+    let t = t.cloned().unwrap_or_default();
+    json!({
+        "expire_time": show::time(t.expire_time.as_ref()),
+        "last_use_time": show::time(t.last_use_time.as_ref()),
+        "revoke_time": show::time(t.revoke_time.as_ref()),
+    })
 }
 
 /// Writes a secret file readable by its owner only.

@@ -1,6 +1,7 @@
 //! Personal access token commands.
 
 use clap::Subcommand;
+use serde_json::json;
 use tenantry_client::auth::v1::{
     CreatePersonalAccessTokenRequest, ListPersonalAccessTokensRequest,
     RevokePersonalAccessTokenRequest,
@@ -29,7 +30,7 @@ pub enum TokensCommand {
 }
 
 pub async fn run(session: &mut Session, command: TokensCommand) -> anyhow::Result<()> {
-    let mut auth = session.signed_in().await?.auth();
+    let mut auth = session.signed_in()?.auth();
     match command {
         TokensCommand::Create { name, role, days } => {
             let role = match role {
@@ -53,7 +54,7 @@ pub async fn run(session: &mut Session, command: TokensCommand) -> anyhow::Resul
                 made.id,
                 made.organization_id,
                 show::role(made.role),
-                show::time(made.expire_time.as_ref())
+                show::when(made.expire_time.as_ref())
             );
         }
         TokensCommand::List => {
@@ -61,22 +62,30 @@ pub async fn run(session: &mut Session, command: TokensCommand) -> anyhow::Resul
                 .list_personal_access_tokens(ListPersonalAccessTokensRequest {})
                 .await?
                 .into_inner();
-            for t in list.personal_access_tokens {
-                let state = if t.revoke_time.is_some() {
-                    "revoked"
-                } else {
-                    ""
-                };
-                println!(
-                    "{}  {:<16} {}…  {:<7} expires {}  last used {}  {state}",
-                    t.id,
-                    t.name,
-                    t.prefix,
-                    show::role(t.role),
-                    show::time(t.expire_time.as_ref()),
-                    show::time(t.last_use_time.as_ref())
-                );
-            }
+            let rows: Vec<_> = list
+                .personal_access_tokens
+                .iter()
+                .map(|t| {
+                    json!({
+                        "id": t.id, "name": t.name, "prefix": t.prefix,
+                        "role": show::role(t.role),
+                        "organization_id": t.organization_id,
+                        "expire_time": show::time(t.expire_time.as_ref()),
+                        "last_use_time": show::time(t.last_use_time.as_ref()),
+                        "revoke_time": show::time(t.revoke_time.as_ref()),
+                    })
+                })
+                .collect();
+            let columns = [
+                "id",
+                "name",
+                "prefix",
+                "role",
+                "expire_time",
+                "last_use_time",
+                "revoke_time",
+            ];
+            show::list(session.output, &columns, &rows);
         }
         TokensCommand::Revoke { id } => {
             auth.revoke_personal_access_token(RevokePersonalAccessTokenRequest {

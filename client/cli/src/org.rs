@@ -1,11 +1,14 @@
 //! Organization commands.
 
 use clap::Subcommand;
+use futures::TryStreamExt as _;
+use serde_json::json;
+use tenantry_client::Tenantry;
 use tenantry_client::org::v1::{
     AcceptInvitationRequest, CreateInvitationRequest, CreateOrganizationRequest,
-    DeleteOrganizationRequest, GetOrganizationRequest, LeaveOrganizationRequest,
+    DeleteOrganizationRequest, GetOrganizationRequest, InvitationState, LeaveOrganizationRequest,
     ListInvitationsRequest, ListMembersRequest, ListMyOrganizationsRequest, RemoveMemberRequest,
-    SwitchOrganizationRequest, UpdateMemberRoleRequest,
+    UpdateMemberRoleRequest,
 };
 
 use crate::{profile::Session, show};
@@ -51,7 +54,7 @@ pub enum OrgCommand {
 }
 
 pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<()> {
-    let client = session.signed_in().await?;
+    let client = session.signed_in()?;
     let org = client.org();
     match command {
         OrgCommand::Create { name, slug } => {
@@ -68,21 +71,15 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
             );
         }
         OrgCommand::List => {
-            let list = org
-                .clone()
-                .list_my_organizations(ListMyOrganizationsRequest::default())
-                .await?
-                .into_inner();
-            for m in list.memberships {
-                let o = m.organization.unwrap_or_default();
-                println!(
-                    "{}  {:<20} {:<8} {}",
-                    o.id,
-                    o.slug,
-                    show::role(m.role),
-                    o.name
-                );
-            }
+            let all = client.list(ListMyOrganizationsRequest::default());
+            let rows: Vec<_> = all
+                .map_ok(|m| {
+                    let o = m.organization.unwrap_or_default();
+                    json!({"id": o.id, "slug": o.slug, "role": show::role(m.role), "name": o.name})
+                })
+                .try_collect()
+                .await?;
+            show::list(session.output, &["id", "slug", "role", "name"], &rows);
         }
         OrgCommand::Show => {
             let o = org
@@ -97,38 +94,29 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
                 o.slug,
                 o.id,
                 o.name,
-                show::time(o.create_time.as_ref())
+                show::when(o.create_time.as_ref())
             );
         }
         OrgCommand::Switch { organization } => {
             let id = resolve(&client, &organization).await?;
-            let tokens = org
-                .clone()
-                .switch_organization(SwitchOrganizationRequest {
-                    organization_id: id.clone(),
-                })
-                .await?
-                .into_inner()
-                .tokens
-                .unwrap_or_default();
-            session.store(&tokens)?;
+            // The SDK keeps the new token pair in the profile.
+            let tokens = client.switch_organization(id.clone()).await?;
             println!("now working in {id} as {}", show::role(tokens.role));
         }
         OrgCommand::Members => {
-            let list = org
-                .clone()
-                .list_members(ListMembersRequest::default())
-                .await?
-                .into_inner();
-            for m in list.members {
-                println!(
-                    "{}  {:<8} {} <{}>",
-                    m.user_id,
-                    show::role(m.role),
-                    m.display_name,
-                    m.email
-                );
-            }
+            let all = client.list(ListMembersRequest::default());
+            let rows: Vec<_> = all
+                .map_ok(|m| {
+                    json!({
+                        "user_id": m.user_id, "role": show::role(m.role),
+                        "name": m.display_name, "email": m.email,
+                        "join_time": show::time(m.join_time.as_ref()),
+                    })
+                })
+                .try_collect()
+                .await?;
+            let columns = ["user_id", "role", "name", "email", "join_time"];
+            show::list(session.output, &columns, &rows);
         }
         OrgCommand::Invite { email, role } => {
             let role = show::parse_role(&role)? as i32;
@@ -142,27 +130,25 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
                 "invited {} as {} (expires {})",
                 i.email,
                 show::role(i.role),
-                show::time(i.expire_time.as_ref())
+                show::when(i.expire_time.as_ref())
             );
             println!("token: {}", created.token);
         }
         OrgCommand::Invitations => {
-            let list = org
-                .clone()
-                .list_invitations(ListInvitationsRequest::default())
-                .await?
-                .into_inner();
-            for i in list.invitations {
-                let state = tenantry_client::org::v1::InvitationState::try_from(i.state)
-                    .map_or("?", |s| s.as_str_name());
-                println!(
-                    "{}  {:<30} {:<8} {}",
-                    i.id,
-                    i.email,
-                    show::role(i.role),
-                    state.trim_start_matches("INVITATION_STATE_").to_lowercase()
-                );
-            }
+            let all = client.list(ListInvitationsRequest::default());
+            let rows: Vec<_> = all
+                .map_ok(|i| {
+                    let state = InvitationState::try_from(i.state).map_or("?", |s| s.as_str_name());
+                    json!({
+                        "id": i.id, "email": i.email, "role": show::role(i.role),
+                        "state": state.trim_start_matches("INVITATION_STATE_").to_lowercase(),
+                        "expire_time": show::time(i.expire_time.as_ref()),
+                    })
+                })
+                .try_collect()
+                .await?;
+            let columns = ["id", "email", "role", "state", "expire_time"];
+            show::list(session.output, &columns, &rows);
         }
         OrgCommand::Accept { token } => {
             let joined = org
@@ -217,22 +203,15 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
 }
 
 /// An organization id from an id or one of the caller's slugs.
-async fn resolve(client: &tenantry_client::Client, text: &str) -> anyhow::Result<String> {
+async fn resolve(client: &Tenantry, text: &str) -> anyhow::Result<String> {
     if text.len() == 36 && text.contains('-') {
         return Ok(text.to_owned());
     }
-    let list = client
-        .org()
-        .list_my_organizations(ListMyOrganizationsRequest {
-            page_size: 100,
-            page_token: String::new(),
-        })
-        .await?
-        .into_inner();
-    list.memberships
-        .into_iter()
-        .filter_map(|m| m.organization)
-        .find(|o| o.slug == text)
-        .map(|o| o.id)
-        .ok_or_else(|| anyhow::anyhow!("you are in no organization with slug {text:?}"))
+    let mut mine = client.list(ListMyOrganizationsRequest::default());
+    while let Some(membership) = mine.try_next().await? {
+        if let Some(o) = membership.organization.filter(|o| o.slug == text) {
+            return Ok(o.id);
+        }
+    }
+    anyhow::bail!("you are in no organization with slug {text:?}")
 }

@@ -1,8 +1,9 @@
 //! Audit log commands.
 
 use clap::Subcommand;
+use futures::{StreamExt as _, TryStreamExt as _};
 use tenantry_client::audit::v1::{
-    ActorType, AuditEventFilter, ExportAuditEventsRequest, ListAuditEventsRequest,
+    ActorType, AuditEvent, AuditEventFilter, ExportAuditEventsRequest, ListAuditEventsRequest,
     VerifyAuditChainRequest,
 };
 
@@ -15,6 +16,7 @@ pub enum AuditCommand {
         /// Only actions starting with this, e.g. `org.member.`.
         #[arg(long, default_value = "")]
         action: String,
+        /// How many (the newest).
         #[arg(long, default_value_t = 20)]
         limit: i32,
     },
@@ -28,43 +30,25 @@ pub enum AuditCommand {
 }
 
 pub async fn run(session: &mut Session, command: AuditCommand) -> anyhow::Result<()> {
-    let audit = session.signed_in().await?.audit();
+    let tenantry = session.signed_in()?;
+    let audit = tenantry.audit();
     match command {
         AuditCommand::List { action, limit } => {
             let filter = AuditEventFilter {
                 action_prefix: action,
                 ..Default::default()
             };
-            let list = audit
-                .clone()
-                .list_audit_events(ListAuditEventsRequest {
-                    filter: Some(filter),
-                    page_size: limit,
-                    page_token: String::new(),
-                })
-                .await?
-                .into_inner();
-            for e in list.events {
-                let actor =
-                    match ActorType::try_from(e.actor_type).unwrap_or(ActorType::Unspecified) {
-                        ActorType::User => e.actor_id.clone(),
-                        ActorType::ServiceAccount => format!("service account {}", e.actor_id),
-                        other => other
-                            .as_str_name()
-                            .trim_start_matches("ACTOR_TYPE_")
-                            .to_lowercase(),
-                    };
-                println!(
-                    "#{:<4} {}  {:<28} by {}  on {} {}  {}",
-                    e.sequence,
-                    show::time(e.time.as_ref()),
-                    e.action,
-                    actor,
-                    e.target_type,
-                    e.target_id,
-                    e.details_json
-                );
-            }
+            let request = ListAuditEventsRequest {
+                filter: Some(filter),
+                page_size: limit.clamp(1, 100),
+                page_token: String::new(),
+            };
+            let events = tenantry
+                .list(request)
+                .take(usize::try_from(limit).unwrap_or(0));
+            let rows: Vec<_> = events.map_ok(|e| row(&e)).try_collect().await?;
+            let columns = ["sequence", "time", "action", "actor", "target", "details"];
+            show::list(session.output, &columns, &rows);
         }
         AuditCommand::Export { after } => {
             let mut stream = audit
@@ -106,4 +90,24 @@ pub async fn run(session: &mut Session, command: AuditCommand) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// A row of `audit list`.
+fn row(e: &AuditEvent) -> serde_json::Value {
+    let actor = match ActorType::try_from(e.actor_type).unwrap_or(ActorType::Unspecified) {
+        ActorType::User => e.actor_id.clone(),
+        ActorType::ServiceAccount => format!("service account {}", e.actor_id),
+        other => other
+            .as_str_name()
+            .trim_start_matches("ACTOR_TYPE_")
+            .to_lowercase(),
+    };
+    serde_json::json!({
+        "sequence": e.sequence,
+        "time": show::time(e.time.as_ref()),
+        "action": e.action,
+        "actor": actor,
+        "target": format!("{} {}", e.target_type, e.target_id).trim().to_owned(),
+        "details": e.details_json,
+    })
 }

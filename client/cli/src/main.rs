@@ -4,7 +4,6 @@
 mod audit;
 mod auth;
 mod files;
-mod key_file;
 mod org;
 mod profile;
 mod service_accounts;
@@ -35,6 +34,10 @@ struct Cli {
     #[arg(long, env = "TENANTRY_CA_CERT", global = true)]
     ca_cert: Option<std::path::PathBuf>,
 
+    /// How lists are printed: `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    output: show::Output,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,12 +66,15 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Two rustls crypto providers are linked: name the one to use.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = async {
-        // Two rustls crypto providers are linked: name the one to use.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let mut session =
-            profile::Session::open(&cli.server, cli.profile.clone(), cli.ca_cert.as_deref())
-                .await?;
+        let mut session = profile::Session::open(
+            &cli.server,
+            cli.profile.clone(),
+            cli.ca_cert.as_deref(),
+            cli.output,
+        )?;
         match cli.command {
             Command::Auth(command) => auth::run(&mut session, command).await,
             Command::Org(command) => org::run(&mut session, command).await,
@@ -83,7 +89,7 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", show::error(&err));
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(show::exit_code(&err))
         }
     }
 }
