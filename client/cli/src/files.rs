@@ -1,7 +1,7 @@
 //! File commands: streamed upload and download with progress (the SDK's
 //! helpers), resumable downloads, listing, links.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -9,6 +9,7 @@ use futures::TryStreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tenantry_client::{
+    Tenantry,
     file::v1::{
         CreateDownloadUrlRequest, DeleteFileRequest, FileMetadata, GetStorageUsageRequest,
         ListFilesRequest,
@@ -16,7 +17,10 @@ use tenantry_client::{
     files::Progress,
 };
 
-use crate::{profile::Session, show};
+use crate::{
+    profile::Session,
+    show::{self, Output},
+};
 
 #[derive(Debug, Subcommand)]
 pub enum FilesCommand {
@@ -87,76 +91,13 @@ pub async fn run(session: &mut Session, command: FilesCommand) -> anyhow::Result
             name,
             content_type,
             labels,
-        } => {
-            let labels = labels
-                .iter()
-                .map(|l| {
-                    l.split_once('=')
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .context("labels are key=value")
-                })
-                .collect::<anyhow::Result<_>>()?;
-            let metadata = FileMetadata {
-                name: name.unwrap_or_default(),
-                content_type,
-                labels,
-                ..FileMetadata::default()
-            };
-            let (bar, update) = progress();
-            let uploaded = tenantry.upload_path(&path, metadata, update).await?;
-            bar.finish_and_clear();
-            let f = uploaded.file.unwrap_or_default();
-            let dedup = if uploaded.deduplicated {
-                " (already stored: no second copy)"
-            } else {
-                ""
-            };
-            println!(
-                "uploaded {} as {} — {}, sha256 {}{dedup}",
-                f.name,
-                f.id,
-                show::size(u64::try_from(f.size_bytes).unwrap_or(0)),
-                f.sha256
-            );
-        }
+        } => upload(&tenantry, path, name, content_type, &labels).await?,
         FilesCommand::Download {
             file_id,
             out,
             resume,
-        } => {
-            if !resume {
-                std::fs::File::create(&out)
-                    .with_context(|| format!("creating {}", out.display()))?;
-            }
-            let (bar, update) = progress();
-            let file = tenantry.download_to_path(&file_id, &out, update).await?;
-            bar.finish_and_clear();
-            println!(
-                "wrote {} ({}, sha256 checked)",
-                out.display(),
-                show::size(file.size_bytes as u64)
-            );
-        }
-        FilesCommand::List { prefix } => {
-            let request = ListFilesRequest {
-                name_prefix: prefix,
-                ..Default::default()
-            };
-            let rows: Vec<_> = tenantry
-                .list(request)
-                .map_ok(|f| {
-                    json!({
-                        "id": f.id, "size_bytes": f.size_bytes,
-                        "content_type": f.declared_content_type, "name": f.name,
-                        "create_time": show::time(f.create_time.as_ref()),
-                        "sha256": f.sha256,
-                    })
-                })
-                .try_collect()
-                .await?;
-            let columns = ["id", "size_bytes", "create_time", "content_type", "name"];
-            show::list(session.output, &columns, &rows);
-        }
+        } => download(&tenantry, &file_id, &out, resume).await?,
+        FilesCommand::List { prefix } => list(&tenantry, prefix, session.output).await?,
         FilesCommand::Url {
             file_id,
             ttl_seconds,
@@ -194,5 +135,85 @@ pub async fn run(session: &mut Session, command: FilesCommand) -> anyhow::Result
             );
         }
     }
+    Ok(())
+}
+
+async fn upload(
+    tenantry: &Tenantry,
+    path: PathBuf,
+    name: Option<String>,
+    content_type: String,
+    labels: &[String],
+) -> anyhow::Result<()> {
+    let labels = labels
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .context("labels are key=value")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let metadata = FileMetadata {
+        name: name.unwrap_or_default(),
+        content_type,
+        labels,
+        ..FileMetadata::default()
+    };
+    let (bar, update) = progress();
+    let uploaded = tenantry.upload_path(&path, metadata, update).await?;
+    bar.finish_and_clear();
+    let f = uploaded.file.unwrap_or_default();
+    let dedup = if uploaded.deduplicated {
+        " (already stored: no second copy)"
+    } else {
+        ""
+    };
+    println!(
+        "uploaded {} as {} — {}, sha256 {}{dedup}",
+        f.name,
+        f.id,
+        show::size(u64::try_from(f.size_bytes).unwrap_or(0)),
+        f.sha256
+    );
+    Ok(())
+}
+
+/// Downloads into `out`: from the start, or after what `out` holds.
+async fn download(
+    tenantry: &Tenantry,
+    file_id: &str,
+    out: &Path,
+    resume: bool,
+) -> anyhow::Result<()> {
+    if !resume {
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    let (bar, update) = progress();
+    let file = tenantry.download_to_path(file_id, out, update).await?;
+    bar.finish_and_clear();
+    let size = show::size(u64::try_from(file.size_bytes).unwrap_or(0));
+    println!("wrote {} ({size}, sha256 checked)", out.display());
+    Ok(())
+}
+
+async fn list(tenantry: &Tenantry, prefix: String, output: Output) -> anyhow::Result<()> {
+    let request = ListFilesRequest {
+        name_prefix: prefix,
+        ..Default::default()
+    };
+    let rows: Vec<_> = tenantry
+        .list(request)
+        .map_ok(|f| {
+            json!({
+                "id": f.id, "size_bytes": f.size_bytes,
+                "content_type": f.declared_content_type, "name": f.name,
+                "create_time": show::time(f.create_time.as_ref()),
+                "sha256": f.sha256,
+            })
+        })
+        .try_collect()
+        .await?;
+    let columns = ["id", "size_bytes", "create_time", "content_type", "name"];
+    show::list(output, &columns, &rows);
     Ok(())
 }

@@ -11,7 +11,10 @@ use tenantry_client::org::v1::{
     UpdateMemberRoleRequest,
 };
 
-use crate::{profile::Session, show};
+use crate::{
+    profile::Session,
+    show::{self, Output},
+};
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
@@ -70,17 +73,7 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
                 o.slug, o.id
             );
         }
-        OrgCommand::List => {
-            let all = client.list(ListMyOrganizationsRequest::default());
-            let rows: Vec<_> = all
-                .map_ok(|m| {
-                    let o = m.organization.unwrap_or_default();
-                    json!({"id": o.id, "slug": o.slug, "role": show::role(m.role), "name": o.name})
-                })
-                .try_collect()
-                .await?;
-            show::list(session.output, &["id", "slug", "role", "name"], &rows);
-        }
+        OrgCommand::List => list_mine(&client, session.output).await?,
         OrgCommand::Show => {
             let o = org
                 .clone()
@@ -103,21 +96,7 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
             let tokens = client.switch_organization(id.clone()).await?;
             println!("now working in {id} as {}", show::role(tokens.role));
         }
-        OrgCommand::Members => {
-            let all = client.list(ListMembersRequest::default());
-            let rows: Vec<_> = all
-                .map_ok(|m| {
-                    json!({
-                        "user_id": m.user_id, "role": show::role(m.role),
-                        "name": m.display_name, "email": m.email,
-                        "join_time": show::time(m.join_time.as_ref()),
-                    })
-                })
-                .try_collect()
-                .await?;
-            let columns = ["user_id", "role", "name", "email", "join_time"];
-            show::list(session.output, &columns, &rows);
-        }
+        OrgCommand::Members => members(&client, session.output).await?,
         OrgCommand::Invite { email, role } => {
             let role = show::parse_role(&role)? as i32;
             let created = org
@@ -134,22 +113,7 @@ pub async fn run(session: &mut Session, command: OrgCommand) -> anyhow::Result<(
             );
             println!("token: {}", created.token);
         }
-        OrgCommand::Invitations => {
-            let all = client.list(ListInvitationsRequest::default());
-            let rows: Vec<_> = all
-                .map_ok(|i| {
-                    let state = InvitationState::try_from(i.state).map_or("?", |s| s.as_str_name());
-                    json!({
-                        "id": i.id, "email": i.email, "role": show::role(i.role),
-                        "state": state.trim_start_matches("INVITATION_STATE_").to_lowercase(),
-                        "expire_time": show::time(i.expire_time.as_ref()),
-                    })
-                })
-                .try_collect()
-                .await?;
-            let columns = ["id", "email", "role", "state", "expire_time"];
-            show::list(session.output, &columns, &rows);
-        }
+        OrgCommand::Invitations => invitations(&client, session.output).await?,
         OrgCommand::Accept { token } => {
             let joined = org
                 .clone()
@@ -214,4 +178,52 @@ async fn resolve(client: &Tenantry, text: &str) -> anyhow::Result<String> {
         }
     }
     anyhow::bail!("you are in no organization with slug {text:?}")
+}
+
+async fn list_mine(client: &Tenantry, output: Output) -> anyhow::Result<()> {
+    let all = client.list(ListMyOrganizationsRequest::default());
+    let rows: Vec<_> = all
+        .map_ok(|m| {
+            let o = m.organization.unwrap_or_default();
+            json!({"id": o.id, "slug": o.slug, "role": show::role(m.role), "name": o.name})
+        })
+        .try_collect()
+        .await?;
+    show::list(output, &["id", "slug", "role", "name"], &rows);
+    Ok(())
+}
+
+async fn members(client: &Tenantry, output: Output) -> anyhow::Result<()> {
+    let all = client.list(ListMembersRequest::default());
+    let rows: Vec<_> = all
+        .map_ok(|m| {
+            json!({
+                "user_id": m.user_id, "role": show::role(m.role),
+                "name": m.display_name, "email": m.email,
+                "join_time": show::time(m.join_time.as_ref()),
+            })
+        })
+        .try_collect()
+        .await?;
+    let columns = ["user_id", "role", "name", "email", "join_time"];
+    show::list(output, &columns, &rows);
+    Ok(())
+}
+
+async fn invitations(client: &Tenantry, output: Output) -> anyhow::Result<()> {
+    let all = client.list(ListInvitationsRequest::default());
+    let rows: Vec<_> = all
+        .map_ok(|i| {
+            let state = InvitationState::try_from(i.state).map_or("?", |s| s.as_str_name());
+            json!({
+                "id": i.id, "email": i.email, "role": show::role(i.role),
+                "state": state.trim_start_matches("INVITATION_STATE_").to_lowercase(),
+                "expire_time": show::time(i.expire_time.as_ref()),
+            })
+        })
+        .try_collect()
+        .await?;
+    let columns = ["id", "email", "role", "state", "expire_time"];
+    show::list(output, &columns, &rows);
+    Ok(())
 }
