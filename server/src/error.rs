@@ -120,14 +120,30 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
+/// The longest status message, and field violation, sent. Both travel in
+/// HTTP/2 headers (a trailers-only answer), whose total the client caps
+/// (16 KiB by default): a validator that quotes a 70,000-character value
+/// must not turn a clear INVALID_ARGUMENT into a broken stream.
+const MAX_MESSAGE_CHARS: usize = 1024;
+const MAX_VIOLATION_CHARS: usize = 256;
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
-        let message = err.to_string();
+        let message = clip(err.to_string(), MAX_MESSAGE_CHARS);
         match err {
             ApiError::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
                 for v in violations {
-                    details.add_bad_request_violation(v.field, v.description);
+                    let description = clip(v.description, MAX_VIOLATION_CHARS);
+                    details.add_bad_request_violation(v.field, description);
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
@@ -141,7 +157,11 @@ impl From<ApiError> for Status {
             } => Status::with_error_details(
                 Code::FailedPrecondition,
                 message,
-                ErrorDetails::with_precondition_failure_violation(kind, subject, description),
+                ErrorDetails::with_precondition_failure_violation(
+                    kind,
+                    subject,
+                    clip(description, MAX_VIOLATION_CHARS),
+                ),
             ),
             ApiError::FailedPrecondition { .. } => Status::failed_precondition(message),
             ApiError::ResourceExhausted {
@@ -217,4 +237,24 @@ pub fn ok<T>(result: ApiResult<T>) -> Reply<T> {
     result
         .map(tonic::Response::new)
         .map_err(tonic::Status::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_types::StatusExt as _;
+
+    use super::*;
+
+    #[test]
+    fn quoted_input_is_clipped_to_fit_in_headers() {
+        let mut violations = Violations::new();
+        violations.add("label", format!("key {:?} is wrong", "k".repeat(70_000)));
+        let status = Status::from(violations.finish().unwrap_err());
+        assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS + 1);
+        let details = status.get_error_details();
+        let violation = &details.bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, "label");
+        assert!(violation.description.ends_with('…'));
+        assert_eq!(violation.description.chars().count(), MAX_VIOLATION_CHARS + 1);
+    }
 }

@@ -7,6 +7,7 @@ mod browser;
 mod connections;
 mod files;
 mod harness;
+mod hostile_input;
 mod operate;
 mod org;
 mod protocol;
