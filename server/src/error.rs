@@ -255,6 +255,9 @@ mod tests {
         let violation = &details.bad_request().unwrap().field_violations[0];
         assert_eq!(violation.field, "label");
         assert!(violation.description.ends_with('…'));
-        assert_eq!(violation.description.chars().count(), MAX_VIOLATION_CHARS + 1);
+        assert_eq!(
+            violation.description.chars().count(),
+            MAX_VIOLATION_CHARS + 1
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! `tenantry-server`: parse flags, set up logs, serve until SIGINT/SIGTERM.
 
-use std::{io::IsTerminal as _, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser as _;
-use tenantry_server::{Config, Server, clock::SystemClock, config::Command, crypto::signing_keys};
-use tracing_subscriber::EnvFilter;
+use tenantry_server::{
+    Config, Server, clock::SystemClock, config::Command, crypto::signing_keys, ops::telemetry,
+};
 
 // A faster allocator for many small, short-lived allocations (measured in
 // BENCHMARKS.md).
@@ -14,7 +15,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    init_logs(&config.log_format);
+    let telemetry = match telemetry::init(&config.log_format, &config.tracing) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Two rustls crypto providers are linked (aws-lc for S3 and TLS, ring
     // for the OIDC client): name the one every default TLS config uses.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -30,14 +37,16 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match run(config).await {
+    let code = match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "server stopped");
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -77,24 +86,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}
-    }
-}
-
-fn init_logs(format: &str) {
-    let filter = EnvFilter::try_from_env("TENANTRY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = match format {
-        "json" => true,
-        "text" => false,
-        _ => !std::io::stdout().is_terminal(),
-    };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init();
-    } else {
-        builder.init();
     }
 }

@@ -95,6 +95,9 @@ pub struct Config {
     pub log_format: String,
 
     #[command(flatten)]
+    pub tracing: crate::ops::telemetry::TracingConfig,
+
+    #[command(flatten)]
     pub tokens: TokenConfig,
 
     #[command(flatten)]

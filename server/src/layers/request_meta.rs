@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 use tracing::{Instrument as _, field::Empty};
 
 use super::client_address::{Cidr, client_ip};
-use crate::context::RequestMeta;
+use crate::{context::RequestMeta, ops::telemetry};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -89,7 +89,9 @@ where
             client_ip = %client_ip,
             user_id = Empty,
             org_id = Empty,
+            trace_id = Empty,
         );
+        trace(&span, request.headers());
         let header = HeaderValue::from_str(&request_id).ok();
         request.extensions_mut().insert(RequestMeta {
             request_id,
@@ -122,6 +124,19 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// Makes the call's span a child of the caller's trace (when spans are
+/// exported) and puts the trace id on its log lines.
+fn trace(span: &tracing::Span, headers: &http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let caller = telemetry::caller_context(headers);
+    // Fails only without an exporter, where there is no parent to set.
+    let _ = span.set_parent(caller.clone());
+    let id = telemetry::trace_id(&span.context()).or_else(|| telemetry::trace_id(&caller));
+    if let Some(id) = id {
+        span.record("trace_id", tracing::field::display(id));
     }
 }
 

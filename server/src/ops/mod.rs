@@ -1,8 +1,9 @@
 //! Operating the server: the admin listener (`--admin-listen`, never the
 //! public port) with `/metrics` (Prometheus text), `/livez` and `/readyz`,
-//! and the metrics themselves ([`meters`]).
+//! the metrics themselves ([`meters`]), and logs and traces ([`telemetry`]).
 
 pub mod meters;
+pub mod telemetry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
