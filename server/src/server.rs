@@ -74,6 +74,7 @@ impl Server {
         let master_keys = MasterKeys::load(&config)?;
         let passwords = PasswordHasher::new(&config.passwords)?;
         let meters = Meters::new();
+        db.meter_waits(meters.db_wait());
         let liveness = Arc::new(SessionLiveness::new(
             db.clone(),
             clock.clone(),

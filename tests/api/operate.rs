@@ -77,6 +77,33 @@ async fn metrics_count_calls_sign_ins_and_refusals(backend: Backend) {
     );
 }
 
+async fn metrics_count_bytes_each_way_and_database_waits(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    let data = vec![7_u8; 300_000];
+    let file = team.member.upload("bytes.bin", &data).await.file.unwrap();
+    assert_eq!(team.member.download(&file.id).await.len(), data.len());
+
+    let (_, _, text) = admin_get(&app, "/metrics").await;
+    let received =
+        r#"tenantry_received_bytes_total{method="/tenantry.file.v1.FileService/Upload"}"#;
+    let up = sample(&text, received).unwrap_or_default();
+    // The file, plus framing and the metadata message.
+    assert!((300_000.0..301_000.0).contains(&up), "{up} in {text}");
+    let sent = r#"tenantry_sent_bytes_total{method="/tenantry.file.v1.FileService/Download"}"#;
+    let down = sample(&text, sent).unwrap_or_default();
+    assert!((300_000.0..301_000.0).contains(&down), "{down} in {text}");
+    let waits = sample(&text, "tenantry_db_wait_seconds_count").unwrap_or_default();
+    assert!(
+        waits >= 10.0,
+        "every query waited for a worker, however briefly: {text}"
+    );
+    assert!(
+        text.contains("# TYPE tenantry_db_wait_seconds histogram"),
+        "{text}"
+    );
+}
+
 /// On the stop signal readiness turns false at once, a call in flight may
 /// finish within the grace, and one still running after it is cancelled,
 /// leaving nothing behind.
@@ -114,5 +141,6 @@ async fn a_stopping_server_is_not_ready_and_cancels_what_outlasts_the_grace(back
 
 on_both_backends!(
     metrics_count_calls_sign_ins_and_refusals,
+    metrics_count_bytes_each_way_and_database_waits,
     a_stopping_server_is_not_ready_and_cancels_what_outlasts_the_grace,
 );

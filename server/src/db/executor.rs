@@ -8,7 +8,12 @@
 //! With a writer lane (SQLite, which has one writer at a time), writes go to
 //! one thread of their own, in order, instead of contending for the lock.
 
-use std::{any::Any, panic::AssertUnwindSafe};
+use std::{
+    any::Any,
+    panic::AssertUnwindSafe,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use diesel::connection::{Connection, TransactionManager as _};
 use tracing::Span;
@@ -24,6 +29,8 @@ pub struct Executor {
     jobs: crossbeam_channel::Sender<Job>,
     writes: Option<crossbeam_channel::Sender<Job>>,
     pool: r2d2::Pool<Manager>,
+    /// Where each job's wait for a worker is recorded, once metered.
+    waits: Arc<OnceLock<metrics::Histogram>>,
 }
 
 impl Executor {
@@ -54,7 +61,17 @@ impl Executor {
         } else {
             None
         };
-        Ok(Self { jobs, writes, pool })
+        Ok(Self {
+            jobs,
+            writes,
+            pool,
+            waits: Arc::default(),
+        })
+    }
+
+    /// Records from now on how long each query waits for a worker.
+    pub fn meter_waits(&self, waits: metrics::Histogram) {
+        let _ = self.waits.set(waits);
     }
 
     /// Queries waiting for a worker.
@@ -99,7 +116,11 @@ impl Executor {
         let (done, outcome) =
             tokio::sync::oneshot::channel::<Result<ApiResult<T>, Box<dyn Any + Send>>>();
         let span = Span::current();
+        let (queued, waits) = (Instant::now(), self.waits.clone());
         let job: Job = Box::new(move |conn| {
+            if let Some(waits) = waits.get() {
+                waits.record(queued.elapsed().as_secs_f64());
+            }
             let _entered = span.enter();
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)));
             let _ = done.send(result);

@@ -118,6 +118,12 @@ impl Db {
     }
 
     /// Queries waiting for a query worker.
+    /// Records how long each query waits for a worker (a histogram of the
+    /// server's meters).
+    pub fn meter_waits(&self, waits: metrics::Histogram) {
+        self.executor.meter_waits(waits);
+    }
+
     pub fn queue_depth(&self) -> usize {
         self.executor.queue_depth()
     }

@@ -11,6 +11,7 @@ use std::{
 use futures::future::BoxFuture;
 use http::{HeaderMap, Request, Response};
 use http_body::{Frame, SizeHint};
+use metrics::Counter;
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 
@@ -46,8 +47,10 @@ pub struct Metered<S> {
 
 impl<S, B> Service<Request<B>> for Metered<S>
 where
-    S: Service<Request<B>, Response = Response<Body>>,
+    S: Service<Request<Body>, Response = Response<Body>>,
     S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -59,9 +62,15 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if !super::is_grpc(&request) {
-            return Box::pin(self.inner.call(request));
+            return Box::pin(self.inner.call(request.map(Body::new)));
         }
-        let mut call = Call::start(self.meters.clone(), method_name(request.uri().path()));
+        let method = method_name(request.uri().path());
+        let (received, sent) = self.meters.bytes(method);
+        let mut call = Call::start(self.meters.clone(), method, sent);
+        let request = request.map(|body| {
+            let body = Body::new(body);
+            Body::new(Received { body, received })
+        });
         let answer = self.inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
@@ -79,16 +88,19 @@ struct Call {
     /// The status, once seen (headers of a trailers-only answer, or the
     /// trailers); a call dropped before it is CANCELLED.
     code: Option<&'static str>,
+    /// Bytes of the answer, counted as they leave.
+    sent: Counter,
 }
 
 impl Call {
-    fn start(meters: Meters, method: &'static str) -> Self {
+    fn start(meters: Meters, method: &'static str, sent: Counter) -> Self {
         meters.call_started();
         Self {
             meters,
             method,
             started: Instant::now(),
             code: None,
+            sent,
         }
     }
 }
@@ -116,10 +128,43 @@ impl http_body::Body for Counted {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if let Some(Ok(frame)) = &frame
-            && let Some(trailers) = frame.trailers_ref()
-        {
-            self.call.code = code_in(trailers).or(self.call.code);
+        if let Some(Ok(frame)) = &frame {
+            if let Some(data) = frame.data_ref() {
+                self.call.sent.increment(data.len() as u64);
+            }
+            if let Some(trailers) = frame.trailers_ref() {
+                self.call.code = code_in(trailers).or(self.call.code);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A request's body that counts its bytes as they arrive.
+struct Received {
+    body: Body,
+    received: Counter,
+}
+
+impl http_body::Body for Received {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
+        if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+            self.received.increment(data.map_or(0, |d| d.len() as u64));
         }
         Poll::Ready(frame)
     }

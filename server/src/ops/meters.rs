@@ -25,6 +25,9 @@ const REFUSED: &str = "tenantry_refused_total";
 const SIGN_INS: &str = "tenantry_sign_ins_total";
 const SESSION_CACHE: &str = "tenantry_session_cache_lookups_total";
 const JOB_FAILURES: &str = "tenantry_job_failures_total";
+const RECEIVED: &str = "tenantry_received_bytes_total";
+const SENT: &str = "tenantry_sent_bytes_total";
+const DB_WAIT: &str = "tenantry_db_wait_seconds";
 
 #[derive(Clone)]
 pub struct Meters {
@@ -40,6 +43,7 @@ struct Hot {
     in_flight: std::sync::OnceLock<Gauge>,
     calls: RwLock<HashMap<(&'static str, &'static str), Counter>>,
     latency: RwLock<HashMap<&'static str, Histogram>>,
+    bytes: RwLock<HashMap<(&'static str, &'static str), Counter>>,
 }
 
 impl std::fmt::Debug for Meters {
@@ -59,6 +63,11 @@ impl Meters {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 metrics_exporter_prometheus::Matcher::Full(CALL_SECONDS.into()),
+                LATENCY_BUCKETS,
+            )
+            .expect("the latency buckets are not empty")
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(DB_WAIT.into()),
                 LATENCY_BUCKETS,
             )
             .expect("the latency buckets are not empty")
@@ -103,6 +112,21 @@ impl Meters {
             JOB_FAILURES.into(),
             None,
             text("background jobs that failed and will be retried, by kind"),
+        );
+        r.describe_counter(
+            RECEIVED.into(),
+            Some(Unit::Bytes),
+            text("bytes of gRPC and grpc-web request bodies received, by method"),
+        );
+        r.describe_counter(
+            SENT.into(),
+            Some(Unit::Bytes),
+            text("bytes of gRPC and grpc-web response bodies sent, by method"),
+        );
+        r.describe_histogram(
+            DB_WAIT.into(),
+            Some(Unit::Seconds),
+            text("time a query waited for a database worker and its connection"),
         );
         r.describe_counter(
             SESSION_CACHE.into(),
@@ -210,6 +234,22 @@ impl Meters {
     pub fn job_failed(&self, kind: &'static str) {
         self.counter(JOB_FAILURES, vec![Label::new("kind", kind)])
             .increment(1);
+    }
+
+    /// The counters of bytes received and sent for `method` (a served
+    /// method's path, or `unknown`).
+    pub fn bytes(&self, method: &'static str) -> (Counter, Counter) {
+        let of = |name: &'static str| {
+            once(&self.hot.bytes, (method, name), || {
+                self.counter(name, vec![Label::new("method", method)])
+            })
+        };
+        (of(RECEIVED), of(SENT))
+    }
+
+    /// The histogram of queries' waits for a database worker.
+    pub fn db_wait(&self) -> Histogram {
+        self.histogram(DB_WAIT, vec![])
     }
 
     /// Sets a gauge read at scrape time (pool, queues).
