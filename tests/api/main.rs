@@ -8,6 +8,7 @@ mod connections;
 mod files;
 mod harness;
 mod hostile_input;
+mod instances;
 mod operate;
 mod org;
 mod protocol;

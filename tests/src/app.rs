@@ -295,6 +295,11 @@ impl TestApp {
         &self.instances[0].state
     }
 
+    /// Instance `index`'s state (its own caches, pool and job runner).
+    pub fn state_of(&self, index: usize) -> &AppState {
+        &self.instances[index].state
+    }
+
     /// Every object key in the blob store under `orgs/`.
     pub async fn stored_objects(&self) -> Vec<String> {
         let store = &self.state().blobs;
