@@ -295,6 +295,11 @@ impl TestApp {
         &self.instances[0].state
     }
 
+    /// The S3 server of a PostgreSQL app (the SQLite one uses a folder).
+    pub fn s3(&self) -> Option<&S3Server> {
+        self.s3.as_ref()
+    }
+
     /// Instance `index`'s state (its own caches, pool and job runner).
     pub fn state_of(&self, index: usize) -> &AppState {
         &self.instances[index].state

@@ -5,4 +5,5 @@ mod limits;
 mod manage;
 mod resumable;
 mod round_trip;
+mod store_down;
 mod urls;

@@ -1,0 +1,62 @@
+//! The S3 server stops in the middle of an upload: the upload fails with
+//! UNAVAILABLE, no file appears, and once S3 is back no object is left and
+//! uploads work again. (The multipart upload the server could not abort
+//! while S3 was down is left to the sweep, which needs an S3 server that
+//! lists multipart uploads; `s3s-fs` does not.)
+
+use bytes::Bytes;
+use chrono::Duration;
+use tenantry_client::file::v1::{ListFilesRequest, UploadRequest, upload_request::Part};
+use tenantry_tests::{Backend, TestApp, require_postgres};
+use tonic::Code;
+
+use crate::uploads_held::stall;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_fails_cleanly_when_s3_stops_and_uploads_work_once_it_is_back() {
+    require_postgres();
+    let app = TestApp::start(Backend::Postgres).await;
+    let s3 = app.s3().expect("the PostgreSQL suite runs on S3");
+    let team = app.team("acme").await;
+    let (send, call) = stall(&team.member, "big.bin").await;
+    let chunk = || UploadRequest {
+        part: Some(Part::Chunk(Bytes::from(vec![7_u8; 256 * 1024]))),
+    };
+    // More than one 8 MiB part: the multipart upload is open on S3.
+    for _ in 0..40 {
+        send.send(chunk()).await.unwrap();
+    }
+    let opened = async {
+        while s3.open_multipart_uploads() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), opened)
+        .await
+        .expect("the upload reaches S3");
+
+    s3.stop();
+    for _ in 0..40 {
+        if send.send(chunk()).await.is_err() {
+            break;
+        }
+    }
+    drop(send);
+    let failed = call.await.unwrap().unwrap_err();
+    assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
+    let files = team.member.client.files();
+    let listed = files
+        .clone()
+        .list_files(ListFilesRequest::default())
+        .await
+        .unwrap();
+    assert!(listed.into_inner().files.is_empty(), "no file appears");
+
+    s3.restart().await;
+    app.advance(Duration::hours(26));
+    app.run_jobs().await;
+    assert!(app.stored_objects().await.is_empty(), "no object is left");
+    // And the store works again.
+    let member = app.sign_in(&team.member.email, &team.member.password).await;
+    member.upload("after.bin", b"fine").await;
+}
