@@ -68,14 +68,22 @@ where
         let (received, sent) = self.meters.bytes(method);
         let mut call = Call::start(self.meters.clone(), method, sent);
         let request = request.map(|body| {
+            let watch = move |frame: &Frame<_>| received.increment(data_len(frame));
             let body = Body::new(body);
-            Body::new(Received { body, received })
+            Body::new(Watched { body, watch })
         });
         let answer = self.inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
             call.code = code_in(response.headers());
-            Ok(response.map(|body| Body::new(Counted { body, call })))
+            // The call is counted when the answer's body is dropped.
+            let watch = move |frame: &Frame<_>| {
+                call.sent.increment(data_len(frame));
+                if let Some(trailers) = frame.trailers_ref() {
+                    call.code = code_in(trailers).or(call.code);
+                }
+            };
+            Ok(response.map(|body| Body::new(Watched { body, watch })))
         })
     }
 }
@@ -113,13 +121,18 @@ impl Drop for Call {
     }
 }
 
-/// An answer's body that reads the status from the trailers as they pass.
-struct Counted {
+/// A body that shows each frame to `watch` as it passes: the answer's to
+/// count its bytes and read its status from the trailers, the request's to
+/// count its bytes.
+struct Watched<W> {
     body: Body,
-    call: Call,
+    watch: W,
 }
 
-impl http_body::Body for Counted {
+impl<W> http_body::Body for Watched<W>
+where
+    W: FnMut(&Frame<bytes::Bytes>) + Unpin,
+{
     type Data = bytes::Bytes;
     type Error = Status;
 
@@ -129,12 +142,7 @@ impl http_body::Body for Counted {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
         if let Some(Ok(frame)) = &frame {
-            if let Some(data) = frame.data_ref() {
-                self.call.sent.increment(data.len() as u64);
-            }
-            if let Some(trailers) = frame.trailers_ref() {
-                self.call.code = code_in(trailers).or(self.call.code);
-            }
+            (self.watch)(frame);
         }
         Poll::Ready(frame)
     }
@@ -148,34 +156,8 @@ impl http_body::Body for Counted {
     }
 }
 
-/// A request's body that counts its bytes as they arrive.
-struct Received {
-    body: Body,
-    received: Counter,
-}
-
-impl http_body::Body for Received {
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
-            self.received.increment(data.map_or(0, |d| d.len() as u64));
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+fn data_len(frame: &Frame<bytes::Bytes>) -> u64 {
+    frame.data_ref().map_or(0, |data| data.len() as u64)
 }
 
 /// The `grpc-status` in these headers, by its canonical name.
