@@ -145,21 +145,44 @@ impl S3Writer {
     }
 
     async fn cancel(&mut self) {
-        if let Some(id) = self.upload_id.take() {
-            let aborted = self
-                .store
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.store.bucket)
-                .key(&self.object)
-                .upload_id(id)
-                .send()
-                .await;
-            if let Err(err) = aborted {
-                // The janitor aborts stale multipart uploads later.
-                tracing::warn!(error = %err, "could not abort a multipart upload");
+        if let Some(id) = self.upload_id.take()
+            && let Err(err) = self.store.abort_upload(&self.object, &id).await
+        {
+            // S3 may be down for a while: keep trying in the background. (A
+            // restart meanwhile leaves it to the janitor's sweep, or to the
+            // bucket's lifecycle rule on servers that cannot list uploads.)
+            tracing::warn!(error = %err, "could not abort a multipart upload; will retry");
+            let (store, object) = (self.store.clone(), self.object.clone());
+            tokio::spawn(async move { store.abort_upload_later(object, id).await });
+        }
+    }
+}
+
+/// Waits before each retry of an abort: about ten minutes in all.
+const ABORT_RETRIES: [u64; 9] = [1, 2, 4, 8, 16, 32, 60, 120, 360];
+
+impl S3Store {
+    async fn abort_upload(&self, object: &str, upload_id: &str) -> Result<(), BlobError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(object)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3_error)
+    }
+
+    async fn abort_upload_later(self, object: String, upload_id: String) {
+        for wait in ABORT_RETRIES {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            if self.abort_upload(&object, &upload_id).await.is_ok() {
+                tracing::info!("aborted the multipart upload on a retry");
+                return;
             }
         }
+        tracing::warn!("gave up aborting a multipart upload; the sweep will");
     }
 }
 
