@@ -136,9 +136,17 @@ pub fn access(path: &str) -> Option<Access> {
             "ServerReflectionInfo",
         ) => Public,
 
-        (AUTH, "Register" | "Login" | "Refresh" | "GetJwks" | "VerifyEmail" | "ExchangeToken") => {
-            Public
-        }
+        (
+            AUTH,
+            "Register"
+            | "Login"
+            | "Refresh"
+            | "GetJwks"
+            | "VerifyEmail"
+            | "ExchangeToken"
+            | "RequestPasswordReset"
+            | "ResetPassword",
+        ) => Public,
         (
             AUTH,
             "RequestEmailVerification"
@@ -244,7 +252,15 @@ pub fn callers(path: &str) -> Option<Callers> {
         .and_then(|p| p.split_once('/'))
         .unwrap_or_default();
     let verdict = match method {
-        (AUTH, "Register" | "Login" | "Refresh" | "VerifyEmail") => Sessions,
+        (
+            AUTH,
+            "Register"
+            | "Login"
+            | "Refresh"
+            | "VerifyEmail"
+            | "RequestPasswordReset"
+            | "ResetPassword",
+        ) => Sessions,
         (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Sessions,
         (AUTH, "GetMe") => People,
         (AUTH, _) if rule == Access::SignedIn => Sessions,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod files;
 mod handshake;
 mod health;
+pub mod housekeeping;
 pub mod ids;
 pub mod jobs;
 pub mod layers;

@@ -81,12 +81,14 @@ impl Server {
             config.sessions.session_cache_ttl,
             &meters,
         ));
-        let mail_dir = config
-            .storage
-            .mail_dir
-            .clone()
-            .unwrap_or_else(|| config.data_dir.join("mail"));
-        let mailer = Mailer::new(mail_dir)?;
+        let job_wake = Arc::new(tokio::sync::Notify::new());
+        let mailer = Mailer::new(
+            &config.mail,
+            &config.data_dir,
+            db.clone(),
+            clock.clone(),
+            job_wake.clone(),
+        )?;
         let refresh_key = master_keys.derive("refresh-successor");
         let page_tokens = crate::paging::PageTokens::new(master_keys.derive("page-token"));
         let download_key = master_keys.derive("download-url");
@@ -115,6 +117,7 @@ impl Server {
             passwords,
             liveness,
             mailer,
+            job_wake,
             blobs,
             download_key,
             oidc_http,

@@ -259,6 +259,11 @@ impl TestApp {
         self.data_dir.path()
     }
 
+    /// Every mail to `to` in the mail folder, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        crate::mail::mails_to(&self.mail_dir(), to)
+    }
+
     /// The value of `label: …` in the newest mail to `to`.
     pub fn mailed(&self, to: &str, label: &str) -> Option<String> {
         crate::mail::last_value_mailed(&self.mail_dir(), to, label)

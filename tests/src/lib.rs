@@ -29,6 +29,7 @@ pub mod raw_http;
 mod requires;
 mod s3;
 mod services;
+pub mod smtp;
 mod sso;
 pub mod tls;
 mod user;

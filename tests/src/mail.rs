@@ -24,3 +24,23 @@ pub fn last_value_mailed(dir: &Path, to: &str, label: &str) -> Option<String> {
             .map(str::to_owned)
     })
 }
+
+/// Every mail to `to` in `dir`, oldest first, as text.
+pub fn mails_to(dir: &Path, to: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    // File names are UUIDv7: sorting them sorts by time.
+    paths.sort();
+    let needle = format!("To: <{to}>");
+    paths
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter(|text| text.lines().any(|l| l == needle))
+        .collect()
+}

@@ -56,11 +56,13 @@ pub enum Action {
     ServiceAccountKeyRevoked,
     ServiceAccountSecretAdded,
     ServiceAccountSecretRevoked,
+    AuthPasswordResetRequested,
+    AuthUserPasswordReset,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 53] = [
         Action::AuthLogin,
         Action::AuthLogout,
         Action::AuthOrganizationSwitched,
@@ -112,6 +114,8 @@ impl Action {
         Action::ServiceAccountKeyRevoked,
         Action::ServiceAccountSecretAdded,
         Action::ServiceAccountSecretRevoked,
+        Action::AuthPasswordResetRequested,
+        Action::AuthUserPasswordReset,
     ];
 
     /// The stable wire name.
@@ -168,6 +172,8 @@ impl Action {
             Action::ServiceAccountKeyRevoked => "service_account.key.revoked",
             Action::ServiceAccountSecretAdded => "service_account.secret.added",
             Action::ServiceAccountSecretRevoked => "service_account.secret.revoked",
+            Action::AuthPasswordResetRequested => "auth.password_reset.requested",
+            Action::AuthUserPasswordReset => "auth.user.password_reset",
         }
     }
 }

@@ -35,22 +35,12 @@ pub fn create(tx: &mut Tx<'_>, state: &AppState, user: &UserRow) -> ApiResult<St
     Ok(token)
 }
 
-/// Mails the token. A mail that cannot be written is logged, not fatal: the
-/// user can ask for another one.
+/// Mails the token (see [`crate::mail::Mailer::send`] for failures: the
+/// user can ask for another one).
 pub async fn send(state: &AppState, email: &str, token: &str) {
-    let body = format!(
-        "Confirm your email address for Tenantry.\r\n\r\n\
-         Verification token: {token}\r\n\r\n\
-         Your application passes it to VerifyEmail. It expires in {}.\r\n",
-        humantime::format_duration(state.config.sessions.email_verification_ttl)
-    );
-    if let Err(err) = state
-        .mailer
-        .send(email, "Confirm your email address", &body)
-        .await
-    {
-        tracing::error!(error = %err, "could not queue the verification mail");
-    }
+    let ttl = state.config.sessions.email_verification_ttl;
+    let mail = crate::mail::templates::email_verification(email, token, ttl);
+    state.mailer.send(mail).await;
 }
 
 pub async fn request_email_verification(

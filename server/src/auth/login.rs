@@ -9,7 +9,11 @@ use std::time::Duration;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1 as pb;
 
-use super::{issue, lockout, rules, users};
+use super::{
+    issue,
+    lockout::{self, Attempt},
+    rules, users,
+};
 use crate::{
     access::Role,
     audit::{self, Action, Actor, Event},
@@ -48,12 +52,12 @@ pub async fn login(
     violations.finish()?;
     let email = email.unwrap_or_default();
     let now = state.now();
-    // One lockout per address, whatever its case.
-    let key = validate::email_key(&email);
+    let (lookup, lookup_meta) = (email.clone(), meta.clone());
     let (lock, user) = state
         .read(move |tx, _| {
-            let lock = lockout::locked_until(tx.conn(), &key, now)?;
-            Ok((lock, users::find_by_email(tx.conn(), &key)?))
+            let user = users::find_by_email(tx.conn(), &lookup)?;
+            let attempt = Attempt::new(&lookup, user.as_ref().map(|u| &*u.id), &lookup_meta);
+            Ok((lockout::locked_until(tx.conn(), &attempt, now)?, user))
         })
         .await?;
     if let Some(until) = lock {
@@ -64,15 +68,20 @@ pub async fn login(
         .passwords
         .verify(request.password, stored_hash)
         .await?;
+    let user_id = user.as_ref().map(|u| u.id.clone());
     let Some(user) = user.filter(|_| valid) else {
+        let attempt = Attempt::new(&email, user_id.as_deref(), &meta);
         let lock = state
-            .write(move |tx, st| record_failure(tx, st, &email, &meta, Action::AuthLogin))
+            .write(move |tx, st| record_failure(tx, st, &attempt, &meta, Action::AuthLogin))
             .await?;
         return Err(lock.map_or(REFUSED, |until| locked(until - now)));
     };
-    let (user, tokens) = state
+    let (user, tokens, notice) = state
         .write(move |tx, st| open_password_session(tx, st, &meta, user, org_id.as_deref()))
         .await?;
+    if let Some(notice) = notice {
+        state.mailer.send(notice).await;
+    }
     Ok(pb::LoginResponse {
         user: Some(users::to_proto_user(&user)),
         tokens: Some(tokens.sign(state)?),
@@ -80,23 +89,26 @@ pub async fn login(
 }
 
 /// After a right password: a session pinned to the organization the rules
-/// choose, the lockout cleared, the sign-in audited.
+/// choose, the lockout cleared, the sign-in audited; and the notice to mail
+/// when it comes from a new address.
 fn open_password_session(
     tx: &mut Tx<'_>,
     state: &AppState,
     meta: &RequestMeta,
     user: UserRow,
     requested_org: Option<&str>,
-) -> ApiResult<(UserRow, issue::Unsigned)> {
+) -> ApiResult<(UserRow, issue::Unsigned, Option<crate::mail::Mail>)> {
     let now = state.now();
     // Guesses sent in parallel all passed the check before: if their failures
     // locked the account meanwhile, a right one among them does not get in
     // either.
-    if let Some(until) = lockout::locked_until(tx.conn(), &user.email, now)? {
+    let attempt = Attempt::new(&user.email, Some(&user.id), meta);
+    if let Some(until) = lockout::locked_until(tx.conn(), &attempt, now)? {
         return Err(locked(until - now));
     }
-    lockout::clear(tx.conn(), &user.email)?;
+    lockout::clear(tx.conn(), &attempt)?;
     let pinned = choose_org(tx, &user, requested_org)?;
+    let notice = super::sign_in_notice::due(tx.conn(), state, &user.id, &user.email, meta)?;
     let tokens = issue::open_session(
         tx,
         state,
@@ -113,7 +125,7 @@ fn open_password_session(
     let event = Event::by_user(&user.id, Action::AuthLogin, "session", tokens.session_id())
         .details(serde_json::json!({ "method": "password" }));
     audit::record(&mut t, now, meta, event)?;
-    Ok((user, tokens))
+    Ok((user, tokens, notice))
 }
 
 pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {
@@ -129,14 +141,14 @@ pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {
 pub(super) fn record_failure(
     tx: &mut Tx<'_>,
     state: &AppState,
-    email: &str,
+    attempt: &Attempt,
     meta: &RequestMeta,
     action: Action,
 ) -> ApiResult<Option<chrono::NaiveDateTime>> {
     let now = state.now();
-    let lock = lockout::record_failure(tx.conn(), &state.config.limits, email, now)?;
+    let lock = lockout::record_failure(tx.conn(), &state.config.limits, attempt, now)?;
     let mut t = tx.tenant(&TenantScope::account_events())?;
-    let event = Event::new(Actor::Anonymous, action, "account", email)
+    let event = Event::new(Actor::Anonymous, action, "account", attempt.email_key())
         .failed()
         .details(serde_json::json!({ "reason": "invalid_credentials", "locked": lock.is_some() }));
     audit::record(&mut t, now, meta, event)?;

@@ -6,13 +6,16 @@ pub mod issue;
 pub mod liveness;
 pub mod lockout;
 pub mod login;
+mod password_reset;
 mod personal_tokens;
 mod profile;
+pub mod rate_window;
 mod refresh;
 mod register;
 pub mod rules;
 mod service;
 mod sessions;
+mod sign_in_notice;
 mod store;
 pub mod users;
 

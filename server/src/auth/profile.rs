@@ -120,11 +120,12 @@ pub async fn check_password(
     user: &UserRow,
     password: String,
 ) -> ApiResult<()> {
-    let (email, now) = (user.email.clone(), state.now());
-    let key = email.clone();
+    let now = state.now();
+    let attempt = lockout::Attempt::new(&user.email, Some(&user.id), meta);
+    let checked = lockout::Attempt::new(&user.email, Some(&user.id), meta);
     if let Some(until) = state
         .db
-        .read(move |tx| lockout::locked_until(tx.conn(), &key, now))
+        .read(move |tx| lockout::locked_until(tx.conn(), &checked, now))
         .await?
     {
         return Err(login::locked(until - now));
@@ -139,7 +140,7 @@ pub async fn check_password(
     let meta = meta.clone();
     let lock = state
         .write(move |tx, st| {
-            login::record_failure(tx, st, &email, &meta, Action::AuthUserPasswordCheck)
+            login::record_failure(tx, st, &attempt, &meta, Action::AuthUserPasswordCheck)
         })
         .await?;
     Err(lock.map_or_else(

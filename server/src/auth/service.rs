@@ -4,7 +4,10 @@
 use tenantry_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response};
 
-use super::{email_verification, login, personal_tokens, profile, refresh, register, sessions};
+use super::{
+    email_verification, login, password_reset, personal_tokens, profile, refresh, register,
+    sessions,
+};
 use crate::{
     context::{Call, meta},
     error::{Reply, ok},
@@ -74,6 +77,23 @@ impl AuthService for AuthApi {
     ) -> Reply<pb::VerifyEmailResponse> {
         let meta = meta(&request);
         ok(email_verification::verify_email(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn request_password_reset(
+        &self,
+        request: Request<pb::RequestPasswordResetRequest>,
+    ) -> Reply<pb::RequestPasswordResetResponse> {
+        let meta = meta(&request);
+        let request = request.into_inner();
+        ok(password_reset::request_password_reset(&self.state, meta, request).await)
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<pb::ResetPasswordRequest>,
+    ) -> Reply<pb::ResetPasswordResponse> {
+        let meta = meta(&request);
+        ok(password_reset::reset_password(&self.state, meta, request.into_inner()).await)
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {

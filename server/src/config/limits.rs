@@ -23,9 +23,25 @@ pub struct LimitsConfig {
     #[arg(long, env = "TENANTRY_USER_RATE_LIMIT", default_value_t = 6000)]
     pub user_rate_limit: u32,
 
-    /// Failed sign-ins for one account before it is locked.
+    /// Failed sign-ins for one account from one client address before that
+    /// address is locked out of that account.
     #[arg(long, env = "TENANTRY_LOCKOUT_THRESHOLD", default_value_t = 5)]
     pub lockout_threshold: u32,
+
+    /// Failed sign-ins from one client address, whatever the accounts,
+    /// before that address is locked out of all of them (password spraying).
+    #[arg(long, env = "TENANTRY_LOCKOUT_ADDRESS_THRESHOLD", default_value_t = 50)]
+    pub lockout_address_threshold: u32,
+
+    /// Failed sign-ins for one account, from any addresses, before sign-in
+    /// to it slows down for addresses it was never signed in from (its
+    /// owner's known addresses are never slowed).
+    #[arg(
+        long,
+        env = "TENANTRY_LOCKOUT_ACCOUNT_THRESHOLD",
+        default_value_t = 100
+    )]
+    pub lockout_account_threshold: u32,
 
     /// First lockout window; each further failure doubles it.
     #[arg(long, env = "TENANTRY_LOCKOUT_BASE", default_value = "30s", value_parser = parse_duration)]

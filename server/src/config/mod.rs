@@ -3,6 +3,7 @@
 //! local data folder under `./data`).
 
 mod limits;
+mod mail;
 mod security;
 mod storage;
 mod tls;
@@ -12,6 +13,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Parser, Subcommand};
 
 pub use limits::LimitsConfig;
+pub use mail::{MailConfig, SmtpTls};
 pub use security::{PasswordConfig, SessionConfig, TokenConfig};
 pub use storage::{S3Config, StorageConfig};
 pub use tls::{ClientAuth, TlsConfig};
@@ -111,6 +113,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub storage: StorageConfig,
+
+    #[command(flatten)]
+    pub mail: mail::MailConfig,
 
     #[command(flatten)]
     pub tls: TlsConfig,

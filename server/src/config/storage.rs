@@ -1,4 +1,4 @@
-//! Mail and file storage.
+//! File storage.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -9,12 +9,6 @@ use super::parse_duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct StorageConfig {
-    /// Folder where outgoing mail is written as `.eml` files (one per
-    /// message) for a relay or a developer to pick up. Default:
-    /// `<data-dir>/mail`.
-    #[arg(long, env = "TENANTRY_MAIL_DIR")]
-    pub mail_dir: Option<PathBuf>,
-
     /// Folder for file content when no S3 bucket is set. Default:
     /// `<data-dir>/blobs`.
     #[arg(long, env = "TENANTRY_BLOB_DIR")]

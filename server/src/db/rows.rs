@@ -7,8 +7,8 @@ use diesel::{Insertable, Queryable, Selectable};
 use crate::{access::Role, org::LoginPolicy};
 
 use super::schema::{
-    email_verifications, jobs, login_throttle, organizations, personal_access_tokens,
-    refresh_tokens, service_credentials, sessions,
+    email_verifications, jobs, login_throttle, mail_outbox, organizations, password_resets,
+    personal_access_tokens, refresh_tokens, service_credentials, sessions,
     tenant::{
         audit_events, blobs, file_labels, files, invitations, memberships, service_accounts,
         sso_configs, sso_identities, sso_link_requests, sso_login_states, upload_parts,
@@ -86,7 +86,8 @@ pub struct RefreshTokenRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = login_throttle, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct LoginThrottleRow {
-    pub email: String,
+    /// `account <email>`, `account <email> from <ip>` or `address <ip>`.
+    pub subject: String,
     pub failures: i64,
     pub last_failure_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -101,6 +102,28 @@ pub struct EmailVerificationRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = password_resets, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct PasswordResetRow {
+    pub token_hash: String,
+    pub user_id: String,
+    pub email: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct MailRow {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

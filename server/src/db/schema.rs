@@ -68,11 +68,41 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttle (email) {
-        email -> Text,
+    login_throttle (subject) {
+        subject -> Text,
         failures -> BigInt,
         last_failure_at -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rate_windows (subject) {
+        subject -> Text,
+        window_start -> Timestamp,
+        hits -> BigInt,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -147,11 +177,13 @@ diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(email_verifications -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 
 pub(in crate::db) mod tenant {
     use super::{
-        assertion_jtis, email_verifications, jobs, login_throttle, organizations,
-        personal_access_tokens, refresh_tokens, service_credentials, sessions, users,
+        assertion_jtis, email_verifications, jobs, login_throttle, mail_outbox, organizations,
+        password_resets, personal_access_tokens, rate_windows, refresh_tokens, service_credentials,
+        sessions, users,
     };
 
     diesel::table! {
@@ -345,6 +377,9 @@ pub(in crate::db) mod tenant {
         refresh_tokens,
         login_throttle,
         email_verifications,
+        password_resets,
+        rate_windows,
+        mail_outbox,
         jobs,
         memberships,
         invitations,

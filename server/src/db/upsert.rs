@@ -72,3 +72,33 @@ pub fn insert_assertion_jti_if_absent(
     };
     Ok(inserted == 1)
 }
+
+/// Starts a rate window for `subject` at `now` unless one exists.
+pub fn insert_rate_window_if_absent(
+    conn: &mut AnyConnection,
+    subject: &str,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<()> {
+    use diesel::ExpressionMethods as _;
+
+    use super::schema::rate_windows;
+    let row = (
+        rate_windows::subject.eq(subject),
+        rate_windows::window_start.eq(now),
+        rate_windows::hits.eq(0_i64),
+    );
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::insert_into(rate_windows::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(pg)?;
+        }
+        AnyConnection::Sqlite(sqlite) => {
+            diesel::insert_or_ignore_into(rate_windows::table)
+                .values(row)
+                .execute(sqlite)?;
+        }
+    }
+    Ok(())
+}

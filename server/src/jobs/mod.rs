@@ -31,14 +31,20 @@ pub enum Kind {
     DeleteBlob,
     /// Recurring: removes orphan blobs and unfinished writes.
     SweepStore,
+    /// Target: a message in the mail outbox; delivers it to the relay.
+    SendMail,
+    /// Recurring: deletes what has expired (sessions, tokens, counters).
+    Housekeeping,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 6] = [
         Kind::ExpireUploadSession,
         Kind::PurgeDeletedFile,
         Kind::DeleteBlob,
         Kind::SweepStore,
+        Kind::SendMail,
+        Kind::Housekeeping,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +53,8 @@ impl Kind {
             Kind::PurgeDeletedFile => "file.purge_deleted",
             Kind::DeleteBlob => "blob.delete",
             Kind::SweepStore => "store.sweep",
+            Kind::SendMail => "mail.send",
+            Kind::Housekeeping => "housekeeping",
         }
     }
 
@@ -92,22 +100,26 @@ pub fn enqueue(
 
 /// Makes sure the recurring jobs exist.
 pub async fn schedule_recurring(state: &AppState) -> ApiResult<()> {
-    let run_at = after(state.now(), state.config.storage.janitor_interval);
+    let interval = state.config.storage.janitor_interval;
+    let run_at = after(state.now(), interval);
     state
         .db
         .write(move |tx| {
-            let row = JobRow {
-                id: Kind::SweepStore.as_str().to_owned(),
-                kind: Kind::SweepStore.as_str().to_owned(),
-                org_id: None,
-                target: String::new(),
-                run_at,
-                attempts: 0,
-                locked_until: None,
-                last_error: None,
-                created_at: run_at,
-            };
-            upsert::insert_job_if_absent(tx.conn(), &row)
+            for kind in [Kind::SweepStore, Kind::Housekeeping] {
+                let row = JobRow {
+                    id: kind.as_str().to_owned(),
+                    kind: kind.as_str().to_owned(),
+                    org_id: None,
+                    target: String::new(),
+                    run_at,
+                    attempts: 0,
+                    locked_until: None,
+                    last_error: None,
+                    created_at: run_at,
+                };
+                upsert::insert_job_if_absent(tx.conn(), &row)?;
+            }
+            Ok(())
         })
         .await
 }
@@ -164,11 +176,16 @@ impl JobRunner {
         }
     }
 
-    /// Polls every `interval` until the task is aborted.
+    /// Polls every `interval`, and at once when this instance queued a job
+    /// that is due now (a mail), until the task is aborted.
     pub fn spawn(self, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let wake = self.state.job_wake.clone();
             loop {
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = wake.notified() => {}
+                }
                 if let Err(err) = self.run_due().await {
                     tracing::warn!(error = %err, "background jobs could not run");
                 }
@@ -217,6 +234,8 @@ impl JobRunner {
 
     async fn run_in_span(&self, job: JobRow) -> ApiResult<()> {
         let outcome = match Kind::parse(&job.kind) {
+            Some(Kind::SendMail) => self.state.mailer.deliver(&job.target, job.attempts).await,
+            Some(Kind::Housekeeping) => crate::housekeeping::run(&self.state).await,
             Some(kind) => janitor::handle(&self.state, kind, &job).await,
             None => {
                 tracing::error!("unknown job kind: dropping it");

@@ -145,16 +145,10 @@ pub async fn revoke_invitation(
     Ok(pb::RevokeInvitationResponse {})
 }
 
-/// Mails the invitee their token. Logged, not fatal: the inviter has it too.
+/// Mails the invitee their token (the inviter has it too).
 async fn mail_invitation(state: &AppState, to: &str, org_name: &str, role: Role, token: &str) {
-    let body = format!(
-        "You are invited to join {org_name} on Tenantry as {}.\r\n\r\nInvitation token: {token}\r\n\r\n\
-         Sign in with this address and pass the token to AcceptInvitation.\r\n",
-        role.as_str()
-    );
-    if let Err(err) = state.mailer.send(to, "You are invited", &body).await {
-        tracing::error!(error = %err, "could not queue the invitation mail");
-    }
+    let mail = crate::mail::templates::invitation(to, org_name, role.as_str(), token);
+    state.mailer.send(mail).await;
 }
 
 /// Why an invitation cannot be accepted by `user` now, if it cannot (pure).

@@ -143,7 +143,7 @@ async fn run(
     let throttle = throttle_key(&client_id);
     let key = throttle.clone();
     let lock = state
-        .read(move |tx, _| lockout::locked_until(tx.conn(), &key, now))
+        .read(move |tx, _| lockout::subject_locked_until(tx.conn(), &key, now))
         .await?;
     if let Some(until) = lock {
         return Err(locked(until, now));
@@ -172,7 +172,10 @@ async fn run(
         Settled::Refused(refusal @ (Refusal::InvalidClient(_) | Refusal::InvalidGrant(_))) => {
             let limits = state.config.limits.clone();
             let lock = state
-                .write(move |tx, _| lockout::record_failure(tx.conn(), &limits, &throttle, now))
+                .write(move |tx, _| {
+                    let threshold = limits.lockout_threshold;
+                    lockout::record_subject_failure(tx.conn(), &limits, threshold, &throttle, now)
+                })
                 .await?;
             Err(lock.map_or(refusal, |until| locked(until, now)))
         }
@@ -349,7 +352,7 @@ fn settle(
     {
         return Ok(Settled::Refused(Refusal::InvalidClient(UNBOUND)));
     }
-    lockout::clear(tx.conn(), &throttle_key(&account.id))?;
+    lockout::clear_subject(tx.conn(), &throttle_key(&account.id))?;
     store::mark_used(tx, &credential.id, now)?;
     let expires_at = after(now, state.config.tokens.access_token_ttl);
     Ok(Settled::Issued(Unsigned {

@@ -113,47 +113,24 @@ pub fn request(
 }
 
 /// Mails the account the token that confirms the link — and the warning
-/// that someone is trying. Logged, not fatal: the password works too.
+/// that someone is trying. A mail that fails is logged: the password works
+/// too.
 pub async fn mail_request(state: &AppState, pending: &Pending) {
-    let body = format!(
-        "Someone signed in through the identity provider {issuer} with this \
-         email address and asked to link it to your Tenantry account.\r\n\r\n\
-         If that was you, confirm the link: your application passes this \
-         token to ConfirmSsoLink as `email_token`.\r\n\r\n\
-         Confirmation token: {token}\r\n\r\n\
-         If it was not you, ignore this mail: nothing is linked without it or \
-         your password. It expires in {ttl}.\r\n",
-        issuer = pending.issuer,
-        token = pending.email_token,
-        ttl = humantime::format_duration(LINK_TTL),
-    );
-    send(
-        state,
+    let mail = crate::mail::templates::sso_link_request(
         &pending.email,
-        "Link your account to single sign-on?",
-        &body,
-    )
-    .await;
+        &pending.issuer,
+        &pending.email_token,
+        LINK_TTL,
+    );
+    state.mailer.send(mail).await;
 }
 
 /// Tells the person an identity was linked to their account.
 pub async fn mail_linked(state: &AppState, email: &str) {
-    let body = "An identity of your organization's single sign-on was linked to \
-                your Tenantry account, after you confirmed it. You can see and \
-                unlink your identities with ListMyIdentities and UnlinkIdentity.\r\n";
-    send(
-        state,
-        email,
-        "Single sign-on was linked to your account",
-        body,
-    )
-    .await;
-}
-
-async fn send(state: &AppState, to: &str, subject: &str, body: &str) {
-    if let Err(err) = state.mailer.send(to, subject, body).await {
-        tracing::error!(error = %err, "could not queue the SSO link mail");
-    }
+    state
+        .mailer
+        .send(crate::mail::templates::sso_linked(email))
+        .await;
 }
 
 /// How the person proves they own the account.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/auth/v1/auth.proto.
  */
 export const file_tenantry_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJImIKDUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIQCg5HZXRKd2tzUmVxdWVzdCI2Cg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlbmFudHJ5LmF1dGgudjEuSndrIiEKH1JlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QiUwogUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNWZXJpZnlFbWFpbFJlc3BvbnNlIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UingIKFEV4Y2hhbmdlVG9rZW5SZXF1ZXN0ElYKEmNsaWVudF9jcmVkZW50aWFscxgBIAEoCzI4LnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuQ2xpZW50Q3JlZGVudGlhbHNIABJGCgpqd3RfYmVhcmVyGAIgASgLMjAudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdC5Kd3RCZWFyZXJIABo9ChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRoeCglKd3RCZWFyZXISEQoJYXNzZXJ0aW9uGAEgASgJQgcKBWdyYW50IsYBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIkCgRyb2xlGAUgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIsQCChNQZXJzb25hbEFjY2Vzc1Rva2VuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSDgoGcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfdXNlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCiBDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKIUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRJEChVwZXJzb25hbF9hY2Nlc3NfdG9rZW4YASABKAsyJS50ZW5hbnRyeS5hdXRoLnYxLlBlcnNvbmFsQWNjZXNzVG9rZW4SDQoFdG9rZW4YAiABKAkiIQofTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdCJpCiBMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRJFChZwZXJzb25hbF9hY2Nlc3NfdG9rZW5zGAEgAygLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuIkQKIFJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0EiAKGHBlcnNvbmFsX2FjY2Vzc190b2tlbl9pZBgBIAEoCSIjCiFSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQyrA4KC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJTCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlIgOQAgISUwoHR2V0SndrcxIgLnRlbmFudHJ5LmF1dGgudjEuR2V0Sndrc1JlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXNwb25zZSIDkAIBEoEBChhSZXF1ZXN0RW1haWxWZXJpZmljYXRpb24SMS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlc3BvbnNlEloKC1ZlcmlmeUVtYWlsEiQudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlcXVlc3QaJS50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2USSwoGTG9nb3V0Eh8udGVuYW50cnkuYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GiAudGVuYW50cnkuYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJiCgxMaXN0U2Vzc2lvbnMSJS50ZW5hbnRyeS5hdXRoLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaJi50ZW5hbnRyeS5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESYAoNUmV2b2tlU2Vzc2lvbhImLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJyChNSZXZva2VPdGhlclNlc3Npb25zEiwudGVuYW50cnkuYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdBotLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEk0KBUdldE1lEh4udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlcXVlc3QaHy50ZW5hbnRyeS5hdXRoLnYxLkdldE1lUmVzcG9uc2UiA5ACARJgCg1VcGRhdGVQcm9maWxlEiYudGVuYW50cnkuYXV0aC52MS5VcGRhdGVQcm9maWxlUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlc3BvbnNlEmMKDkNoYW5nZVBhc3N3b3JkEicudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaKC50ZW5hbnRyeS5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USYAoNRGVsZXRlQWNjb3VudBImLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJgCg1FeGNoYW5nZVRva2VuEiYudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlc3BvbnNlEoQBChlDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuEjIudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBozLnRlbmFudHJ5LmF1dGgudjEuQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlEoYBChhMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnMSMS50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1Jlc3BvbnNlIgOQAgEShAEKGVJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5SZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJImIKDUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIQCg5HZXRKd2tzUmVxdWVzdCI2Cg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlbmFudHJ5LmF1dGgudjEuSndrIiEKH1JlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QiUwogUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNWZXJpZnlFbWFpbFJlc3BvbnNlIiwKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBINCgVlbWFpbBgBIAEoCSIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIjsKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIxChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiXAoUTGlzdFNlc3Npb25zUmVzcG9uc2USKwoIc2Vzc2lvbnMYASADKAsyGS50ZW5hbnRyeS5hdXRoLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIhwKGlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0IjQKG1Jldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgDIg4KDEdldE1lUmVxdWVzdCKIAQoNR2V0TWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUiLAoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSFAoMZGlzcGxheV9uYW1lGAEgASgJIj0KFVVwZGF0ZVByb2ZpbGVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIyChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAMiKAoURGVsZXRlQWNjb3VudFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiFwoVRGVsZXRlQWNjb3VudFJlc3BvbnNlIp4CChRFeGNoYW5nZVRva2VuUmVxdWVzdBJWChJjbGllbnRfY3JlZGVudGlhbHMYASABKAsyOC50ZW5hbnRyeS5hdXRoLnYxLkV4Y2hhbmdlVG9rZW5SZXF1ZXN0LkNsaWVudENyZWRlbnRpYWxzSAASRgoKand0X2JlYXJlchgCIAEoCzIwLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuSnd0QmVhcmVySAAaPQoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkaHgoJSnd0QmVhcmVyEhEKCWFzc2VydGlvbhgBIAEoCUIHCgVncmFudCLGAQoVRXhjaGFuZ2VUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI8ChhhY2Nlc3NfdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgDIAEoCRIXCg9vcmdhbml6YXRpb25faWQYBCABKAkSJAoEcm9sZRgFIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSLEAgoTUGVyc29uYWxBY2Nlc3NUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCRIkCgRyb2xlGAQgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEg4KBnByZWZpeBgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jldm9rZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1sYXN0X3VzZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQogQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4CiFDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2USRAoVcGVyc29uYWxfYWNjZXNzX3Rva2VuGAEgASgLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuEg0KBXRva2VuGAIgASgJIiEKH0xpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QiaQogTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVzcG9uc2USRQoWcGVyc29uYWxfYWNjZXNzX3Rva2VucxgBIAMoCzIlLnRlbmFudHJ5LmF1dGgudjEuUGVyc29uYWxBY2Nlc3NUb2tlbiJECiBSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIgChhwZXJzb25hbF9hY2Nlc3NfdG9rZW5faWQYASABKAkiIwohUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlKl4KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfVklFV0VSEAESDwoLUk9MRV9NRU1CRVIQAhIOCgpST0xFX0FETUlOEAMSDgoKUk9MRV9PV05FUhAEMoUQCgtBdXRoU2VydmljZRJRCghSZWdpc3RlchIhLnRlbmFudHJ5LmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GiIudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlEkgKBUxvZ2luEh4udGVuYW50cnkuYXV0aC52MS5Mb2dpblJlcXVlc3QaHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVzcG9uc2USUwoHUmVmcmVzaBIgLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZSIDkAICElMKB0dldEp3a3MSIC50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEudGVuYW50cnkuYXV0aC52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARKBAQoYUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uEjEudGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXF1ZXN0GjIudGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXNwb25zZRJaCgtWZXJpZnlFbWFpbBIkLnRlbmFudHJ5LmF1dGgudjEuVmVyaWZ5RW1haWxSZXF1ZXN0GiUudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlc3BvbnNlEnUKFFJlcXVlc3RQYXNzd29yZFJlc2V0Ei0udGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2USYAoNUmVzZXRQYXNzd29yZBImLnRlbmFudHJ5LmF1dGgudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJLCgZMb2dvdXQSHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEmIKDExpc3RTZXNzaW9ucxIlLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJgCg1SZXZva2VTZXNzaW9uEiYudGVuYW50cnkuYXV0aC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEnIKE1Jldm9rZU90aGVyU2Vzc2lvbnMSLC50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0Gi0udGVuYW50cnkuYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USTQoFR2V0TWUSHi50ZW5hbnRyeS5hdXRoLnYxLkdldE1lUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuR2V0TWVSZXNwb25zZSIDkAIBEmAKDVVwZGF0ZVByb2ZpbGUSJi50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2USYwoOQ2hhbmdlUGFzc3dvcmQSJy50ZW5hbnRyeS5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBooLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJgCg1EZWxldGVBY2NvdW50EiYudGVuYW50cnkuYXV0aC52MS5EZWxldGVBY2NvdW50UmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlc3BvbnNlEmAKDUV4Y2hhbmdlVG9rZW4SJi50ZW5hbnRyeS5hdXRoLnYxLkV4Y2hhbmdlVG9rZW5SZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVzcG9uc2UShAEKGUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLkNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UShgEKGExpc3RQZXJzb25hbEFjY2Vzc1Rva2VucxIxLnRlbmFudHJ5LmF1dGgudjEuTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdBoyLnRlbmFudHJ5LmF1dGgudjEuTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVzcG9uc2UiA5ACARKEAQoZUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlbhIyLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QaMy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message tenantry.auth.v1.User
@@ -455,6 +455,79 @@ export const VerifyEmailResponseSchema: GenMessage<VerifyEmailResponse> = /*@__P
   messageDesc(file_tenantry_auth_v1_auth, 15);
 
 /**
+ * @generated from message tenantry.auth.v1.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"tenantry.auth.v1.RequestPasswordResetRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 16);
+
+/**
+ * @generated from message tenantry.auth.v1.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"tenantry.auth.v1.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 17);
+
+/**
+ * @generated from message tenantry.auth.v1.ResetPasswordRequest
+ */
+export type ResetPasswordRequest = Message<"tenantry.auth.v1.ResetPasswordRequest"> & {
+  /**
+   * The token from the reset mail (`pr_…`).
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 18);
+
+/**
+ * @generated from message tenantry.auth.v1.ResetPasswordResponse
+ */
+export type ResetPasswordResponse = Message<"tenantry.auth.v1.ResetPasswordResponse"> & {
+  /**
+   * How many sessions of the account ended.
+   *
+   * @generated from field: int64 revoked_sessions = 1;
+   */
+  revokedSessions: bigint;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 19);
+
+/**
  * @generated from message tenantry.auth.v1.LogoutRequest
  */
 export type LogoutRequest = Message<"tenantry.auth.v1.LogoutRequest"> & {
@@ -465,7 +538,7 @@ export type LogoutRequest = Message<"tenantry.auth.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 16);
+  messageDesc(file_tenantry_auth_v1_auth, 20);
 
 /**
  * @generated from message tenantry.auth.v1.LogoutResponse
@@ -478,7 +551,7 @@ export type LogoutResponse = Message<"tenantry.auth.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 17);
+  messageDesc(file_tenantry_auth_v1_auth, 21);
 
 /**
  * @generated from message tenantry.auth.v1.ListSessionsRequest
@@ -502,7 +575,7 @@ export type ListSessionsRequest = Message<"tenantry.auth.v1.ListSessionsRequest"
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 18);
+  messageDesc(file_tenantry_auth_v1_auth, 22);
 
 /**
  * @generated from message tenantry.auth.v1.ListSessionsResponse
@@ -524,7 +597,7 @@ export type ListSessionsResponse = Message<"tenantry.auth.v1.ListSessionsRespons
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 19);
+  messageDesc(file_tenantry_auth_v1_auth, 23);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeSessionRequest
@@ -541,7 +614,7 @@ export type RevokeSessionRequest = Message<"tenantry.auth.v1.RevokeSessionReques
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 20);
+  messageDesc(file_tenantry_auth_v1_auth, 24);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeSessionResponse
@@ -554,7 +627,7 @@ export type RevokeSessionResponse = Message<"tenantry.auth.v1.RevokeSessionRespo
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 21);
+  messageDesc(file_tenantry_auth_v1_auth, 25);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeOtherSessionsRequest
@@ -567,7 +640,7 @@ export type RevokeOtherSessionsRequest = Message<"tenantry.auth.v1.RevokeOtherSe
  * Use `create(RevokeOtherSessionsRequestSchema)` to create a new message.
  */
 export const RevokeOtherSessionsRequestSchema: GenMessage<RevokeOtherSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 22);
+  messageDesc(file_tenantry_auth_v1_auth, 26);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeOtherSessionsResponse
@@ -584,7 +657,7 @@ export type RevokeOtherSessionsResponse = Message<"tenantry.auth.v1.RevokeOtherS
  * Use `create(RevokeOtherSessionsResponseSchema)` to create a new message.
  */
 export const RevokeOtherSessionsResponseSchema: GenMessage<RevokeOtherSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 23);
+  messageDesc(file_tenantry_auth_v1_auth, 27);
 
 /**
  * @generated from message tenantry.auth.v1.GetMeRequest
@@ -597,7 +670,7 @@ export type GetMeRequest = Message<"tenantry.auth.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 24);
+  messageDesc(file_tenantry_auth_v1_auth, 28);
 
 /**
  * @generated from message tenantry.auth.v1.GetMeResponse
@@ -634,7 +707,7 @@ export type GetMeResponse = Message<"tenantry.auth.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 25);
+  messageDesc(file_tenantry_auth_v1_auth, 29);
 
 /**
  * @generated from message tenantry.auth.v1.UpdateProfileRequest
@@ -651,7 +724,7 @@ export type UpdateProfileRequest = Message<"tenantry.auth.v1.UpdateProfileReques
  * Use `create(UpdateProfileRequestSchema)` to create a new message.
  */
 export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 26);
+  messageDesc(file_tenantry_auth_v1_auth, 30);
 
 /**
  * @generated from message tenantry.auth.v1.UpdateProfileResponse
@@ -668,7 +741,7 @@ export type UpdateProfileResponse = Message<"tenantry.auth.v1.UpdateProfileRespo
  * Use `create(UpdateProfileResponseSchema)` to create a new message.
  */
 export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 27);
+  messageDesc(file_tenantry_auth_v1_auth, 31);
 
 /**
  * @generated from message tenantry.auth.v1.ChangePasswordRequest
@@ -690,7 +763,7 @@ export type ChangePasswordRequest = Message<"tenantry.auth.v1.ChangePasswordRequ
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 28);
+  messageDesc(file_tenantry_auth_v1_auth, 32);
 
 /**
  * @generated from message tenantry.auth.v1.ChangePasswordResponse
@@ -707,7 +780,7 @@ export type ChangePasswordResponse = Message<"tenantry.auth.v1.ChangePasswordRes
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 29);
+  messageDesc(file_tenantry_auth_v1_auth, 33);
 
 /**
  * @generated from message tenantry.auth.v1.DeleteAccountRequest
@@ -724,7 +797,7 @@ export type DeleteAccountRequest = Message<"tenantry.auth.v1.DeleteAccountReques
  * Use `create(DeleteAccountRequestSchema)` to create a new message.
  */
 export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 30);
+  messageDesc(file_tenantry_auth_v1_auth, 34);
 
 /**
  * @generated from message tenantry.auth.v1.DeleteAccountResponse
@@ -737,7 +810,7 @@ export type DeleteAccountResponse = Message<"tenantry.auth.v1.DeleteAccountRespo
  * Use `create(DeleteAccountResponseSchema)` to create a new message.
  */
 export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 31);
+  messageDesc(file_tenantry_auth_v1_auth, 35);
 
 /**
  * @generated from message tenantry.auth.v1.ExchangeTokenRequest
@@ -766,7 +839,7 @@ export type ExchangeTokenRequest = Message<"tenantry.auth.v1.ExchangeTokenReques
  * Use `create(ExchangeTokenRequestSchema)` to create a new message.
  */
 export const ExchangeTokenRequestSchema: GenMessage<ExchangeTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 32);
+  messageDesc(file_tenantry_auth_v1_auth, 36);
 
 /**
  * The client-credentials grant (RFC 6749 §4.4).
@@ -792,7 +865,7 @@ export type ExchangeTokenRequest_ClientCredentials = Message<"tenantry.auth.v1.E
  * Use `create(ExchangeTokenRequest_ClientCredentialsSchema)` to create a new message.
  */
 export const ExchangeTokenRequest_ClientCredentialsSchema: GenMessage<ExchangeTokenRequest_ClientCredentials> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 32, 0);
+  messageDesc(file_tenantry_auth_v1_auth, 36, 0);
 
 /**
  * The JWT-bearer grant (RFC 7523): a JWT signed with one of the service
@@ -814,7 +887,7 @@ export type ExchangeTokenRequest_JwtBearer = Message<"tenantry.auth.v1.ExchangeT
  * Use `create(ExchangeTokenRequest_JwtBearerSchema)` to create a new message.
  */
 export const ExchangeTokenRequest_JwtBearerSchema: GenMessage<ExchangeTokenRequest_JwtBearer> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 32, 1);
+  messageDesc(file_tenantry_auth_v1_auth, 36, 1);
 
 /**
  * @generated from message tenantry.auth.v1.ExchangeTokenResponse
@@ -851,7 +924,7 @@ export type ExchangeTokenResponse = Message<"tenantry.auth.v1.ExchangeTokenRespo
  * Use `create(ExchangeTokenResponseSchema)` to create a new message.
  */
 export const ExchangeTokenResponseSchema: GenMessage<ExchangeTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 33);
+  messageDesc(file_tenantry_auth_v1_auth, 37);
 
 /**
  * @generated from message tenantry.auth.v1.PersonalAccessToken
@@ -916,7 +989,7 @@ export type PersonalAccessToken = Message<"tenantry.auth.v1.PersonalAccessToken"
  * Use `create(PersonalAccessTokenSchema)` to create a new message.
  */
 export const PersonalAccessTokenSchema: GenMessage<PersonalAccessToken> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 34);
+  messageDesc(file_tenantry_auth_v1_auth, 38);
 
 /**
  * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenRequest
@@ -949,7 +1022,7 @@ export type CreatePersonalAccessTokenRequest = Message<"tenantry.auth.v1.CreateP
  * Use `create(CreatePersonalAccessTokenRequestSchema)` to create a new message.
  */
 export const CreatePersonalAccessTokenRequestSchema: GenMessage<CreatePersonalAccessTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 35);
+  messageDesc(file_tenantry_auth_v1_auth, 39);
 
 /**
  * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenResponse
@@ -973,7 +1046,7 @@ export type CreatePersonalAccessTokenResponse = Message<"tenantry.auth.v1.Create
  * Use `create(CreatePersonalAccessTokenResponseSchema)` to create a new message.
  */
 export const CreatePersonalAccessTokenResponseSchema: GenMessage<CreatePersonalAccessTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 36);
+  messageDesc(file_tenantry_auth_v1_auth, 40);
 
 /**
  * @generated from message tenantry.auth.v1.ListPersonalAccessTokensRequest
@@ -986,7 +1059,7 @@ export type ListPersonalAccessTokensRequest = Message<"tenantry.auth.v1.ListPers
  * Use `create(ListPersonalAccessTokensRequestSchema)` to create a new message.
  */
 export const ListPersonalAccessTokensRequestSchema: GenMessage<ListPersonalAccessTokensRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 37);
+  messageDesc(file_tenantry_auth_v1_auth, 41);
 
 /**
  * @generated from message tenantry.auth.v1.ListPersonalAccessTokensResponse
@@ -1003,7 +1076,7 @@ export type ListPersonalAccessTokensResponse = Message<"tenantry.auth.v1.ListPer
  * Use `create(ListPersonalAccessTokensResponseSchema)` to create a new message.
  */
 export const ListPersonalAccessTokensResponseSchema: GenMessage<ListPersonalAccessTokensResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 38);
+  messageDesc(file_tenantry_auth_v1_auth, 42);
 
 /**
  * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenRequest
@@ -1020,7 +1093,7 @@ export type RevokePersonalAccessTokenRequest = Message<"tenantry.auth.v1.RevokeP
  * Use `create(RevokePersonalAccessTokenRequestSchema)` to create a new message.
  */
 export const RevokePersonalAccessTokenRequestSchema: GenMessage<RevokePersonalAccessTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 39);
+  messageDesc(file_tenantry_auth_v1_auth, 43);
 
 /**
  * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenResponse
@@ -1033,7 +1106,7 @@ export type RevokePersonalAccessTokenResponse = Message<"tenantry.auth.v1.Revoke
  * Use `create(RevokePersonalAccessTokenResponseSchema)` to create a new message.
  */
 export const RevokePersonalAccessTokenResponseSchema: GenMessage<RevokePersonalAccessTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 40);
+  messageDesc(file_tenantry_auth_v1_auth, 44);
 
 /**
  * A role in an organization. Roles form a hierarchy: OWNER > ADMIN > MEMBER >
@@ -1176,6 +1249,35 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof VerifyEmailRequestSchema;
     output: typeof VerifyEmailResponseSchema;
+  },
+  /**
+   * Starts a password reset for the account with this email. The answer is
+   * the same, in the same time, whether or not such an account exists: the
+   * address is mailed either a single-use reset token (valid 30 minutes; only
+   * the newest one works) or a notice that it has no account here. At most 3
+   * requests per address per 15 minutes (RESOURCE_EXHAUSTED with RetryInfo,
+   * for any address alike).
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * Sets a new password with the token from the reset mail (same rules as
+   * Register). The token is spent; every session of the account ends; the
+   * sign-in lockout of the account is cleared; the address counts as
+   * verified (the token reached it). NOT_FOUND for an unknown, used or
+   * expired token.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
   },
   /**
    * Ends the caller's session: its refresh tokens are spent and its access
