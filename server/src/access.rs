@@ -145,7 +145,8 @@ pub fn access(path: &str) -> Option<Access> {
             | "VerifyEmail"
             | "ExchangeToken"
             | "RequestPasswordReset"
-            | "ResetPassword",
+            | "ResetPassword"
+            | "CompleteMfaLogin",
         ) => Public,
         (
             AUTH,
@@ -159,7 +160,12 @@ pub fn access(path: &str) -> Option<Access> {
             | "ChangePassword"
             | "DeleteAccount"
             | "ListPersonalAccessTokens"
-            | "RevokePersonalAccessToken",
+            | "RevokePersonalAccessToken"
+            | "GetMfaStatus"
+            | "BeginTotpEnrollment"
+            | "ConfirmTotpEnrollment"
+            | "RemoveTotp"
+            | "RegenerateRecoveryCodes",
         ) => SignedIn,
         // Pinned to the token's organization, capped at the caller's role.
         (AUTH, "CreatePersonalAccessToken") => Org(Role::Viewer),
@@ -174,8 +180,8 @@ pub fn access(path: &str) -> Option<Access> {
         (ORG, "GetOrganization" | "ListMembers" | "LeaveOrganization") => Org(Role::Viewer),
         (
             ORG,
-            "UpdateOrganization" | "UpdateMemberRole" | "RemoveMember" | "CreateInvitation"
-            | "ListInvitations" | "RevokeInvitation",
+            "UpdateOrganization" | "UpdateMfaPolicy" | "UpdateMemberRole" | "RemoveMember"
+            | "CreateInvitation" | "ListInvitations" | "RevokeInvitation",
         ) => Org(Role::Admin),
         (ORG, "DeleteOrganization") => Org(Role::Owner),
 
@@ -259,7 +265,8 @@ pub fn callers(path: &str) -> Option<Callers> {
             | "Refresh"
             | "VerifyEmail"
             | "RequestPasswordReset"
-            | "ResetPassword",
+            | "ResetPassword"
+            | "CompleteMfaLogin",
         ) => Sessions,
         (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Sessions,
         (AUTH, "GetMe") => People,
@@ -306,7 +313,15 @@ pub fn sso_session(path: &str) -> Option<SsoSession> {
         (SSO, "ListMyIdentities" | "UnlinkIdentity") => OrgSlice,
         (
             AUTH,
-            "RequestEmailVerification" | "UpdateProfile" | "ChangePassword" | "DeleteAccount",
+            "RequestEmailVerification"
+            | "UpdateProfile"
+            | "ChangePassword"
+            | "DeleteAccount"
+            | "GetMfaStatus"
+            | "BeginTotpEnrollment"
+            | "ConfirmTotpEnrollment"
+            | "RemoveTotp"
+            | "RegenerateRecoveryCodes",
         ) => Refused,
         (ORG, "CreateOrganization" | "SwitchOrganization" | "AcceptInvitation") => Refused,
         (AUTH, "Logout" | "GetMe") => Allowed,

@@ -38,6 +38,8 @@ pub enum Credential {
     Session {
         session_id: SessionId,
         method: SessionMethod,
+        /// Opened with a second factor.
+        multi_factor: bool,
     },
     /// A person's personal access token, pinned to one organization.
     PersonalAccessToken { token_id: PersonalAccessTokenId },
@@ -91,6 +93,17 @@ impl Caller {
     pub fn session(&self) -> ApiResult<&SessionId> {
         self.session_id()
             .ok_or_else(|| ApiError::permission_denied(NEEDS_SESSION))
+    }
+
+    /// Whether the caller's session was opened with a second factor.
+    pub fn multi_factor(&self) -> bool {
+        matches!(
+            self.credential,
+            Credential::Session {
+                multi_factor: true,
+                ..
+            }
+        )
     }
 
     /// Whether the session was opened through an organization's provider.

@@ -1,4 +1,5 @@
-//! The recurring `housekeeping` job: deletes what has expired, so tables
+//! The recurring `housekeeping` job: deletes what has expired (sessions,
+//! verification, reset and sign-in challenge tokens, counters, SSO states), so tables
 //! hold what is live (and a little history) rather than everything ever
 //! written. Upload sessions expire through jobs of their own
 //! (`files::janitor`); delivered mail leaves the outbox as it goes.
@@ -10,7 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::{BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
 
 use crate::{
-    auth::{lockout, rate_window},
+    auth::{lockout, mfa, rate_window},
     db::{
         TenantScope, Tx,
         schema::{
@@ -36,6 +37,7 @@ pub struct Swept {
     pub sign_in_counters: usize,
     pub rate_windows: usize,
     pub assertion_ids: usize,
+    pub mfa_challenges: usize,
     pub sso_states: usize,
 }
 
@@ -74,6 +76,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<Swept> {
                     assertion_jtis::table.filter(assertion_jtis::expires_at.lt(now)),
                 )
                 .execute(tx.conn())?,
+                mfa_challenges: mfa::challenge::forget_expired(tx.conn(), now)?,
                 ..Swept::default()
             })
         })

@@ -58,11 +58,14 @@ pub enum Action {
     ServiceAccountSecretRevoked,
     AuthPasswordResetRequested,
     AuthUserPasswordReset,
+    AuthMfaTotpEnrolled,
+    AuthMfaTotpRemoved,
+    AuthMfaRecoveryCodesRegenerated,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 53] = [
+    pub const ALL: [Action; 56] = [
         Action::AuthLogin,
         Action::AuthLogout,
         Action::AuthOrganizationSwitched,
@@ -116,6 +119,9 @@ impl Action {
         Action::ServiceAccountSecretRevoked,
         Action::AuthPasswordResetRequested,
         Action::AuthUserPasswordReset,
+        Action::AuthMfaTotpEnrolled,
+        Action::AuthMfaTotpRemoved,
+        Action::AuthMfaRecoveryCodesRegenerated,
     ];
 
     /// The stable wire name.
@@ -174,6 +180,9 @@ impl Action {
             Action::ServiceAccountSecretRevoked => "service_account.secret.revoked",
             Action::AuthPasswordResetRequested => "auth.password_reset.requested",
             Action::AuthUserPasswordReset => "auth.user.password_reset",
+            Action::AuthMfaTotpEnrolled => "auth.mfa.totp_enrolled",
+            Action::AuthMfaTotpRemoved => "auth.mfa.totp_removed",
+            Action::AuthMfaRecoveryCodesRegenerated => "auth.mfa.recovery_codes_regenerated",
         }
     }
 }

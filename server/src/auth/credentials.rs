@@ -174,10 +174,16 @@ pub fn mark_token_used(tx: &mut Tx<'_>, token_id: &str, now: NaiveDateTime) -> A
 
 /// Whether the organization exists and is not deleted.
 pub fn organization_live(tx: &mut Tx<'_>, org_id: &str) -> ApiResult<bool> {
-    let deleted: Option<Option<NaiveDateTime>> = organizations::table
+    Ok(organization_state(tx, org_id)?.is_some())
+}
+
+/// Whether the organization requires a second factor; `None` when it does
+/// not exist or was deleted.
+pub fn organization_state(tx: &mut Tx<'_>, org_id: &str) -> ApiResult<Option<bool>> {
+    let row: Option<(Option<NaiveDateTime>, bool)> = organizations::table
         .find(org_id)
-        .select(organizations::deleted_at)
+        .select((organizations::deleted_at, organizations::require_mfa))
         .first(tx.conn())
         .optional()?;
-    Ok(matches!(deleted, Some(None)))
+    Ok(row.and_then(|(deleted, require_mfa)| deleted.is_none().then_some(require_mfa)))
 }

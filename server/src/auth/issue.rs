@@ -39,15 +39,50 @@ const SSO_SESSION_STAYS: &str = "this session signed in through an organization'
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Password,
+    /// A password, then a code from the authenticator app.
+    PasswordAndTotp,
+    /// A password, then a recovery code.
+    PasswordAndRecoveryCode,
     Sso,
+    /// Single sign-on whose provider reported a second factor (`amr`).
+    SsoWithMfa,
 }
 
 impl AuthMethod {
+    const ALL: [AuthMethod; 5] = [
+        AuthMethod::Password,
+        AuthMethod::PasswordAndTotp,
+        AuthMethod::PasswordAndRecoveryCode,
+        AuthMethod::Sso,
+        AuthMethod::SsoWithMfa,
+    ];
+
+    /// As stored in `sessions.auth_method` and audited.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Password => "password",
+            AuthMethod::PasswordAndTotp => "password+totp",
+            AuthMethod::PasswordAndRecoveryCode => "password+recovery_code",
             AuthMethod::Sso => "sso",
+            AuthMethod::SsoWithMfa => "sso+mfa",
         }
+    }
+
+    /// The stored name back; an unknown one counts as a password alone.
+    pub fn from_stored(text: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+            .unwrap_or(AuthMethod::Password)
+    }
+
+    pub fn is_sso(self) -> bool {
+        matches!(self, AuthMethod::Sso | AuthMethod::SsoWithMfa)
+    }
+
+    /// Whether the session was opened with a second factor.
+    pub fn multi_factor(self) -> bool {
+        !matches!(self, AuthMethod::Password | AuthMethod::Sso)
     }
 }
 

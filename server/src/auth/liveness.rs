@@ -36,7 +36,9 @@ struct SessionState {
     live: bool,
     absolute_expires_at: NaiveDateTime,
     role: Option<Role>,
-    sso: bool,
+    method: AuthMethod,
+    /// The pinned organization requires a second factor.
+    require_mfa: bool,
 }
 
 /// What a credential's row says now (see `credentials.rs`).
@@ -117,17 +119,23 @@ impl SessionLiveness {
                 "this token was replaced when the session switched organization",
             ));
         }
+        if state.require_mfa && !state.method.multi_factor() {
+            return Err(ApiError::Unauthenticated(
+                "this organization requires multi-factor authentication: sign in again with your second factor",
+            ));
+        }
         Ok(Caller {
             principal: Principal::Person {
                 user_id: UserId::trusted(state.user_id),
             },
             credential: Credential::Session {
                 session_id: SessionId::trusted(claims.sid.clone()),
-                method: if state.sso {
+                method: if state.method.is_sso() {
                     SessionMethod::Sso
                 } else {
                     SessionMethod::Password
                 },
+                multi_factor: state.method.multi_factor(),
             },
             org_id: state.org_id.map(OrgId::trusted),
             role: state.role,
@@ -270,8 +278,11 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
     };
     let mut live = revoked_at.is_none();
     let mut role = None;
+    let mut require_mfa = false;
     if let Some(org) = &org_id {
-        live &= super::credentials::organization_live(tx, org)?;
+        let org_state = super::credentials::organization_state(tx, org)?;
+        live &= org_state.is_some();
+        require_mfa = org_state.unwrap_or_default();
         // The organization comes from the session row the server wrote.
         role = tx
             .tenant(&TenantScope::verified(org.clone()))?
@@ -284,6 +295,7 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
         live,
         absolute_expires_at,
         role,
-        sso: method == AuthMethod::Sso.as_str(),
+        method: AuthMethod::from_stored(&method),
+        require_mfa,
     })))
 }

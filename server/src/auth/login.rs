@@ -9,10 +9,11 @@ use std::time::Duration;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1 as pb;
 
+pub use super::signed_in::{SignedIn, finish_sign_in};
 use super::{
-    issue,
+    issue::AuthMethod,
     lockout::{self, Attempt},
-    rules, users,
+    mfa, rules, users,
 };
 use crate::{
     access::Role,
@@ -21,7 +22,7 @@ use crate::{
     db::{
         OwnRows, TenantScope, Tx, UserScope,
         rows::UserRow,
-        schema::{memberships, organizations, users as users_table},
+        schema::{memberships, organizations},
     },
     error::{ApiError, ApiResult, Violations},
     org::LoginPolicy,
@@ -76,28 +77,41 @@ pub async fn login(
             .await?;
         return Err(lock.map_or(REFUSED, |until| locked(until - now)));
     };
-    let (user, tokens, notice) = state
-        .write(move |tx, st| open_password_session(tx, st, &meta, user, org_id.as_deref()))
+    let step = state
+        .write(move |tx, st| after_password(tx, st, &meta, user, org_id.as_deref()))
         .await?;
-    if let Some(notice) = notice {
-        state.mailer.send(notice).await;
+    match step {
+        FirstStep::SignedIn(signed_in) => {
+            let (user, tokens) = signed_in.finish(state).await?;
+            Ok(pb::LoginResponse {
+                user: Some(user),
+                tokens: Some(tokens),
+                mfa_required: None,
+            })
+        }
+        FirstStep::Challenge(challenge) => Ok(pb::LoginResponse {
+            user: None,
+            tokens: None,
+            mfa_required: Some(challenge),
+        }),
     }
-    Ok(pb::LoginResponse {
-        user: Some(users::to_proto_user(&user)),
-        tokens: Some(tokens.sign(state)?),
-    })
 }
 
-/// After a right password: a session pinned to the organization the rules
-/// choose, the lockout cleared, the sign-in audited; and the notice to mail
-/// when it comes from a new address.
-fn open_password_session(
+enum FirstStep {
+    SignedIn(Box<SignedIn>),
+    /// The account has a second factor: CompleteMfaLogin goes on.
+    Challenge(pb::MfaChallenge),
+}
+
+/// After a right password: signed in, or a challenge for the second factor
+/// (the requested organization is checked now, so a refusal comes early).
+fn after_password(
     tx: &mut Tx<'_>,
     state: &AppState,
     meta: &RequestMeta,
     user: UserRow,
     requested_org: Option<&str>,
-) -> ApiResult<(UserRow, issue::Unsigned, Option<crate::mail::Mail>)> {
+) -> ApiResult<FirstStep> {
     let now = state.now();
     // Guesses sent in parallel all passed the check before: if their failures
     // locked the account meanwhile, a right one among them does not get in
@@ -106,29 +120,16 @@ fn open_password_session(
     if let Some(until) = lockout::locked_until(tx.conn(), &attempt, now)? {
         return Err(locked(until - now));
     }
-    lockout::clear(tx.conn(), &attempt)?;
-    let pinned = choose_org(tx, &user, requested_org)?;
-    let notice = super::sign_in_notice::due(tx.conn(), state, &user.id, &user.email, meta)?;
-    let tokens = issue::open_session(
-        tx,
-        state,
-        &user.id,
-        pinned.clone(),
-        issue::AuthMethod::Password,
-        meta,
-    )?;
-    diesel::update(users_table::table.find(&user.id))
-        .set(users_table::last_org_id.eq(&pinned))
-        .execute(tx.conn())?;
-    let scope = pinned.map_or_else(TenantScope::account_events, TenantScope::verified);
-    let mut t = tx.tenant(&scope)?;
-    let event = Event::by_user(&user.id, Action::AuthLogin, "session", tokens.session_id())
-        .details(serde_json::json!({ "method": "password" }));
-    audit::record(&mut t, now, meta, event)?;
-    Ok((user, tokens, notice))
+    if mfa::enrolled(tx.conn(), &user.id)? {
+        choose_org(tx, &user, requested_org, true)?;
+        let challenge = mfa::challenge::create(tx, state, &user.id, requested_org)?;
+        return Ok(FirstStep::Challenge(challenge));
+    }
+    let signed_in = finish_sign_in(tx, state, meta, user, requested_org, AuthMethod::Password)?;
+    Ok(FirstStep::SignedIn(Box::new(signed_in)))
 }
 
-pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {
+pub fn locked(remaining: chrono::TimeDelta) -> ApiError {
     let secs = remaining.num_seconds().max(1);
     ApiError::ResourceExhausted {
         message: format!("too many failed sign-ins for this account; try again in {secs} s"),
@@ -138,7 +139,7 @@ pub(super) fn locked(remaining: chrono::TimeDelta) -> ApiError {
 
 /// Counts the failure and audits it (in the account events: a failed sign-in
 /// belongs to no organization).
-pub(super) fn record_failure(
+pub fn record_failure(
     tx: &mut Tx<'_>,
     state: &AppState,
     attempt: &Attempt,
@@ -160,10 +161,11 @@ pub(super) fn record_failure(
 /// organization that requires single sign-on is refused to a password
 /// sign-in (but for its owners, so it cannot lock itself out): named
 /// explicitly, with an error; as the default, by pinning to none.
-fn choose_org(
+pub fn choose_org(
     tx: &mut Tx<'_>,
     user: &UserRow,
     requested: Option<&str>,
+    multi_factor: bool,
 ) -> ApiResult<Option<String>> {
     let wanted = match requested {
         Some(org) => Some(org.to_owned()),
@@ -174,6 +176,10 @@ fn choose_org(
     match (pin_target(&mut own, &org)?, requested) {
         (Some(target), requested) if target.needs_sso() => match requested {
             Some(_) => Err(ApiError::failed_precondition(SSO_REQUIRED)),
+            None => Ok(None),
+        },
+        (Some(target), requested) if target.needs_mfa(multi_factor) => match requested {
+            Some(_) => Err(ApiError::failed_precondition(MFA_REQUIRED)),
             None => Ok(None),
         },
         (Some(target), _) => Ok(Some(target.org_id)),
@@ -188,6 +194,7 @@ pub struct PinTarget {
     pub org_id: String,
     role: Role,
     policy: LoginPolicy,
+    require_mfa: bool,
 }
 
 impl PinTarget {
@@ -197,12 +204,18 @@ impl PinTarget {
     pub fn needs_sso(&self) -> bool {
         self.policy == LoginPolicy::Sso && self.role != Role::Owner
     }
+
+    /// Whether a session without a second factor is refused here (owners
+    /// included: the policy is about the organization's data).
+    pub fn needs_mfa(&self, multi_factor: bool) -> bool {
+        self.require_mfa && !multi_factor
+    }
 }
 
 /// The user's membership of `org_id` as a [`PinTarget`]; `None` when they
 /// are not a member or the organization was deleted.
 pub fn pin_target(own: &mut OwnRows<'_>, org_id: &str) -> ApiResult<Option<PinTarget>> {
-    let member: Option<(String, String, String)> = own
+    let member: Option<(String, String, String, bool)> = own
         .memberships()
         .inner_join(organizations::table)
         .filter(memberships::org_id.eq(org_id))
@@ -211,18 +224,23 @@ pub fn pin_target(own: &mut OwnRows<'_>, org_id: &str) -> ApiResult<Option<PinTa
             memberships::org_id,
             memberships::role,
             organizations::login_policy,
+            organizations::require_mfa,
         ))
         .first(own.conn())
         .optional()?;
-    let Some((org_id, role, policy)) = member else {
+    let Some((org_id, role, policy, require_mfa)) = member else {
         return Ok(None);
     };
     Ok(Some(PinTarget {
         org_id,
         role: Role::from_stored(&role)?,
         policy: LoginPolicy::from_stored(&policy)?,
+        require_mfa,
     }))
 }
+
+pub const MFA_REQUIRED: &str = "this organization requires multi-factor authentication: \
+     enroll an authenticator app (BeginTotpEnrollment) and sign in with it";
 
 pub const SSO_REQUIRED: &str =
     "this organization requires single sign-on: sign in with BeginSsoLogin";

@@ -1,14 +1,15 @@
 //! Accounts, sign-in, tokens and sessions (`tenantry.auth.v1`).
 
-mod credentials;
+pub mod credentials;
 mod email_verification;
 pub mod issue;
 pub mod liveness;
 pub mod lockout;
 pub mod login;
+pub mod mfa;
 mod password_reset;
 mod personal_tokens;
-mod profile;
+pub mod profile;
 pub mod rate_window;
 mod refresh;
 mod register;
@@ -16,6 +17,7 @@ pub mod rules;
 mod service;
 mod sessions;
 mod sign_in_notice;
+mod signed_in;
 mod store;
 pub mod users;
 

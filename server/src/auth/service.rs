@@ -5,8 +5,9 @@ use tenantry_proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use tonic::{Request, Response};
 
 use super::{
-    email_verification, login, password_reset, personal_tokens, profile, refresh, register,
-    sessions,
+    email_verification, login,
+    mfa::{challenge, enrollment},
+    password_reset, personal_tokens, profile, refresh, register, sessions,
 };
 use crate::{
     context::{Call, meta},
@@ -94,6 +95,72 @@ impl AuthService for AuthApi {
     ) -> Reply<pb::ResetPasswordResponse> {
         let meta = meta(&request);
         ok(password_reset::reset_password(&self.state, meta, request.into_inner()).await)
+    }
+
+    async fn complete_mfa_login(
+        &self,
+        request: Request<pb::CompleteMfaLoginRequest>,
+    ) -> Reply<pb::CompleteMfaLoginResponse> {
+        let meta = meta(&request);
+        let answer = challenge::complete_mfa_login(&self.state, meta, request.into_inner()).await;
+        self.state.meters.sign_in("mfa", &answer, false);
+        ok(answer)
+    }
+
+    async fn get_mfa_status(
+        &self,
+        request: Request<pb::GetMfaStatusRequest>,
+    ) -> Reply<pb::GetMfaStatusResponse> {
+        let Call { caller, .. } = Call::signed_in(request)?;
+        ok(enrollment::get_mfa_status(&self.state, caller).await)
+    }
+
+    async fn begin_totp_enrollment(
+        &self,
+        request: Request<pb::BeginTotpEnrollmentRequest>,
+    ) -> Reply<pb::BeginTotpEnrollmentResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(enrollment::begin_totp_enrollment(&self.state, meta, caller, message).await)
+    }
+
+    async fn confirm_totp_enrollment(
+        &self,
+        request: Request<pb::ConfirmTotpEnrollmentRequest>,
+    ) -> Reply<pb::ConfirmTotpEnrollmentResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(enrollment::confirm_totp_enrollment(&self.state, meta, caller, message).await)
+    }
+
+    async fn remove_totp(
+        &self,
+        request: Request<pb::RemoveTotpRequest>,
+    ) -> Reply<pb::RemoveTotpResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(enrollment::remove_totp(&self.state, meta, caller, message).await)
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        request: Request<pb::RegenerateRecoveryCodesRequest>,
+    ) -> Reply<pb::RegenerateRecoveryCodesResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(enrollment::regenerate_recovery_codes(&self.state, meta, caller, message).await)
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {

@@ -49,6 +49,8 @@ pub struct OrganizationRow {
     pub storage_used: i64,
     /// Bytes actually stored (each distinct content once).
     pub storage_stored: i64,
+    /// Members must sign in with a second factor.
+    pub require_mfa: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

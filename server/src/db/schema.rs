@@ -35,6 +35,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         storage_used -> BigInt,
         storage_stored -> BigInt,
+        require_mfa -> Bool,
     }
 }
 
@@ -92,6 +93,37 @@ diesel::table! {
         subject -> Text,
         window_start -> Timestamp,
         hits -> BigInt,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        key_id -> Text,
+        sealed_secret -> Binary,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        requested_org_id -> Nullable<Text>,
+        failures -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -181,9 +213,9 @@ diesel::joinable!(password_resets -> users (user_id));
 
 pub(in crate::db) mod tenant {
     use super::{
-        assertion_jtis, email_verifications, jobs, login_throttle, mail_outbox, organizations,
-        password_resets, personal_access_tokens, rate_windows, refresh_tokens, service_credentials,
-        sessions, users,
+        assertion_jtis, email_verifications, jobs, login_throttle, mail_outbox, mfa_challenges,
+        organizations, password_resets, personal_access_tokens, rate_windows, recovery_codes,
+        refresh_tokens, service_credentials, sessions, totp_factors, users,
     };
 
     diesel::table! {
@@ -380,6 +412,9 @@ pub(in crate::db) mod tenant {
         password_resets,
         rate_windows,
         mail_outbox,
+        totp_factors,
+        recovery_codes,
+        mfa_challenges,
         jobs,
         memberships,
         invitations,

@@ -260,6 +260,7 @@ mod tests {
                 credential: Credential::Session {
                     session_id: crate::ids::SessionId::trusted("s"),
                     method: SessionMethod::Password,
+                    multi_factor: false,
                 },
                 org_id: None,
                 role: None,

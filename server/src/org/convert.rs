@@ -18,6 +18,7 @@ pub fn organization(row: &OrganizationRow) -> pb::Organization {
         login_policy: row.login_policy.to_proto() as i32,
         max_file_size_bytes: row.max_file_size,
         storage_quota_bytes: row.storage_quota,
+        require_mfa: row.require_mfa,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{
     audit::{self, Action, Event, chain::GENESIS},
     auth::{
         issue::{self, AuthMethod},
-        login::{SSO_REQUIRED, pin_target},
+        login::{MFA_REQUIRED, SSO_REQUIRED, pin_target},
     },
     context::{Caller, RequestMeta},
     db::{
@@ -50,6 +50,7 @@ pub async fn create_organization(
                 deleted_at: None,
                 storage_used: 0,
                 storage_stored: 0,
+                require_mfa: false,
             };
             store::insert_organization(tx, &org)?;
             // The organization is the one this transaction just created.
@@ -103,7 +104,43 @@ fn changed(
     if before.max_file_size != after.max_file_size {
         changes.insert("max_file_size_bytes".into(), after.max_file_size.into());
     }
+    if before.require_mfa != after.require_mfa {
+        changes.insert("require_mfa".into(), after.require_mfa.into());
+    }
     changes
+}
+
+pub async fn update_mfa_policy(
+    state: &AppState,
+    meta: RequestMeta,
+    caller: Caller,
+    request: pb::UpdateMfaPolicyRequest,
+) -> ApiResult<pb::UpdateMfaPolicyResponse> {
+    let scope = caller.tenant()?;
+    state
+        .write(move |tx, st| {
+            let now = st.now();
+            let before = store::find_organization(tx, &scope)?;
+            if request.require_mfa && !before.require_mfa && !caller.multi_factor() {
+                return Err(ApiError::failed_precondition(
+                    "sign in with your second factor before requiring one of every member",
+                ));
+            }
+            let mut after = before.clone();
+            after.require_mfa = request.require_mfa;
+            after.updated_at = now;
+            store::update_organization(tx, &after)?;
+            // Sessions without a second factor stop working here at once.
+            st.liveness.forget_all();
+            let mut t = tx.tenant(&scope)?;
+            let event = Event::by(&caller, Action::OrgUpdated, "organization", &after.id)
+                .details(changed(&before, &after).into());
+            audit::record(&mut t, now, &meta, event)?;
+            Ok(pb::UpdateMfaPolicyResponse {
+                organization: Some(convert::organization(&after)),
+            })
+        })
+        .await
 }
 
 pub async fn get_organization(
@@ -262,11 +299,13 @@ pub async fn switch_organization(
             let mut own = tx.user(&UserScope::from_auth(&caller))?;
             let target =
                 pin_target(&mut own, &org_id)?.ok_or(ApiError::NotFound("organization"))?;
-            if target.needs_sso() {
-                let method = store::session_auth_method(tx, caller.session()?)?;
-                if method != AuthMethod::Sso.as_str() {
-                    return Err(ApiError::failed_precondition(SSO_REQUIRED));
-                }
+            let method =
+                AuthMethod::from_stored(&store::session_auth_method(tx, caller.session()?)?);
+            if target.needs_sso() && !method.is_sso() {
+                return Err(ApiError::failed_precondition(SSO_REQUIRED));
+            }
+            if target.needs_mfa(method.multi_factor()) {
+                return Err(ApiError::failed_precondition(MFA_REQUIRED));
             }
             let org_id = target.org_id;
             let tokens = pin(tx, st, &caller, &org_id)?;

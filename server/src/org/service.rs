@@ -55,6 +55,18 @@ impl OrgService for OrgApi {
         ok(organizations::update_organization(&self.state, meta, caller, message).await)
     }
 
+    async fn update_mfa_policy(
+        &self,
+        request: Request<pb::UpdateMfaPolicyRequest>,
+    ) -> Reply<pb::UpdateMfaPolicyResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(organizations::update_mfa_policy(&self.state, meta, caller, message).await)
+    }
+
     async fn delete_organization(
         &self,
         request: Request<pb::DeleteOrganizationRequest>,

@@ -57,6 +57,7 @@ pub fn update_organization(tx: &mut Tx<'_>, org: &OrganizationRow) -> ApiResult<
             organizations::name.eq(&org.name),
             organizations::login_policy.eq(&org.login_policy),
             organizations::max_file_size.eq(org.max_file_size),
+            organizations::require_mfa.eq(org.require_mfa),
             organizations::updated_at.eq(org.updated_at),
         ))
         .execute(tx.conn())?;
@@ -101,7 +102,10 @@ pub fn end_password_sessions(
     Ok(diesel::update(
         sessions::table
             .filter(sessions::org_id.eq(scope.org_id()))
-            .filter(sessions::auth_method.eq(AuthMethod::Password.as_str()))
+            .filter(
+                sessions::auth_method
+                    .ne_all([AuthMethod::Sso.as_str(), AuthMethod::SsoWithMfa.as_str()]),
+            )
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::user_id.ne_all(owners)),
     )

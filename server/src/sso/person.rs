@@ -15,7 +15,15 @@ pub struct Person {
     pub email_verified: Option<bool>,
     pub name: Option<String>,
     pub groups: Vec<String>,
+    /// The provider reported a second factor in `amr` (RFC 8176).
+    #[serde(default)]
+    pub multi_factor: bool,
 }
+
+/// `amr` values (RFC 8176) that mean more than a password: an explicit
+/// "mfa", a one-time code, a hardware or software key, a smart card, or a
+/// proof of possession of a key.
+const MULTI_FACTOR_AMR: [&str; 6] = ["mfa", "otp", "hwk", "swk", "sc", "pop"];
 
 /// Why the rules refuse a person, with the reason the audit log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +51,21 @@ impl Person {
             Some(Value::String(s)) => Some(s.eq_ignore_ascii_case("true")),
             _ => None,
         };
+        let multi_factor = claims
+            .get("amr")
+            .and_then(Value::as_array)
+            .is_some_and(|amr| {
+                amr.iter()
+                    .filter_map(Value::as_str)
+                    .any(|m| MULTI_FACTOR_AMR.contains(&m))
+            });
         Person {
             subject: text("sub").unwrap_or_default(),
             email: text(&settings.claim_email),
             email_verified,
             name: text(&settings.claim_name),
             groups,
+            multi_factor,
         }
     }
 

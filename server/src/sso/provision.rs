@@ -111,6 +111,14 @@ pub async fn audit_failure(
         .await
 }
 
+/// The organization requires a second factor and the provider did not
+/// report one.
+const MFA_MISSING: Refusal = Refusal {
+    reason: "mfa_required",
+    message: "this organization requires multi-factor authentication, and the identity \
+              provider did not report a second factor (amr)",
+};
+
 /// CompleteSsoLogin after the provider's answer verified.
 pub async fn sign_in(
     state: &AppState,
@@ -185,6 +193,11 @@ pub fn settle(
         Ok(email) => email,
         Err(refusal) => return refuse(tx, d, person, refusal),
     };
+    let org = d.scope.org_id().to_string();
+    if crate::auth::credentials::organization_state(tx, &org)? == Some(true) && !person.multi_factor
+    {
+        return refuse(tx, d, person, MFA_MISSING);
+    }
     let facts = read_facts(tx, d, &person.subject, &email)?;
     let plan = decide(&facts, d.settings, person.role(d.settings), consent);
     let (how, membership) = match plan {
@@ -508,7 +521,11 @@ fn open_session(tx: &mut Tx<'_>, a: &Applying<'_>) -> ApiResult<issue::Unsigned>
         d.state,
         &user.id,
         Some(d.scope.org_id().to_string()),
-        issue::AuthMethod::Sso,
+        if person.multi_factor {
+            issue::AuthMethod::SsoWithMfa
+        } else {
+            issue::AuthMethod::Sso
+        },
         d.meta,
     )
 }

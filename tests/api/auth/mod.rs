@@ -2,6 +2,7 @@ mod account;
 mod fair_lockout;
 mod inputs;
 mod lockout;
+mod mfa;
 mod password_reset;
 mod sessions;
 mod tampering;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/auth/v1/auth.proto.
  */
 export const file_tenantry_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJImIKDUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciInCg5SZWZyZXNoUmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIj4KD1JlZnJlc2hSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIQCg5HZXRKd2tzUmVxdWVzdCI2Cg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlbmFudHJ5LmF1dGgudjEuSndrIiEKH1JlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QiUwogUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVzcG9uc2USLwoLZXhwaXJlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSIVChNWZXJpZnlFbWFpbFJlc3BvbnNlIiwKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBINCgVlbWFpbBgBIAEoCSIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIjsKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIxChVSZXNldFBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIjwKE0xpc3RTZXNzaW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiXAoUTGlzdFNlc3Npb25zUmVzcG9uc2USKwoIc2Vzc2lvbnMYASADKAsyGS50ZW5hbnRyeS5hdXRoLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIhwKGlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0IjQKG1Jldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRIVCg1yZXZva2VkX2NvdW50GAEgASgDIg4KDEdldE1lUmVxdWVzdCKIAQoNR2V0TWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEhIKCnNlc3Npb25faWQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUiLAoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSFAoMZGlzcGxheV9uYW1lGAEgASgJIj0KFVVwZGF0ZVByb2ZpbGVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIyChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAMiKAoURGVsZXRlQWNjb3VudFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiFwoVRGVsZXRlQWNjb3VudFJlc3BvbnNlIp4CChRFeGNoYW5nZVRva2VuUmVxdWVzdBJWChJjbGllbnRfY3JlZGVudGlhbHMYASABKAsyOC50ZW5hbnRyeS5hdXRoLnYxLkV4Y2hhbmdlVG9rZW5SZXF1ZXN0LkNsaWVudENyZWRlbnRpYWxzSAASRgoKand0X2JlYXJlchgCIAEoCzIwLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuSnd0QmVhcmVySAAaPQoRQ2xpZW50Q3JlZGVudGlhbHMSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkaHgoJSnd0QmVhcmVyEhEKCWFzc2VydGlvbhgBIAEoCUIHCgVncmFudCLGAQoVRXhjaGFuZ2VUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRI8ChhhY2Nlc3NfdG9rZW5fZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnNlcnZpY2VfYWNjb3VudF9pZBgDIAEoCRIXCg9vcmdhbml6YXRpb25faWQYBCABKAkSJAoEcm9sZRgFIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSLEAgoTUGVyc29uYWxBY2Nlc3NUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgDIAEoCRIkCgRyb2xlGAQgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEg4KBnByZWZpeBgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jldm9rZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1sYXN0X3VzZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQogQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4CiFDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2USRAoVcGVyc29uYWxfYWNjZXNzX3Rva2VuGAEgASgLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuEg0KBXRva2VuGAIgASgJIiEKH0xpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QiaQogTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVzcG9uc2USRQoWcGVyc29uYWxfYWNjZXNzX3Rva2VucxgBIAMoCzIlLnRlbmFudHJ5LmF1dGgudjEuUGVyc29uYWxBY2Nlc3NUb2tlbiJECiBSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIgChhwZXJzb25hbF9hY2Nlc3NfdG9rZW5faWQYASABKAkiIwohUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlKl4KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfVklFV0VSEAESDwoLUk9MRV9NRU1CRVIQAhIOCgpST0xFX0FETUlOEAMSDgoKUk9MRV9PV05FUhAEMoUQCgtBdXRoU2VydmljZRJRCghSZWdpc3RlchIhLnRlbmFudHJ5LmF1dGgudjEuUmVnaXN0ZXJSZXF1ZXN0GiIudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlc3BvbnNlEkgKBUxvZ2luEh4udGVuYW50cnkuYXV0aC52MS5Mb2dpblJlcXVlc3QaHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVzcG9uc2USUwoHUmVmcmVzaBIgLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZSIDkAICElMKB0dldEp3a3MSIC50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEudGVuYW50cnkuYXV0aC52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARKBAQoYUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uEjEudGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXF1ZXN0GjIudGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXNwb25zZRJaCgtWZXJpZnlFbWFpbBIkLnRlbmFudHJ5LmF1dGgudjEuVmVyaWZ5RW1haWxSZXF1ZXN0GiUudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlc3BvbnNlEnUKFFJlcXVlc3RQYXNzd29yZFJlc2V0Ei0udGVuYW50cnkuYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2USYAoNUmVzZXRQYXNzd29yZBImLnRlbmFudHJ5LmF1dGgudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJLCgZMb2dvdXQSHy50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC50ZW5hbnRyeS5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEmIKDExpc3RTZXNzaW9ucxIlLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBomLnRlbmFudHJ5LmF1dGgudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJgCg1SZXZva2VTZXNzaW9uEiYudGVuYW50cnkuYXV0aC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEnIKE1Jldm9rZU90aGVyU2Vzc2lvbnMSLC50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0Gi0udGVuYW50cnkuYXV0aC52MS5SZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USTQoFR2V0TWUSHi50ZW5hbnRyeS5hdXRoLnYxLkdldE1lUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuR2V0TWVSZXNwb25zZSIDkAIBEmAKDVVwZGF0ZVByb2ZpbGUSJi50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2USYwoOQ2hhbmdlUGFzc3dvcmQSJy50ZW5hbnRyeS5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBooLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJgCg1EZWxldGVBY2NvdW50EiYudGVuYW50cnkuYXV0aC52MS5EZWxldGVBY2NvdW50UmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlc3BvbnNlEmAKDUV4Y2hhbmdlVG9rZW4SJi50ZW5hbnRyeS5hdXRoLnYxLkV4Y2hhbmdlVG9rZW5SZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVzcG9uc2UShAEKGUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLkNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UShgEKGExpc3RQZXJzb25hbEFjY2Vzc1Rva2VucxIxLnRlbmFudHJ5LmF1dGgudjEuTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdBoyLnRlbmFudHJ5LmF1dGgudjEuTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVzcG9uc2UiA5ACARKEAQoZUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlbhIyLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlUGVyc29uYWxBY2Nlc3NUb2tlblJlcXVlc3QaMy50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJIpgBCg1Mb2dpblJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXISNAoMbWZhX3JlcXVpcmVkGAMgASgLMh4udGVuYW50cnkuYXV0aC52MS5NZmFDaGFsbGVuZ2UiaQoMTWZhQ2hhbGxlbmdlEhcKD2NoYWxsZW5nZV90b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWV0aG9kcxgDIAMoCSJpChdDb21wbGV0ZU1mYUxvZ2luUmVxdWVzdBIXCg9jaGFsbGVuZ2VfdG9rZW4YASABKAkSEwoJdG90cF9jb2RlGAIgASgJSAASFwoNcmVjb3ZlcnlfY29kZRgDIAEoCUgAQgcKBXByb29mIm0KGENvbXBsZXRlTWZhTG9naW5SZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEisKBnRva2VucxgCIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhUKE0dldE1mYVN0YXR1c1JlcXVlc3QiTgoUR2V0TWZhU3RhdHVzUmVzcG9uc2USFAoMdG90cF9lbmFibGVkGAEgASgIEiAKGHJlY292ZXJ5X2NvZGVzX3JlbWFpbmluZxgCIAEoBSIuChpCZWdpblRvdHBFbnJvbGxtZW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSJzChtCZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EgwKBGNvZGUYASABKAkiNwodQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USFgoOcmVjb3ZlcnlfY29kZXMYASADKAkiJQoRUmVtb3ZlVG90cFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiFAoSUmVtb3ZlVG90cFJlc3BvbnNlIjIKHlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSI5Ch9SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEhYKDnJlY292ZXJ5X2NvZGVzGAEgAygJIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPgoPUmVmcmVzaFJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhAKDkdldEp3a3NSZXF1ZXN0IjYKD0dldEp3a3NSZXNwb25zZRIjCgRrZXlzGAEgAygLMhUudGVuYW50cnkuYXV0aC52MS5Kd2siIQofUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVxdWVzdCJTCiBSZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXNwb25zZRIvCgtleHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhUKE1ZlcmlmeUVtYWlsUmVzcG9uc2UiLAobUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJIh4KHFJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2UiOwoUUmVzZXRQYXNzd29yZFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjEKFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgDIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UingIKFEV4Y2hhbmdlVG9rZW5SZXF1ZXN0ElYKEmNsaWVudF9jcmVkZW50aWFscxgBIAEoCzI4LnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuQ2xpZW50Q3JlZGVudGlhbHNIABJGCgpqd3RfYmVhcmVyGAIgASgLMjAudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdC5Kd3RCZWFyZXJIABo9ChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRoeCglKd3RCZWFyZXISEQoJYXNzZXJ0aW9uGAEgASgJQgcKBWdyYW50IsYBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIkCgRyb2xlGAUgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIsQCChNQZXJzb25hbEFjY2Vzc1Rva2VuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSDgoGcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfdXNlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCiBDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKIUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRJEChVwZXJzb25hbF9hY2Nlc3NfdG9rZW4YASABKAsyJS50ZW5hbnRyeS5hdXRoLnYxLlBlcnNvbmFsQWNjZXNzVG9rZW4SDQoFdG9rZW4YAiABKAkiIQofTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdCJpCiBMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRJFChZwZXJzb25hbF9hY2Nlc3NfdG9rZW5zGAEgAygLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuIkQKIFJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0EiAKGHBlcnNvbmFsX2FjY2Vzc190b2tlbl9pZBgBIAEoCSIjCiFSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQymxUKC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJTCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlIgOQAgISUwoHR2V0SndrcxIgLnRlbmFudHJ5LmF1dGgudjEuR2V0Sndrc1JlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXNwb25zZSIDkAIBEoEBChhSZXF1ZXN0RW1haWxWZXJpZmljYXRpb24SMS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlc3BvbnNlEloKC1ZlcmlmeUVtYWlsEiQudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlcXVlc3QaJS50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2USdQoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBouLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZRJgCg1SZXNldFBhc3N3b3JkEiYudGVuYW50cnkuYXV0aC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlEksKBkxvZ291dBIfLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVxdWVzdBogLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVzcG9uc2USYgoMTGlzdFNlc3Npb25zEiUudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEmAKDVJldm9rZVNlc3Npb24SJi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UScgoTUmV2b2tlT3RoZXJTZXNzaW9ucxIsLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QaLS50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJNCgVHZXRNZRIeLnRlbmFudHJ5LmF1dGgudjEuR2V0TWVSZXF1ZXN0Gh8udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlc3BvbnNlIgOQAgESYAoNVXBkYXRlUHJvZmlsZRImLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJjCg5DaGFuZ2VQYXNzd29yZBInLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GigudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmkKEENvbXBsZXRlTWZhTG9naW4SKS50ZW5hbnRyeS5hdXRoLnYxLkNvbXBsZXRlTWZhTG9naW5SZXF1ZXN0GioudGVuYW50cnkuYXV0aC52MS5Db21wbGV0ZU1mYUxvZ2luUmVzcG9uc2USYgoMR2V0TWZhU3RhdHVzEiUudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXNwb25zZSIDkAIBEnIKE0JlZ2luVG90cEVucm9sbG1lbnQSLC50ZW5hbnRyeS5hdXRoLnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi0udGVuYW50cnkuYXV0aC52MS5CZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USeAoVQ29uZmlybVRvdHBFbnJvbGxtZW50Ei4udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi8udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXNwb25zZRJXCgpSZW1vdmVUb3RwEiMudGVuYW50cnkuYXV0aC52MS5SZW1vdmVUb3RwUmVxdWVzdBokLnRlbmFudHJ5LmF1dGgudjEuUmVtb3ZlVG90cFJlc3BvbnNlEn4KF1JlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzEjAudGVuYW50cnkuYXV0aC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QaMS50ZW5hbnRyeS5hdXRoLnYxLlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVzcG9uc2USYAoNRGVsZXRlQWNjb3VudBImLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJgCg1FeGNoYW5nZVRva2VuEiYudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlc3BvbnNlEoQBChlDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuEjIudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBozLnRlbmFudHJ5LmF1dGgudjEuQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlEoYBChhMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnMSMS50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1Jlc3BvbnNlIgOQAgEShAEKGVJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5SZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message tenantry.auth.v1.User
@@ -313,6 +313,111 @@ export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
  */
 export type LoginResponse = Message<"tenantry.auth.v1.LoginResponse"> & {
   /**
+   * Unset when `mfa_required` is.
+   *
+   * @generated from field: tenantry.auth.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Unset when `mfa_required` is.
+   *
+   * @generated from field: tenantry.auth.v1.TokenPair tokens = 2;
+   */
+  tokens?: TokenPair | undefined;
+
+  /**
+   * Set instead of tokens when the account has a second factor: pass it to
+   * CompleteMfaLogin.
+   *
+   * @generated from field: tenantry.auth.v1.MfaChallenge mfa_required = 3;
+   */
+  mfaRequired?: MfaChallenge | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.LoginResponse.
+ * Use `create(LoginResponseSchema)` to create a new message.
+ */
+export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 7);
+
+/**
+ * @generated from message tenantry.auth.v1.MfaChallenge
+ */
+export type MfaChallenge = Message<"tenantry.auth.v1.MfaChallenge"> & {
+  /**
+   * @generated from field: string challenge_token = 1;
+   */
+  challengeToken: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * What CompleteMfaLogin accepts for this account: "totp", "recovery_code".
+   *
+   * @generated from field: repeated string methods = 3;
+   */
+  methods: string[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.MfaChallenge.
+ * Use `create(MfaChallengeSchema)` to create a new message.
+ */
+export const MfaChallengeSchema: GenMessage<MfaChallenge> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 8);
+
+/**
+ * @generated from message tenantry.auth.v1.CompleteMfaLoginRequest
+ */
+export type CompleteMfaLoginRequest = Message<"tenantry.auth.v1.CompleteMfaLoginRequest"> & {
+  /**
+   * From LoginResponse.mfa_required.
+   *
+   * @generated from field: string challenge_token = 1;
+   */
+  challengeToken: string;
+
+  /**
+   * One of the two.
+   *
+   * @generated from oneof tenantry.auth.v1.CompleteMfaLoginRequest.proof
+   */
+  proof: {
+    /**
+     * The 6 digits the authenticator app shows now.
+     *
+     * @generated from field: string totp_code = 2;
+     */
+    value: string;
+    case: "totpCode";
+  } | {
+    /**
+     * One of the recovery codes (`xxxxx-xxxxx`).
+     *
+     * @generated from field: string recovery_code = 3;
+     */
+    value: string;
+    case: "recoveryCode";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tenantry.auth.v1.CompleteMfaLoginRequest.
+ * Use `create(CompleteMfaLoginRequestSchema)` to create a new message.
+ */
+export const CompleteMfaLoginRequestSchema: GenMessage<CompleteMfaLoginRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 9);
+
+/**
+ * @generated from message tenantry.auth.v1.CompleteMfaLoginResponse
+ */
+export type CompleteMfaLoginResponse = Message<"tenantry.auth.v1.CompleteMfaLoginResponse"> & {
+  /**
    * @generated from field: tenantry.auth.v1.User user = 1;
    */
   user?: User | undefined;
@@ -324,11 +429,192 @@ export type LoginResponse = Message<"tenantry.auth.v1.LoginResponse"> & {
 };
 
 /**
- * Describes the message tenantry.auth.v1.LoginResponse.
- * Use `create(LoginResponseSchema)` to create a new message.
+ * Describes the message tenantry.auth.v1.CompleteMfaLoginResponse.
+ * Use `create(CompleteMfaLoginResponseSchema)` to create a new message.
  */
-export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 7);
+export const CompleteMfaLoginResponseSchema: GenMessage<CompleteMfaLoginResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 10);
+
+/**
+ * @generated from message tenantry.auth.v1.GetMfaStatusRequest
+ */
+export type GetMfaStatusRequest = Message<"tenantry.auth.v1.GetMfaStatusRequest"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.GetMfaStatusRequest.
+ * Use `create(GetMfaStatusRequestSchema)` to create a new message.
+ */
+export const GetMfaStatusRequestSchema: GenMessage<GetMfaStatusRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 11);
+
+/**
+ * @generated from message tenantry.auth.v1.GetMfaStatusResponse
+ */
+export type GetMfaStatusResponse = Message<"tenantry.auth.v1.GetMfaStatusResponse"> & {
+  /**
+   * @generated from field: bool totp_enabled = 1;
+   */
+  totpEnabled: boolean;
+
+  /**
+   * @generated from field: int32 recovery_codes_remaining = 2;
+   */
+  recoveryCodesRemaining: number;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.GetMfaStatusResponse.
+ * Use `create(GetMfaStatusResponseSchema)` to create a new message.
+ */
+export const GetMfaStatusResponseSchema: GenMessage<GetMfaStatusResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 12);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginTotpEnrollmentRequest
+ */
+export type BeginTotpEnrollmentRequest = Message<"tenantry.auth.v1.BeginTotpEnrollmentRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginTotpEnrollmentRequest.
+ * Use `create(BeginTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentRequestSchema: GenMessage<BeginTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 13);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginTotpEnrollmentResponse
+ */
+export type BeginTotpEnrollmentResponse = Message<"tenantry.auth.v1.BeginTotpEnrollmentResponse"> & {
+  /**
+   * Base32, for typing into an app by hand.
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * otpauth://totp/Tenantry:<email>?secret=…&issuer=Tenantry
+   *
+   * @generated from field: string otpauth_uri = 2;
+   */
+  otpauthUri: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginTotpEnrollmentResponse.
+ * Use `create(BeginTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentResponseSchema: GenMessage<BeginTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 14);
+
+/**
+ * @generated from message tenantry.auth.v1.ConfirmTotpEnrollmentRequest
+ */
+export type ConfirmTotpEnrollmentRequest = Message<"tenantry.auth.v1.ConfirmTotpEnrollmentRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ConfirmTotpEnrollmentRequest.
+ * Use `create(ConfirmTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentRequestSchema: GenMessage<ConfirmTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 15);
+
+/**
+ * @generated from message tenantry.auth.v1.ConfirmTotpEnrollmentResponse
+ */
+export type ConfirmTotpEnrollmentResponse = Message<"tenantry.auth.v1.ConfirmTotpEnrollmentResponse"> & {
+  /**
+   * @generated from field: repeated string recovery_codes = 1;
+   */
+  recoveryCodes: string[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ConfirmTotpEnrollmentResponse.
+ * Use `create(ConfirmTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentResponseSchema: GenMessage<ConfirmTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 16);
+
+/**
+ * @generated from message tenantry.auth.v1.RemoveTotpRequest
+ */
+export type RemoveTotpRequest = Message<"tenantry.auth.v1.RemoveTotpRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RemoveTotpRequest.
+ * Use `create(RemoveTotpRequestSchema)` to create a new message.
+ */
+export const RemoveTotpRequestSchema: GenMessage<RemoveTotpRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 17);
+
+/**
+ * @generated from message tenantry.auth.v1.RemoveTotpResponse
+ */
+export type RemoveTotpResponse = Message<"tenantry.auth.v1.RemoveTotpResponse"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RemoveTotpResponse.
+ * Use `create(RemoveTotpResponseSchema)` to create a new message.
+ */
+export const RemoveTotpResponseSchema: GenMessage<RemoveTotpResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 18);
+
+/**
+ * @generated from message tenantry.auth.v1.RegenerateRecoveryCodesRequest
+ */
+export type RegenerateRecoveryCodesRequest = Message<"tenantry.auth.v1.RegenerateRecoveryCodesRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RegenerateRecoveryCodesRequest.
+ * Use `create(RegenerateRecoveryCodesRequestSchema)` to create a new message.
+ */
+export const RegenerateRecoveryCodesRequestSchema: GenMessage<RegenerateRecoveryCodesRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 19);
+
+/**
+ * @generated from message tenantry.auth.v1.RegenerateRecoveryCodesResponse
+ */
+export type RegenerateRecoveryCodesResponse = Message<"tenantry.auth.v1.RegenerateRecoveryCodesResponse"> & {
+  /**
+   * @generated from field: repeated string recovery_codes = 1;
+   */
+  recoveryCodes: string[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.RegenerateRecoveryCodesResponse.
+ * Use `create(RegenerateRecoveryCodesResponseSchema)` to create a new message.
+ */
+export const RegenerateRecoveryCodesResponseSchema: GenMessage<RegenerateRecoveryCodesResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 20);
 
 /**
  * @generated from message tenantry.auth.v1.RefreshRequest
@@ -345,7 +631,7 @@ export type RefreshRequest = Message<"tenantry.auth.v1.RefreshRequest"> & {
  * Use `create(RefreshRequestSchema)` to create a new message.
  */
 export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 8);
+  messageDesc(file_tenantry_auth_v1_auth, 21);
 
 /**
  * @generated from message tenantry.auth.v1.RefreshResponse
@@ -362,7 +648,7 @@ export type RefreshResponse = Message<"tenantry.auth.v1.RefreshResponse"> & {
  * Use `create(RefreshResponseSchema)` to create a new message.
  */
 export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 9);
+  messageDesc(file_tenantry_auth_v1_auth, 22);
 
 /**
  * @generated from message tenantry.auth.v1.GetJwksRequest
@@ -375,7 +661,7 @@ export type GetJwksRequest = Message<"tenantry.auth.v1.GetJwksRequest"> & {
  * Use `create(GetJwksRequestSchema)` to create a new message.
  */
 export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 10);
+  messageDesc(file_tenantry_auth_v1_auth, 23);
 
 /**
  * @generated from message tenantry.auth.v1.GetJwksResponse
@@ -392,7 +678,7 @@ export type GetJwksResponse = Message<"tenantry.auth.v1.GetJwksResponse"> & {
  * Use `create(GetJwksResponseSchema)` to create a new message.
  */
 export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 11);
+  messageDesc(file_tenantry_auth_v1_auth, 24);
 
 /**
  * @generated from message tenantry.auth.v1.RequestEmailVerificationRequest
@@ -405,7 +691,7 @@ export type RequestEmailVerificationRequest = Message<"tenantry.auth.v1.RequestE
  * Use `create(RequestEmailVerificationRequestSchema)` to create a new message.
  */
 export const RequestEmailVerificationRequestSchema: GenMessage<RequestEmailVerificationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 12);
+  messageDesc(file_tenantry_auth_v1_auth, 25);
 
 /**
  * @generated from message tenantry.auth.v1.RequestEmailVerificationResponse
@@ -422,7 +708,7 @@ export type RequestEmailVerificationResponse = Message<"tenantry.auth.v1.Request
  * Use `create(RequestEmailVerificationResponseSchema)` to create a new message.
  */
 export const RequestEmailVerificationResponseSchema: GenMessage<RequestEmailVerificationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 13);
+  messageDesc(file_tenantry_auth_v1_auth, 26);
 
 /**
  * @generated from message tenantry.auth.v1.VerifyEmailRequest
@@ -439,7 +725,7 @@ export type VerifyEmailRequest = Message<"tenantry.auth.v1.VerifyEmailRequest"> 
  * Use `create(VerifyEmailRequestSchema)` to create a new message.
  */
 export const VerifyEmailRequestSchema: GenMessage<VerifyEmailRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 14);
+  messageDesc(file_tenantry_auth_v1_auth, 27);
 
 /**
  * @generated from message tenantry.auth.v1.VerifyEmailResponse
@@ -452,7 +738,7 @@ export type VerifyEmailResponse = Message<"tenantry.auth.v1.VerifyEmailResponse"
  * Use `create(VerifyEmailResponseSchema)` to create a new message.
  */
 export const VerifyEmailResponseSchema: GenMessage<VerifyEmailResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 15);
+  messageDesc(file_tenantry_auth_v1_auth, 28);
 
 /**
  * @generated from message tenantry.auth.v1.RequestPasswordResetRequest
@@ -469,7 +755,7 @@ export type RequestPasswordResetRequest = Message<"tenantry.auth.v1.RequestPassw
  * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
  */
 export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 16);
+  messageDesc(file_tenantry_auth_v1_auth, 29);
 
 /**
  * @generated from message tenantry.auth.v1.RequestPasswordResetResponse
@@ -482,7 +768,7 @@ export type RequestPasswordResetResponse = Message<"tenantry.auth.v1.RequestPass
  * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
  */
 export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 17);
+  messageDesc(file_tenantry_auth_v1_auth, 30);
 
 /**
  * @generated from message tenantry.auth.v1.ResetPasswordRequest
@@ -506,7 +792,7 @@ export type ResetPasswordRequest = Message<"tenantry.auth.v1.ResetPasswordReques
  * Use `create(ResetPasswordRequestSchema)` to create a new message.
  */
 export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 18);
+  messageDesc(file_tenantry_auth_v1_auth, 31);
 
 /**
  * @generated from message tenantry.auth.v1.ResetPasswordResponse
@@ -525,7 +811,7 @@ export type ResetPasswordResponse = Message<"tenantry.auth.v1.ResetPasswordRespo
  * Use `create(ResetPasswordResponseSchema)` to create a new message.
  */
 export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 19);
+  messageDesc(file_tenantry_auth_v1_auth, 32);
 
 /**
  * @generated from message tenantry.auth.v1.LogoutRequest
@@ -538,7 +824,7 @@ export type LogoutRequest = Message<"tenantry.auth.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 20);
+  messageDesc(file_tenantry_auth_v1_auth, 33);
 
 /**
  * @generated from message tenantry.auth.v1.LogoutResponse
@@ -551,7 +837,7 @@ export type LogoutResponse = Message<"tenantry.auth.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 21);
+  messageDesc(file_tenantry_auth_v1_auth, 34);
 
 /**
  * @generated from message tenantry.auth.v1.ListSessionsRequest
@@ -575,7 +861,7 @@ export type ListSessionsRequest = Message<"tenantry.auth.v1.ListSessionsRequest"
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 22);
+  messageDesc(file_tenantry_auth_v1_auth, 35);
 
 /**
  * @generated from message tenantry.auth.v1.ListSessionsResponse
@@ -597,7 +883,7 @@ export type ListSessionsResponse = Message<"tenantry.auth.v1.ListSessionsRespons
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 23);
+  messageDesc(file_tenantry_auth_v1_auth, 36);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeSessionRequest
@@ -614,7 +900,7 @@ export type RevokeSessionRequest = Message<"tenantry.auth.v1.RevokeSessionReques
  * Use `create(RevokeSessionRequestSchema)` to create a new message.
  */
 export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 24);
+  messageDesc(file_tenantry_auth_v1_auth, 37);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeSessionResponse
@@ -627,7 +913,7 @@ export type RevokeSessionResponse = Message<"tenantry.auth.v1.RevokeSessionRespo
  * Use `create(RevokeSessionResponseSchema)` to create a new message.
  */
 export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 25);
+  messageDesc(file_tenantry_auth_v1_auth, 38);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeOtherSessionsRequest
@@ -640,7 +926,7 @@ export type RevokeOtherSessionsRequest = Message<"tenantry.auth.v1.RevokeOtherSe
  * Use `create(RevokeOtherSessionsRequestSchema)` to create a new message.
  */
 export const RevokeOtherSessionsRequestSchema: GenMessage<RevokeOtherSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 26);
+  messageDesc(file_tenantry_auth_v1_auth, 39);
 
 /**
  * @generated from message tenantry.auth.v1.RevokeOtherSessionsResponse
@@ -657,7 +943,7 @@ export type RevokeOtherSessionsResponse = Message<"tenantry.auth.v1.RevokeOtherS
  * Use `create(RevokeOtherSessionsResponseSchema)` to create a new message.
  */
 export const RevokeOtherSessionsResponseSchema: GenMessage<RevokeOtherSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 27);
+  messageDesc(file_tenantry_auth_v1_auth, 40);
 
 /**
  * @generated from message tenantry.auth.v1.GetMeRequest
@@ -670,7 +956,7 @@ export type GetMeRequest = Message<"tenantry.auth.v1.GetMeRequest"> & {
  * Use `create(GetMeRequestSchema)` to create a new message.
  */
 export const GetMeRequestSchema: GenMessage<GetMeRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 28);
+  messageDesc(file_tenantry_auth_v1_auth, 41);
 
 /**
  * @generated from message tenantry.auth.v1.GetMeResponse
@@ -707,7 +993,7 @@ export type GetMeResponse = Message<"tenantry.auth.v1.GetMeResponse"> & {
  * Use `create(GetMeResponseSchema)` to create a new message.
  */
 export const GetMeResponseSchema: GenMessage<GetMeResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 29);
+  messageDesc(file_tenantry_auth_v1_auth, 42);
 
 /**
  * @generated from message tenantry.auth.v1.UpdateProfileRequest
@@ -724,7 +1010,7 @@ export type UpdateProfileRequest = Message<"tenantry.auth.v1.UpdateProfileReques
  * Use `create(UpdateProfileRequestSchema)` to create a new message.
  */
 export const UpdateProfileRequestSchema: GenMessage<UpdateProfileRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 30);
+  messageDesc(file_tenantry_auth_v1_auth, 43);
 
 /**
  * @generated from message tenantry.auth.v1.UpdateProfileResponse
@@ -741,7 +1027,7 @@ export type UpdateProfileResponse = Message<"tenantry.auth.v1.UpdateProfileRespo
  * Use `create(UpdateProfileResponseSchema)` to create a new message.
  */
 export const UpdateProfileResponseSchema: GenMessage<UpdateProfileResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 31);
+  messageDesc(file_tenantry_auth_v1_auth, 44);
 
 /**
  * @generated from message tenantry.auth.v1.ChangePasswordRequest
@@ -763,7 +1049,7 @@ export type ChangePasswordRequest = Message<"tenantry.auth.v1.ChangePasswordRequ
  * Use `create(ChangePasswordRequestSchema)` to create a new message.
  */
 export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 32);
+  messageDesc(file_tenantry_auth_v1_auth, 45);
 
 /**
  * @generated from message tenantry.auth.v1.ChangePasswordResponse
@@ -780,7 +1066,7 @@ export type ChangePasswordResponse = Message<"tenantry.auth.v1.ChangePasswordRes
  * Use `create(ChangePasswordResponseSchema)` to create a new message.
  */
 export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 33);
+  messageDesc(file_tenantry_auth_v1_auth, 46);
 
 /**
  * @generated from message tenantry.auth.v1.DeleteAccountRequest
@@ -797,7 +1083,7 @@ export type DeleteAccountRequest = Message<"tenantry.auth.v1.DeleteAccountReques
  * Use `create(DeleteAccountRequestSchema)` to create a new message.
  */
 export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 34);
+  messageDesc(file_tenantry_auth_v1_auth, 47);
 
 /**
  * @generated from message tenantry.auth.v1.DeleteAccountResponse
@@ -810,7 +1096,7 @@ export type DeleteAccountResponse = Message<"tenantry.auth.v1.DeleteAccountRespo
  * Use `create(DeleteAccountResponseSchema)` to create a new message.
  */
 export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 35);
+  messageDesc(file_tenantry_auth_v1_auth, 48);
 
 /**
  * @generated from message tenantry.auth.v1.ExchangeTokenRequest
@@ -839,7 +1125,7 @@ export type ExchangeTokenRequest = Message<"tenantry.auth.v1.ExchangeTokenReques
  * Use `create(ExchangeTokenRequestSchema)` to create a new message.
  */
 export const ExchangeTokenRequestSchema: GenMessage<ExchangeTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 36);
+  messageDesc(file_tenantry_auth_v1_auth, 49);
 
 /**
  * The client-credentials grant (RFC 6749 §4.4).
@@ -865,7 +1151,7 @@ export type ExchangeTokenRequest_ClientCredentials = Message<"tenantry.auth.v1.E
  * Use `create(ExchangeTokenRequest_ClientCredentialsSchema)` to create a new message.
  */
 export const ExchangeTokenRequest_ClientCredentialsSchema: GenMessage<ExchangeTokenRequest_ClientCredentials> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 36, 0);
+  messageDesc(file_tenantry_auth_v1_auth, 49, 0);
 
 /**
  * The JWT-bearer grant (RFC 7523): a JWT signed with one of the service
@@ -887,7 +1173,7 @@ export type ExchangeTokenRequest_JwtBearer = Message<"tenantry.auth.v1.ExchangeT
  * Use `create(ExchangeTokenRequest_JwtBearerSchema)` to create a new message.
  */
 export const ExchangeTokenRequest_JwtBearerSchema: GenMessage<ExchangeTokenRequest_JwtBearer> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 36, 1);
+  messageDesc(file_tenantry_auth_v1_auth, 49, 1);
 
 /**
  * @generated from message tenantry.auth.v1.ExchangeTokenResponse
@@ -924,7 +1210,7 @@ export type ExchangeTokenResponse = Message<"tenantry.auth.v1.ExchangeTokenRespo
  * Use `create(ExchangeTokenResponseSchema)` to create a new message.
  */
 export const ExchangeTokenResponseSchema: GenMessage<ExchangeTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 37);
+  messageDesc(file_tenantry_auth_v1_auth, 50);
 
 /**
  * @generated from message tenantry.auth.v1.PersonalAccessToken
@@ -989,7 +1275,7 @@ export type PersonalAccessToken = Message<"tenantry.auth.v1.PersonalAccessToken"
  * Use `create(PersonalAccessTokenSchema)` to create a new message.
  */
 export const PersonalAccessTokenSchema: GenMessage<PersonalAccessToken> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 38);
+  messageDesc(file_tenantry_auth_v1_auth, 51);
 
 /**
  * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenRequest
@@ -1022,7 +1308,7 @@ export type CreatePersonalAccessTokenRequest = Message<"tenantry.auth.v1.CreateP
  * Use `create(CreatePersonalAccessTokenRequestSchema)` to create a new message.
  */
 export const CreatePersonalAccessTokenRequestSchema: GenMessage<CreatePersonalAccessTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 39);
+  messageDesc(file_tenantry_auth_v1_auth, 52);
 
 /**
  * @generated from message tenantry.auth.v1.CreatePersonalAccessTokenResponse
@@ -1046,7 +1332,7 @@ export type CreatePersonalAccessTokenResponse = Message<"tenantry.auth.v1.Create
  * Use `create(CreatePersonalAccessTokenResponseSchema)` to create a new message.
  */
 export const CreatePersonalAccessTokenResponseSchema: GenMessage<CreatePersonalAccessTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 40);
+  messageDesc(file_tenantry_auth_v1_auth, 53);
 
 /**
  * @generated from message tenantry.auth.v1.ListPersonalAccessTokensRequest
@@ -1059,7 +1345,7 @@ export type ListPersonalAccessTokensRequest = Message<"tenantry.auth.v1.ListPers
  * Use `create(ListPersonalAccessTokensRequestSchema)` to create a new message.
  */
 export const ListPersonalAccessTokensRequestSchema: GenMessage<ListPersonalAccessTokensRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 41);
+  messageDesc(file_tenantry_auth_v1_auth, 54);
 
 /**
  * @generated from message tenantry.auth.v1.ListPersonalAccessTokensResponse
@@ -1076,7 +1362,7 @@ export type ListPersonalAccessTokensResponse = Message<"tenantry.auth.v1.ListPer
  * Use `create(ListPersonalAccessTokensResponseSchema)` to create a new message.
  */
 export const ListPersonalAccessTokensResponseSchema: GenMessage<ListPersonalAccessTokensResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 42);
+  messageDesc(file_tenantry_auth_v1_auth, 55);
 
 /**
  * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenRequest
@@ -1093,7 +1379,7 @@ export type RevokePersonalAccessTokenRequest = Message<"tenantry.auth.v1.RevokeP
  * Use `create(RevokePersonalAccessTokenRequestSchema)` to create a new message.
  */
 export const RevokePersonalAccessTokenRequestSchema: GenMessage<RevokePersonalAccessTokenRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 43);
+  messageDesc(file_tenantry_auth_v1_auth, 56);
 
 /**
  * @generated from message tenantry.auth.v1.RevokePersonalAccessTokenResponse
@@ -1106,7 +1392,7 @@ export type RevokePersonalAccessTokenResponse = Message<"tenantry.auth.v1.Revoke
  * Use `create(RevokePersonalAccessTokenResponseSchema)` to create a new message.
  */
 export const RevokePersonalAccessTokenResponseSchema: GenMessage<RevokePersonalAccessTokenResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_auth_v1_auth, 44);
+  messageDesc(file_tenantry_auth_v1_auth, 57);
 
 /**
  * A role in an organization. Roles form a hierarchy: OWNER > ADMIN > MEMBER >
@@ -1351,6 +1637,76 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ChangePasswordRequestSchema;
     output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * The second step of a sign-in to an account with a second factor: Login
+   * answered `mfa_required` (no tokens), and this takes its challenge with a
+   * current TOTP code or an unused recovery code. A challenge lasts 5
+   * minutes and allows 5 wrong codes; wrong codes also count toward the
+   * sign-in lockout. A TOTP code is accepted once.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.CompleteMfaLogin
+   */
+  completeMfaLogin: {
+    methodKind: "unary";
+    input: typeof CompleteMfaLoginRequestSchema;
+    output: typeof CompleteMfaLoginResponseSchema;
+  },
+  /**
+   * Whether the caller has a second factor, and how many recovery codes are
+   * left.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.GetMfaStatus
+   */
+  getMfaStatus: {
+    methodKind: "unary";
+    input: typeof GetMfaStatusRequestSchema;
+    output: typeof GetMfaStatusResponseSchema;
+  },
+  /**
+   * Starts enrolling an authenticator app (TOTP, RFC 6238: SHA-1, 6 digits,
+   * 30 s). Needs the password. Returns the secret and its `otpauth://` URI
+   * (show it as a QR code); nothing changes until ConfirmTotpEnrollment.
+   * FAILED_PRECONDITION when TOTP is already enrolled.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.BeginTotpEnrollment
+   */
+  beginTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof BeginTotpEnrollmentRequestSchema;
+    output: typeof BeginTotpEnrollmentResponseSchema;
+  },
+  /**
+   * Finishes enrolling with a first code from the app, and returns 10
+   * recovery codes, shown this once (stored hashed; each works once). From
+   * now on, sign-in takes two steps.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.ConfirmTotpEnrollment
+   */
+  confirmTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof ConfirmTotpEnrollmentRequestSchema;
+    output: typeof ConfirmTotpEnrollmentResponseSchema;
+  },
+  /**
+   * Removes the authenticator app and the recovery codes. Needs the password.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.RemoveTotp
+   */
+  removeTotp: {
+    methodKind: "unary";
+    input: typeof RemoveTotpRequestSchema;
+    output: typeof RemoveTotpResponseSchema;
+  },
+  /**
+   * Replaces the recovery codes with 10 new ones. Needs the password.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.RegenerateRecoveryCodes
+   */
+  regenerateRecoveryCodes: {
+    methodKind: "unary";
+    input: typeof RegenerateRecoveryCodesRequestSchema;
+    output: typeof RegenerateRecoveryCodesResponseSchema;
   },
   /**
    * Deletes the caller's account (the password is required) and ends all its

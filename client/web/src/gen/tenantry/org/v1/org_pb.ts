@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/org/v1/org.proto.
  */
 export const file_tenantry_org_v1_org: GenFile = /*@__PURE__*/
-  fileDesc("Chl0ZW5hbnRyeS9vcmcvdjEvb3JnLnByb3RvEg90ZW5hbnRyeS5vcmcudjEihgIKDE9yZ2FuaXphdGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgxsb2dpbl9wb2xpY3kYBiABKA4yHC50ZW5hbnRyeS5vcmcudjEuTG9naW5Qb2xpY3kSGwoTbWF4X2ZpbGVfc2l6ZV9ieXRlcxgHIAEoAxIbChNzdG9yYWdlX3F1b3RhX2J5dGVzGAggASgDIpYBCgpNZW1iZXJzaGlwEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24SJAoEcm9sZRgCIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZRItCglqb2luX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpMBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZRItCglqb2luX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvkBCgpJbnZpdGF0aW9uEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEiQKBHJvbGUYAyABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoFc3RhdGUYBCABKA4yIC50ZW5hbnRyeS5vcmcudjEuSW52aXRhdGlvblN0YXRlEhcKD2ludml0ZXJfdXNlcl9pZBgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRzbHVnGAIgASgJIn4KGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24SKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXIiGAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdCJOChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIzCgxvcmdhbml6YXRpb24YASABKAsyHS50ZW5hbnRyeS5vcmcudjEuT3JnYW5pemF0aW9uIqUBChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EhEKBG5hbWUYASABKAlIAIgBARIyCgxsb2dpbl9wb2xpY3kYAiABKA4yHC50ZW5hbnRyeS5vcmcudjEuTG9naW5Qb2xpY3kSIAoTbWF4X2ZpbGVfc2l6ZV9ieXRlcxgDIAEoA0gBiAEBQgcKBV9uYW1lQhYKFF9tYXhfZmlsZV9zaXplX2J5dGVzIlEKGlVwZGF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24iMQoZRGVsZXRlT3JnYW5pemF0aW9uUmVxdWVzdBIUCgxjb25maXJtX3NsdWcYASABKAkiHAoaRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2UiQwoaTGlzdE15T3JnYW5pemF0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiaAobTGlzdE15T3JnYW5pemF0aW9uc1Jlc3BvbnNlEjAKC21lbWJlcnNoaXBzGAEgAygLMhsudGVuYW50cnkub3JnLnYxLk1lbWJlcnNoaXASFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKGVN3aXRjaE9yZ2FuaXphdGlvblJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIkkKGlN3aXRjaE9yZ2FuaXphdGlvblJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIjsKEkxpc3RNZW1iZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJYChNMaXN0TWVtYmVyc1Jlc3BvbnNlEigKB21lbWJlcnMYASADKAsyFy50ZW5hbnRyeS5vcmcudjEuTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQChdVcGRhdGVNZW1iZXJSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUiQwoYVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEicKBm1lbWJlchgBIAEoCzIXLnRlbmFudHJ5Lm9yZy52MS5NZW1iZXIiJgoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIhoKGExlYXZlT3JnYW5pemF0aW9uUmVxdWVzdCIbChlMZWF2ZU9yZ2FuaXphdGlvblJlc3BvbnNlIk4KF0NyZWF0ZUludml0YXRpb25SZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUiWgoYQ3JlYXRlSW52aXRhdGlvblJlc3BvbnNlEi8KCmludml0YXRpb24YASABKAsyGy50ZW5hbnRyeS5vcmcudjEuSW52aXRhdGlvbhINCgV0b2tlbhgCIAEoCSI/ChZMaXN0SW52aXRhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImQKF0xpc3RJbnZpdGF0aW9uc1Jlc3BvbnNlEjAKC2ludml0YXRpb25zGAEgAygLMhsudGVuYW50cnkub3JnLnYxLkludml0YXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjAKF1Jldm9rZUludml0YXRpb25SZXF1ZXN0EhUKDWludml0YXRpb25faWQYASABKAkiGgoYUmV2b2tlSW52aXRhdGlvblJlc3BvbnNlIigKF0FjY2VwdEludml0YXRpb25SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIksKGEFjY2VwdEludml0YXRpb25SZXNwb25zZRIvCgptZW1iZXJzaGlwGAEgASgLMhsudGVuYW50cnkub3JnLnYxLk1lbWJlcnNoaXAqcAoLTG9naW5Qb2xpY3kSHAoYTE9HSU5fUE9MSUNZX1VOU1BFQ0lGSUVEEAASFgoSTE9HSU5fUE9MSUNZX0xPQ0FMEAESFAoQTE9HSU5fUE9MSUNZX1NTTxACEhUKEUxPR0lOX1BPTElDWV9CT1RIEAMqrAEKD0ludml0YXRpb25TdGF0ZRIgChxJTlZJVEFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYSU5WSVRBVElPTl9TVEFURV9QRU5ESU5HEAESHQoZSU5WSVRBVElPTl9TVEFURV9BQ0NFUFRFRBACEhwKGElOVklUQVRJT05fU1RBVEVfUkVWT0tFRBADEhwKGElOVklUQVRJT05fU1RBVEVfRVhQSVJFRBAEMuELCgpPcmdTZXJ2aWNlEm0KEkNyZWF0ZU9yZ2FuaXphdGlvbhIqLnRlbmFudHJ5Lm9yZy52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0GisudGVuYW50cnkub3JnLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEmkKD0dldE9yZ2FuaXphdGlvbhInLnRlbmFudHJ5Lm9yZy52MS5HZXRPcmdhbml6YXRpb25SZXF1ZXN0GigudGVuYW50cnkub3JnLnYxLkdldE9yZ2FuaXphdGlvblJlc3BvbnNlIgOQAgESbQoSVXBkYXRlT3JnYW5pemF0aW9uEioudGVuYW50cnkub3JnLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaKy50ZW5hbnRyeS5vcmcudjEuVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USbQoSRGVsZXRlT3JnYW5pemF0aW9uEioudGVuYW50cnkub3JnLnYxLkRlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QaKy50ZW5hbnRyeS5vcmcudjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USdQoTTGlzdE15T3JnYW5pemF0aW9ucxIrLnRlbmFudHJ5Lm9yZy52MS5MaXN0TXlPcmdhbml6YXRpb25zUmVxdWVzdBosLnRlbmFudHJ5Lm9yZy52MS5MaXN0TXlPcmdhbml6YXRpb25zUmVzcG9uc2UiA5ACARJtChJTd2l0Y2hPcmdhbml6YXRpb24SKi50ZW5hbnRyeS5vcmcudjEuU3dpdGNoT3JnYW5pemF0aW9uUmVxdWVzdBorLnRlbmFudHJ5Lm9yZy52MS5Td2l0Y2hPcmdhbml6YXRpb25SZXNwb25zZRJdCgtMaXN0TWVtYmVycxIjLnRlbmFudHJ5Lm9yZy52MS5MaXN0TWVtYmVyc1JlcXVlc3QaJC50ZW5hbnRyeS5vcmcudjEuTGlzdE1lbWJlcnNSZXNwb25zZSIDkAIBEmcKEFVwZGF0ZU1lbWJlclJvbGUSKC50ZW5hbnRyeS5vcmcudjEuVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QaKS50ZW5hbnRyeS5vcmcudjEuVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlElsKDFJlbW92ZU1lbWJlchIkLnRlbmFudHJ5Lm9yZy52MS5SZW1vdmVNZW1iZXJSZXF1ZXN0GiUudGVuYW50cnkub3JnLnYxLlJlbW92ZU1lbWJlclJlc3BvbnNlEmoKEUxlYXZlT3JnYW5pemF0aW9uEikudGVuYW50cnkub3JnLnYxLkxlYXZlT3JnYW5pemF0aW9uUmVxdWVzdBoqLnRlbmFudHJ5Lm9yZy52MS5MZWF2ZU9yZ2FuaXphdGlvblJlc3BvbnNlEmcKEENyZWF0ZUludml0YXRpb24SKC50ZW5hbnRyeS5vcmcudjEuQ3JlYXRlSW52aXRhdGlvblJlcXVlc3QaKS50ZW5hbnRyeS5vcmcudjEuQ3JlYXRlSW52aXRhdGlvblJlc3BvbnNlEmkKD0xpc3RJbnZpdGF0aW9ucxInLnRlbmFudHJ5Lm9yZy52MS5MaXN0SW52aXRhdGlvbnNSZXF1ZXN0GigudGVuYW50cnkub3JnLnYxLkxpc3RJbnZpdGF0aW9uc1Jlc3BvbnNlIgOQAgESZwoQUmV2b2tlSW52aXRhdGlvbhIoLnRlbmFudHJ5Lm9yZy52MS5SZXZva2VJbnZpdGF0aW9uUmVxdWVzdBopLnRlbmFudHJ5Lm9yZy52MS5SZXZva2VJbnZpdGF0aW9uUmVzcG9uc2USZwoQQWNjZXB0SW52aXRhdGlvbhIoLnRlbmFudHJ5Lm9yZy52MS5BY2NlcHRJbnZpdGF0aW9uUmVxdWVzdBopLnRlbmFudHJ5Lm9yZy52MS5BY2NlcHRJbnZpdGF0aW9uUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tenantry_auth_v1_auth]);
+  fileDesc("Chl0ZW5hbnRyeS9vcmcvdjEvb3JnLnByb3RvEg90ZW5hbnRyeS5vcmcudjEimwIKDE9yZ2FuaXphdGlvbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNsdWcYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgxsb2dpbl9wb2xpY3kYBiABKA4yHC50ZW5hbnRyeS5vcmcudjEuTG9naW5Qb2xpY3kSGwoTbWF4X2ZpbGVfc2l6ZV9ieXRlcxgHIAEoAxIbChNzdG9yYWdlX3F1b3RhX2J5dGVzGAggASgDEhMKC3JlcXVpcmVfbWZhGAkgASgIIpYBCgpNZW1iZXJzaGlwEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24SJAoEcm9sZRgCIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZRItCglqb2luX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpMBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZRItCglqb2luX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvkBCgpJbnZpdGF0aW9uEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEiQKBHJvbGUYAyABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoFc3RhdGUYBCABKA4yIC50ZW5hbnRyeS5vcmcudjEuSW52aXRhdGlvblN0YXRlEhcKD2ludml0ZXJfdXNlcl9pZBgFIAEoCRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgRzbHVnGAIgASgJIn4KGkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24SKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXIiGAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdCJOChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRIzCgxvcmdhbml6YXRpb24YASABKAsyHS50ZW5hbnRyeS5vcmcudjEuT3JnYW5pemF0aW9uIqUBChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EhEKBG5hbWUYASABKAlIAIgBARIyCgxsb2dpbl9wb2xpY3kYAiABKA4yHC50ZW5hbnRyeS5vcmcudjEuTG9naW5Qb2xpY3kSIAoTbWF4X2ZpbGVfc2l6ZV9ieXRlcxgDIAEoA0gBiAEBQgcKBV9uYW1lQhYKFF9tYXhfZmlsZV9zaXplX2J5dGVzIlEKGlVwZGF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEjMKDG9yZ2FuaXphdGlvbhgBIAEoCzIdLnRlbmFudHJ5Lm9yZy52MS5Pcmdhbml6YXRpb24iLQoWVXBkYXRlTWZhUG9saWN5UmVxdWVzdBITCgtyZXF1aXJlX21mYRgBIAEoCCJOChdVcGRhdGVNZmFQb2xpY3lSZXNwb25zZRIzCgxvcmdhbml6YXRpb24YASABKAsyHS50ZW5hbnRyeS5vcmcudjEuT3JnYW5pemF0aW9uIjEKGURlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QSFAoMY29uZmlybV9zbHVnGAEgASgJIhwKGkRlbGV0ZU9yZ2FuaXphdGlvblJlc3BvbnNlIkMKGkxpc3RNeU9yZ2FuaXphdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImgKG0xpc3RNeU9yZ2FuaXphdGlvbnNSZXNwb25zZRIwCgttZW1iZXJzaGlwcxgBIAMoCzIbLnRlbmFudHJ5Lm9yZy52MS5NZW1iZXJzaGlwEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI0ChlTd2l0Y2hPcmdhbml6YXRpb25SZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSJJChpTd2l0Y2hPcmdhbml6YXRpb25SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciI7ChJMaXN0TWVtYmVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWAoTTGlzdE1lbWJlcnNSZXNwb25zZRIoCgdtZW1iZXJzGAEgAygLMhcudGVuYW50cnkub3JnLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoXVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIkMKGFVwZGF0ZU1lbWJlclJvbGVSZXNwb25zZRInCgZtZW1iZXIYASABKAsyFy50ZW5hbnRyeS5vcmcudjEuTWVtYmVyIiYKE1JlbW92ZU1lbWJlclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSIWChRSZW1vdmVNZW1iZXJSZXNwb25zZSIaChhMZWF2ZU9yZ2FuaXphdGlvblJlcXVlc3QiGwoZTGVhdmVPcmdhbml6YXRpb25SZXNwb25zZSJOChdDcmVhdGVJbnZpdGF0aW9uUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIloKGENyZWF0ZUludml0YXRpb25SZXNwb25zZRIvCgppbnZpdGF0aW9uGAEgASgLMhsudGVuYW50cnkub3JnLnYxLkludml0YXRpb24SDQoFdG9rZW4YAiABKAkiPwoWTGlzdEludml0YXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJkChdMaXN0SW52aXRhdGlvbnNSZXNwb25zZRIwCgtpbnZpdGF0aW9ucxgBIAMoCzIbLnRlbmFudHJ5Lm9yZy52MS5JbnZpdGF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIwChdSZXZva2VJbnZpdGF0aW9uUmVxdWVzdBIVCg1pbnZpdGF0aW9uX2lkGAEgASgJIhoKGFJldm9rZUludml0YXRpb25SZXNwb25zZSIoChdBY2NlcHRJbnZpdGF0aW9uUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJLChhBY2NlcHRJbnZpdGF0aW9uUmVzcG9uc2USLwoKbWVtYmVyc2hpcBgBIAEoCzIbLnRlbmFudHJ5Lm9yZy52MS5NZW1iZXJzaGlwKnAKC0xvZ2luUG9saWN5EhwKGExPR0lOX1BPTElDWV9VTlNQRUNJRklFRBAAEhYKEkxPR0lOX1BPTElDWV9MT0NBTBABEhQKEExPR0lOX1BPTElDWV9TU08QAhIVChFMT0dJTl9QT0xJQ1lfQk9USBADKqwBCg9JbnZpdGF0aW9uU3RhdGUSIAocSU5WSVRBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGElOVklUQVRJT05fU1RBVEVfUEVORElORxABEh0KGUlOVklUQVRJT05fU1RBVEVfQUNDRVBURUQQAhIcChhJTlZJVEFUSU9OX1NUQVRFX1JFVk9LRUQQAxIcChhJTlZJVEFUSU9OX1NUQVRFX0VYUElSRUQQBDLHDAoKT3JnU2VydmljZRJtChJDcmVhdGVPcmdhbml6YXRpb24SKi50ZW5hbnRyeS5vcmcudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBorLnRlbmFudHJ5Lm9yZy52MS5DcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJpCg9HZXRPcmdhbml6YXRpb24SJy50ZW5hbnRyeS5vcmcudjEuR2V0T3JnYW5pemF0aW9uUmVxdWVzdBooLnRlbmFudHJ5Lm9yZy52MS5HZXRPcmdhbml6YXRpb25SZXNwb25zZSIDkAIBEm0KElVwZGF0ZU9yZ2FuaXphdGlvbhIqLnRlbmFudHJ5Lm9yZy52MS5VcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0GisudGVuYW50cnkub3JnLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEmQKD1VwZGF0ZU1mYVBvbGljeRInLnRlbmFudHJ5Lm9yZy52MS5VcGRhdGVNZmFQb2xpY3lSZXF1ZXN0GigudGVuYW50cnkub3JnLnYxLlVwZGF0ZU1mYVBvbGljeVJlc3BvbnNlEm0KEkRlbGV0ZU9yZ2FuaXphdGlvbhIqLnRlbmFudHJ5Lm9yZy52MS5EZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0GisudGVuYW50cnkub3JnLnYxLkRlbGV0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEnUKE0xpc3RNeU9yZ2FuaXphdGlvbnMSKy50ZW5hbnRyeS5vcmcudjEuTGlzdE15T3JnYW5pemF0aW9uc1JlcXVlc3QaLC50ZW5hbnRyeS5vcmcudjEuTGlzdE15T3JnYW5pemF0aW9uc1Jlc3BvbnNlIgOQAgESbQoSU3dpdGNoT3JnYW5pemF0aW9uEioudGVuYW50cnkub3JnLnYxLlN3aXRjaE9yZ2FuaXphdGlvblJlcXVlc3QaKy50ZW5hbnRyeS5vcmcudjEuU3dpdGNoT3JnYW5pemF0aW9uUmVzcG9uc2USXQoLTGlzdE1lbWJlcnMSIy50ZW5hbnRyeS5vcmcudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GiQudGVuYW50cnkub3JnLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2UiA5ACARJnChBVcGRhdGVNZW1iZXJSb2xlEigudGVuYW50cnkub3JnLnYxLlVwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0GikudGVuYW50cnkub3JnLnYxLlVwZGF0ZU1lbWJlclJvbGVSZXNwb25zZRJbCgxSZW1vdmVNZW1iZXISJC50ZW5hbnRyeS5vcmcudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBolLnRlbmFudHJ5Lm9yZy52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJqChFMZWF2ZU9yZ2FuaXphdGlvbhIpLnRlbmFudHJ5Lm9yZy52MS5MZWF2ZU9yZ2FuaXphdGlvblJlcXVlc3QaKi50ZW5hbnRyeS5vcmcudjEuTGVhdmVPcmdhbml6YXRpb25SZXNwb25zZRJnChBDcmVhdGVJbnZpdGF0aW9uEigudGVuYW50cnkub3JnLnYxLkNyZWF0ZUludml0YXRpb25SZXF1ZXN0GikudGVuYW50cnkub3JnLnYxLkNyZWF0ZUludml0YXRpb25SZXNwb25zZRJpCg9MaXN0SW52aXRhdGlvbnMSJy50ZW5hbnRyeS5vcmcudjEuTGlzdEludml0YXRpb25zUmVxdWVzdBooLnRlbmFudHJ5Lm9yZy52MS5MaXN0SW52aXRhdGlvbnNSZXNwb25zZSIDkAIBEmcKEFJldm9rZUludml0YXRpb24SKC50ZW5hbnRyeS5vcmcudjEuUmV2b2tlSW52aXRhdGlvblJlcXVlc3QaKS50ZW5hbnRyeS5vcmcudjEuUmV2b2tlSW52aXRhdGlvblJlc3BvbnNlEmcKEEFjY2VwdEludml0YXRpb24SKC50ZW5hbnRyeS5vcmcudjEuQWNjZXB0SW52aXRhdGlvblJlcXVlc3QaKS50ZW5hbnRyeS5vcmcudjEuQWNjZXB0SW52aXRhdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tenantry_auth_v1_auth]);
 
 /**
  * @generated from message tenantry.org.v1.Organization
@@ -65,6 +65,16 @@ export type Organization = Message<"tenantry.org.v1.Organization"> & {
    * @generated from field: int64 storage_quota_bytes = 8;
    */
   storageQuotaBytes: bigint;
+
+  /**
+   * Members (owners included) must sign in with a second factor: a session
+   * that did not (a password alone, or single sign-on whose provider did not
+   * report one in `amr`) cannot be pinned here, and one pinned before the
+   * policy was turned on stops working.
+   *
+   * @generated from field: bool require_mfa = 9;
+   */
+  requireMfa: boolean;
 };
 
 /**
@@ -306,6 +316,40 @@ export const UpdateOrganizationResponseSchema: GenMessage<UpdateOrganizationResp
   messageDesc(file_tenantry_org_v1_org, 9);
 
 /**
+ * @generated from message tenantry.org.v1.UpdateMfaPolicyRequest
+ */
+export type UpdateMfaPolicyRequest = Message<"tenantry.org.v1.UpdateMfaPolicyRequest"> & {
+  /**
+   * @generated from field: bool require_mfa = 1;
+   */
+  requireMfa: boolean;
+};
+
+/**
+ * Describes the message tenantry.org.v1.UpdateMfaPolicyRequest.
+ * Use `create(UpdateMfaPolicyRequestSchema)` to create a new message.
+ */
+export const UpdateMfaPolicyRequestSchema: GenMessage<UpdateMfaPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_org_v1_org, 10);
+
+/**
+ * @generated from message tenantry.org.v1.UpdateMfaPolicyResponse
+ */
+export type UpdateMfaPolicyResponse = Message<"tenantry.org.v1.UpdateMfaPolicyResponse"> & {
+  /**
+   * @generated from field: tenantry.org.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message tenantry.org.v1.UpdateMfaPolicyResponse.
+ * Use `create(UpdateMfaPolicyResponseSchema)` to create a new message.
+ */
+export const UpdateMfaPolicyResponseSchema: GenMessage<UpdateMfaPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_org_v1_org, 11);
+
+/**
  * @generated from message tenantry.org.v1.DeleteOrganizationRequest
  */
 export type DeleteOrganizationRequest = Message<"tenantry.org.v1.DeleteOrganizationRequest"> & {
@@ -323,7 +367,7 @@ export type DeleteOrganizationRequest = Message<"tenantry.org.v1.DeleteOrganizat
  * Use `create(DeleteOrganizationRequestSchema)` to create a new message.
  */
 export const DeleteOrganizationRequestSchema: GenMessage<DeleteOrganizationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 10);
+  messageDesc(file_tenantry_org_v1_org, 12);
 
 /**
  * @generated from message tenantry.org.v1.DeleteOrganizationResponse
@@ -336,7 +380,7 @@ export type DeleteOrganizationResponse = Message<"tenantry.org.v1.DeleteOrganiza
  * Use `create(DeleteOrganizationResponseSchema)` to create a new message.
  */
 export const DeleteOrganizationResponseSchema: GenMessage<DeleteOrganizationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 11);
+  messageDesc(file_tenantry_org_v1_org, 13);
 
 /**
  * @generated from message tenantry.org.v1.ListMyOrganizationsRequest
@@ -360,7 +404,7 @@ export type ListMyOrganizationsRequest = Message<"tenantry.org.v1.ListMyOrganiza
  * Use `create(ListMyOrganizationsRequestSchema)` to create a new message.
  */
 export const ListMyOrganizationsRequestSchema: GenMessage<ListMyOrganizationsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 12);
+  messageDesc(file_tenantry_org_v1_org, 14);
 
 /**
  * @generated from message tenantry.org.v1.ListMyOrganizationsResponse
@@ -382,7 +426,7 @@ export type ListMyOrganizationsResponse = Message<"tenantry.org.v1.ListMyOrganiz
  * Use `create(ListMyOrganizationsResponseSchema)` to create a new message.
  */
 export const ListMyOrganizationsResponseSchema: GenMessage<ListMyOrganizationsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 13);
+  messageDesc(file_tenantry_org_v1_org, 15);
 
 /**
  * @generated from message tenantry.org.v1.SwitchOrganizationRequest
@@ -399,7 +443,7 @@ export type SwitchOrganizationRequest = Message<"tenantry.org.v1.SwitchOrganizat
  * Use `create(SwitchOrganizationRequestSchema)` to create a new message.
  */
 export const SwitchOrganizationRequestSchema: GenMessage<SwitchOrganizationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 14);
+  messageDesc(file_tenantry_org_v1_org, 16);
 
 /**
  * @generated from message tenantry.org.v1.SwitchOrganizationResponse
@@ -416,7 +460,7 @@ export type SwitchOrganizationResponse = Message<"tenantry.org.v1.SwitchOrganiza
  * Use `create(SwitchOrganizationResponseSchema)` to create a new message.
  */
 export const SwitchOrganizationResponseSchema: GenMessage<SwitchOrganizationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 15);
+  messageDesc(file_tenantry_org_v1_org, 17);
 
 /**
  * @generated from message tenantry.org.v1.ListMembersRequest
@@ -440,7 +484,7 @@ export type ListMembersRequest = Message<"tenantry.org.v1.ListMembersRequest"> &
  * Use `create(ListMembersRequestSchema)` to create a new message.
  */
 export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 16);
+  messageDesc(file_tenantry_org_v1_org, 18);
 
 /**
  * @generated from message tenantry.org.v1.ListMembersResponse
@@ -462,7 +506,7 @@ export type ListMembersResponse = Message<"tenantry.org.v1.ListMembersResponse">
  * Use `create(ListMembersResponseSchema)` to create a new message.
  */
 export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 17);
+  messageDesc(file_tenantry_org_v1_org, 19);
 
 /**
  * @generated from message tenantry.org.v1.UpdateMemberRoleRequest
@@ -484,7 +528,7 @@ export type UpdateMemberRoleRequest = Message<"tenantry.org.v1.UpdateMemberRoleR
  * Use `create(UpdateMemberRoleRequestSchema)` to create a new message.
  */
 export const UpdateMemberRoleRequestSchema: GenMessage<UpdateMemberRoleRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 18);
+  messageDesc(file_tenantry_org_v1_org, 20);
 
 /**
  * @generated from message tenantry.org.v1.UpdateMemberRoleResponse
@@ -501,7 +545,7 @@ export type UpdateMemberRoleResponse = Message<"tenantry.org.v1.UpdateMemberRole
  * Use `create(UpdateMemberRoleResponseSchema)` to create a new message.
  */
 export const UpdateMemberRoleResponseSchema: GenMessage<UpdateMemberRoleResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 19);
+  messageDesc(file_tenantry_org_v1_org, 21);
 
 /**
  * @generated from message tenantry.org.v1.RemoveMemberRequest
@@ -518,7 +562,7 @@ export type RemoveMemberRequest = Message<"tenantry.org.v1.RemoveMemberRequest">
  * Use `create(RemoveMemberRequestSchema)` to create a new message.
  */
 export const RemoveMemberRequestSchema: GenMessage<RemoveMemberRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 20);
+  messageDesc(file_tenantry_org_v1_org, 22);
 
 /**
  * @generated from message tenantry.org.v1.RemoveMemberResponse
@@ -531,7 +575,7 @@ export type RemoveMemberResponse = Message<"tenantry.org.v1.RemoveMemberResponse
  * Use `create(RemoveMemberResponseSchema)` to create a new message.
  */
 export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 21);
+  messageDesc(file_tenantry_org_v1_org, 23);
 
 /**
  * @generated from message tenantry.org.v1.LeaveOrganizationRequest
@@ -544,7 +588,7 @@ export type LeaveOrganizationRequest = Message<"tenantry.org.v1.LeaveOrganizatio
  * Use `create(LeaveOrganizationRequestSchema)` to create a new message.
  */
 export const LeaveOrganizationRequestSchema: GenMessage<LeaveOrganizationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 22);
+  messageDesc(file_tenantry_org_v1_org, 24);
 
 /**
  * @generated from message tenantry.org.v1.LeaveOrganizationResponse
@@ -557,7 +601,7 @@ export type LeaveOrganizationResponse = Message<"tenantry.org.v1.LeaveOrganizati
  * Use `create(LeaveOrganizationResponseSchema)` to create a new message.
  */
 export const LeaveOrganizationResponseSchema: GenMessage<LeaveOrganizationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 23);
+  messageDesc(file_tenantry_org_v1_org, 25);
 
 /**
  * @generated from message tenantry.org.v1.CreateInvitationRequest
@@ -579,7 +623,7 @@ export type CreateInvitationRequest = Message<"tenantry.org.v1.CreateInvitationR
  * Use `create(CreateInvitationRequestSchema)` to create a new message.
  */
 export const CreateInvitationRequestSchema: GenMessage<CreateInvitationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 24);
+  messageDesc(file_tenantry_org_v1_org, 26);
 
 /**
  * @generated from message tenantry.org.v1.CreateInvitationResponse
@@ -603,7 +647,7 @@ export type CreateInvitationResponse = Message<"tenantry.org.v1.CreateInvitation
  * Use `create(CreateInvitationResponseSchema)` to create a new message.
  */
 export const CreateInvitationResponseSchema: GenMessage<CreateInvitationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 25);
+  messageDesc(file_tenantry_org_v1_org, 27);
 
 /**
  * @generated from message tenantry.org.v1.ListInvitationsRequest
@@ -625,7 +669,7 @@ export type ListInvitationsRequest = Message<"tenantry.org.v1.ListInvitationsReq
  * Use `create(ListInvitationsRequestSchema)` to create a new message.
  */
 export const ListInvitationsRequestSchema: GenMessage<ListInvitationsRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 26);
+  messageDesc(file_tenantry_org_v1_org, 28);
 
 /**
  * @generated from message tenantry.org.v1.ListInvitationsResponse
@@ -647,7 +691,7 @@ export type ListInvitationsResponse = Message<"tenantry.org.v1.ListInvitationsRe
  * Use `create(ListInvitationsResponseSchema)` to create a new message.
  */
 export const ListInvitationsResponseSchema: GenMessage<ListInvitationsResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 27);
+  messageDesc(file_tenantry_org_v1_org, 29);
 
 /**
  * @generated from message tenantry.org.v1.RevokeInvitationRequest
@@ -664,7 +708,7 @@ export type RevokeInvitationRequest = Message<"tenantry.org.v1.RevokeInvitationR
  * Use `create(RevokeInvitationRequestSchema)` to create a new message.
  */
 export const RevokeInvitationRequestSchema: GenMessage<RevokeInvitationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 28);
+  messageDesc(file_tenantry_org_v1_org, 30);
 
 /**
  * @generated from message tenantry.org.v1.RevokeInvitationResponse
@@ -677,7 +721,7 @@ export type RevokeInvitationResponse = Message<"tenantry.org.v1.RevokeInvitation
  * Use `create(RevokeInvitationResponseSchema)` to create a new message.
  */
 export const RevokeInvitationResponseSchema: GenMessage<RevokeInvitationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 29);
+  messageDesc(file_tenantry_org_v1_org, 31);
 
 /**
  * @generated from message tenantry.org.v1.AcceptInvitationRequest
@@ -694,7 +738,7 @@ export type AcceptInvitationRequest = Message<"tenantry.org.v1.AcceptInvitationR
  * Use `create(AcceptInvitationRequestSchema)` to create a new message.
  */
 export const AcceptInvitationRequestSchema: GenMessage<AcceptInvitationRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 30);
+  messageDesc(file_tenantry_org_v1_org, 32);
 
 /**
  * @generated from message tenantry.org.v1.AcceptInvitationResponse
@@ -711,7 +755,7 @@ export type AcceptInvitationResponse = Message<"tenantry.org.v1.AcceptInvitation
  * Use `create(AcceptInvitationResponseSchema)` to create a new message.
  */
 export const AcceptInvitationResponseSchema: GenMessage<AcceptInvitationResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_org_v1_org, 31);
+  messageDesc(file_tenantry_org_v1_org, 33);
 
 /**
  * Who may sign in to an organization, and how.
@@ -856,6 +900,19 @@ export const OrgService: GenService<{
     methodKind: "unary";
     input: typeof UpdateOrganizationRequestSchema;
     output: typeof UpdateOrganizationResponseSchema;
+  },
+  /**
+   * Requires (or no longer requires) every member, owners included, to sign
+   * in with a second factor (ADMIN+; see Organization.require_mfa). Turning
+   * it on needs a caller whose own session used one, so the admin does not
+   * lock themselves out.
+   *
+   * @generated from rpc tenantry.org.v1.OrgService.UpdateMfaPolicy
+   */
+  updateMfaPolicy: {
+    methodKind: "unary";
+    input: typeof UpdateMfaPolicyRequestSchema;
+    output: typeof UpdateMfaPolicyResponseSchema;
   },
   /**
    * Deletes the organization (OWNER; soft delete). Every session pinned to it

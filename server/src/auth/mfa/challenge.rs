@@ -1,0 +1,191 @@
+//! Sign-in in two steps. Login, for an account with a second factor,
+//! stores a challenge (5 minutes, 5 wrong codes) instead of opening a
+//! session; CompleteMfaLogin takes it with a TOTP code or a recovery code
+//! and opens the session, marked as multi-factor.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use tenantry_proto::auth::v1::{self as pb, complete_mfa_login_request::Proof};
+
+use super::{recovery, totp};
+use crate::{
+    audit::Action,
+    auth::{
+        issue::AuthMethod,
+        lockout::{self, Attempt},
+        login::{self, SignedIn},
+        users,
+    },
+    clock::to_proto,
+    context::RequestMeta,
+    crypto::tokens::{hash_token, random_token},
+    db::{Tx, schema::mfa_challenges},
+    error::{ApiError, ApiResult, Violations},
+    state::{AppState, after},
+    validate,
+};
+
+const TTL: Duration = Duration::from_secs(5 * 60);
+const MAX_FAILURES: i64 = 5;
+
+const GONE: ApiError =
+    ApiError::Unauthenticated("this sign-in has expired or was completed: sign in again");
+const WRONG: ApiError = ApiError::Unauthenticated("the code is wrong");
+
+/// Stores the first step of a sign-in; returns what Login answers.
+pub fn create(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    user_id: &str,
+    requested_org: Option<&str>,
+) -> ApiResult<pb::MfaChallenge> {
+    let now = state.now();
+    let token = random_token("mfa");
+    let expires_at = after(now, TTL);
+    diesel::insert_into(mfa_challenges::table)
+        .values((
+            mfa_challenges::token_hash.eq(hash_token(&token)),
+            mfa_challenges::user_id.eq(user_id),
+            mfa_challenges::requested_org_id.eq(requested_org),
+            mfa_challenges::failures.eq(0_i64),
+            mfa_challenges::created_at.eq(now),
+            mfa_challenges::expires_at.eq(expires_at),
+            mfa_challenges::used_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(tx.conn())?;
+    Ok(pb::MfaChallenge {
+        challenge_token: token,
+        expire_time: Some(to_proto(expires_at)),
+        methods: vec!["totp".into(), "recovery_code".into()],
+    })
+}
+
+/// What the second step decided (a wrong code is kept, not rolled back).
+enum Step {
+    SignedIn(Box<SignedIn>),
+    Wrong(Option<NaiveDateTime>),
+}
+
+pub async fn complete_mfa_login(
+    state: &AppState,
+    meta: RequestMeta,
+    request: pb::CompleteMfaLoginRequest,
+) -> ApiResult<pb::CompleteMfaLoginResponse> {
+    let proof = check_request(&request)?;
+    let hash = hash_token(&request.challenge_token);
+    let step = state
+        .write(move |tx, st| second_step(tx, st, &meta, &hash, &proof))
+        .await?;
+    let now = state.now();
+    let signed_in = match step {
+        Step::SignedIn(signed_in) => signed_in,
+        Step::Wrong(lock) => return Err(lock.map_or(WRONG, |until| login::locked(until - now))),
+    };
+    let (user, tokens) = signed_in.finish(state).await?;
+    Ok(pb::CompleteMfaLoginResponse {
+        user: Some(user),
+        tokens: Some(tokens),
+    })
+}
+
+fn check_request(request: &pb::CompleteMfaLoginRequest) -> ApiResult<Proof> {
+    let mut violations = Violations::new();
+    violations.take(
+        "challenge_token",
+        validate::check_token(&request.challenge_token),
+    );
+    let proof = match &request.proof {
+        Some(Proof::TotpCode(code)) => violations
+            .take("totp_code", totp::check_code_input(code))
+            .map(Proof::TotpCode),
+        Some(Proof::RecoveryCode(code)) => violations
+            .take("recovery_code", recovery::check_input(code))
+            .map(|()| Proof::RecoveryCode(code.clone())),
+        None => {
+            violations.add("totp_code", "a TOTP code or a recovery code is required");
+            None
+        }
+    };
+    violations.finish()?;
+    proof.ok_or_else(|| ApiError::invalid("totp_code", "is required"))
+}
+
+fn second_step(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    hash: &str,
+    proof: &Proof,
+) -> ApiResult<Step> {
+    let now = state.now();
+    let (user_id, requested_org) = find_live(tx, hash, now)?.ok_or(GONE)?;
+    let user = users::find(tx.conn(), &user_id)?;
+    let attempt = Attempt::new(&user.email, Some(&user.id), meta);
+    if let Some(until) = lockout::locked_until(tx.conn(), &attempt, now)? {
+        return Err(login::locked(until - now));
+    }
+    let method = match proof {
+        Proof::TotpCode(code) => {
+            let factor = totp::load(tx, state, &user.id, &user.email)?
+                .filter(|f| f.confirmed_at.is_some())
+                .ok_or(GONE)?;
+            totp::accept(tx, state, &user.id, &factor, code)?.then_some(AuthMethod::PasswordAndTotp)
+        }
+        Proof::RecoveryCode(code) => {
+            recovery::spend(tx, &user.id, code, now)?.then_some(AuthMethod::PasswordAndRecoveryCode)
+        }
+    };
+    let Some(method) = method else {
+        diesel::update(mfa_challenges::table.find(hash))
+            .set(mfa_challenges::failures.eq(mfa_challenges::failures + 1))
+            .execute(tx.conn())?;
+        let lock = login::record_failure(tx, state, &attempt, meta, Action::AuthLogin)?;
+        return Ok(Step::Wrong(lock));
+    };
+    diesel::update(mfa_challenges::table.find(hash))
+        .set(mfa_challenges::used_at.eq(now))
+        .execute(tx.conn())?;
+    let signed_in = login::finish_sign_in(tx, state, meta, user, requested_org.as_deref(), method)?;
+    Ok(Step::SignedIn(Box::new(signed_in)))
+}
+
+/// The user and requested organization of a challenge still open.
+fn find_live(
+    tx: &mut Tx<'_>,
+    hash: &str,
+    now: NaiveDateTime,
+) -> ApiResult<Option<(String, Option<String>)>> {
+    type Row = (
+        String,
+        Option<String>,
+        i64,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
+    let row: Option<Row> = mfa_challenges::table
+        .find(hash)
+        .select((
+            mfa_challenges::user_id,
+            mfa_challenges::requested_org_id,
+            mfa_challenges::failures,
+            mfa_challenges::expires_at,
+            mfa_challenges::used_at,
+        ))
+        .first(tx.conn())
+        .optional()?;
+    Ok(row
+        .filter(|(_, _, failures, expires_at, used_at)| {
+            *failures < MAX_FAILURES && *expires_at > now && used_at.is_none()
+        })
+        .map(|(user, org, ..)| (user, org)))
+}
+
+/// Challenges that expired before `now` (housekeeping).
+pub fn forget_expired(conn: &mut crate::db::AnyConnection, now: NaiveDateTime) -> ApiResult<usize> {
+    Ok(
+        diesel::delete(mfa_challenges::table.filter(mfa_challenges::expires_at.lt(now)))
+            .execute(conn)?,
+    )
+}
