@@ -4,8 +4,9 @@ use clap::{Args, Subcommand};
 use futures::TryStreamExt as _;
 use serde_json::json;
 use tenantry_client::auth::v1::{
-    GetMeRequest, ListSessionsRequest, LoginRequest, LogoutRequest, RegisterRequest,
-    VerifyEmailRequest,
+    CompleteMfaLoginRequest, GetMeRequest, ListSessionsRequest, LoginRequest, LogoutRequest,
+    RegisterRequest, RequestPasswordResetRequest, ResetPasswordRequest, VerifyEmailRequest,
+    complete_mfa_login_request::Proof,
 };
 
 use crate::{profile::Session, show};
@@ -40,6 +41,23 @@ pub enum AuthCommand {
         /// A service account's key file (from `service-accounts keys add`).
         #[arg(long)]
         key_file: Option<std::path::PathBuf>,
+        /// For an account with a second factor: the code the authenticator
+        /// app shows, or one of the recovery codes.
+        #[arg(long, conflicts_with = "key_file")]
+        code: Option<String>,
+    },
+    /// Mails a password reset token to the address (the answer is the same
+    /// whether it has an account or not).
+    ForgotPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Sets a new password with the mailed reset token; every session of
+    /// the account ends.
+    ResetPassword {
+        token: String,
+        #[command(flatten)]
+        password: Password,
     },
     /// Ends the session.
     Logout,
@@ -50,6 +68,7 @@ pub enum AuthCommand {
 }
 
 #[derive(Debug, Args)]
+/// A password from the flag or the environment.
 pub struct Password {
     /// The password (better: the TENANTRY_PASSWORD environment variable).
     #[arg(long, env = "TENANTRY_PASSWORD", hide_env_values = true)]
@@ -57,7 +76,7 @@ pub struct Password {
 }
 
 impl Password {
-    fn required(self) -> anyhow::Result<String> {
+    pub fn required(self) -> anyhow::Result<String> {
         self.password
             .ok_or_else(|| anyhow::anyhow!("a password is needed: --password or TENANTRY_PASSWORD"))
     }
@@ -104,7 +123,29 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             password,
             org,
             key_file: None,
-        } => login(session, email.unwrap_or_default(), password, org).await?,
+            code,
+        } => {
+            let email = email.unwrap_or_default();
+            login(session, email, password.required()?, org, code).await?;
+        }
+        AuthCommand::ForgotPassword { email } => {
+            let request = RequestPasswordResetRequest { email };
+            session
+                .anonymous()
+                .auth()
+                .request_password_reset(request)
+                .await?;
+            println!("if the address has an account, a reset token is on its way");
+        }
+        AuthCommand::ResetPassword { token, password } => {
+            let request = ResetPasswordRequest {
+                token,
+                new_password: password.required()?,
+            };
+            let done = session.anonymous().auth().reset_password(request).await?;
+            let ended = done.into_inner().revoked_sessions;
+            println!("password changed; {ended} session(s) ended: sign in again");
+        }
         AuthCommand::Logout => {
             let client = session.signed_in()?;
             client.auth().logout(LogoutRequest {}).await?;
@@ -152,26 +193,48 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
     Ok(())
 }
 
-/// `login --email`: a person's password sign-in.
+/// `login --email`: a person's password sign-in, and the second step with
+/// `--code` when the account has a second factor.
 async fn login(
     session: &mut Session,
     email: String,
-    password: Password,
+    password: String,
     org: Option<String>,
+    code: Option<String>,
 ) -> anyhow::Result<()> {
-    let login = session
-        .anonymous()
-        .auth()
-        .login(LoginRequest {
-            email,
-            password: password.required()?,
-            organization_id: org.unwrap_or_default(),
-        })
-        .await?
-        .into_inner();
-    let tokens = login.tokens.unwrap_or_default();
+    let mut auth = session.anonymous().auth();
+    let request = LoginRequest {
+        email,
+        password,
+        organization_id: org.unwrap_or_default(),
+    };
+    let first = auth.login(request).await?.into_inner();
+    let (user, tokens) = match first.mfa_required {
+        None => (first.user, first.tokens),
+        Some(challenge) => {
+            let code = code.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "this account has a second factor: add --code with the code your \
+                     authenticator app shows (or a recovery code)"
+                )
+            })?;
+            // Recovery codes are `xxxx-xxxx-xxxx-xxxx`; app codes are digits.
+            let proof = if code.trim().chars().all(|c| c.is_ascii_digit() || c == ' ') {
+                Proof::TotpCode(code)
+            } else {
+                Proof::RecoveryCode(code)
+            };
+            let request = CompleteMfaLoginRequest {
+                challenge_token: challenge.challenge_token,
+                proof: Some(proof),
+            };
+            let done = auth.complete_mfa_login(request).await?.into_inner();
+            (done.user, done.tokens)
+        }
+    };
+    let tokens = tokens.unwrap_or_default();
     session.store(&tokens)?;
-    let user = login.user.unwrap_or_default();
+    let user = user.unwrap_or_default();
     match tokens.organization_id.as_str() {
         "" => println!("signed in as {} (no organization)", user.email),
         org => println!(

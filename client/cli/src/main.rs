@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod files;
+mod mfa;
 mod org;
 mod profile;
 mod service_accounts;
@@ -61,6 +62,9 @@ enum Command {
     /// Your personal access tokens, for scripts and CI.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Your second factor: an authenticator app and recovery codes.
+    #[command(subcommand)]
+    Mfa(mfa::MfaCommand),
 }
 
 #[tokio::main]
@@ -82,6 +86,7 @@ async fn main() -> std::process::ExitCode {
             Command::Audit(command) => audit::run(&mut session, command).await,
             Command::ServiceAccounts(command) => service_accounts::run(&mut session, command).await,
             Command::Tokens(command) => tokens::run(&mut session, command).await,
+            Command::Mfa(command) => mfa::run(&mut session, command).await,
         }
     }
     .await;

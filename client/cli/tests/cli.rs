@@ -158,7 +158,53 @@ async fn each_class_of_failure_has_its_exit_code(backend: Backend) {
     assert_eq!(run.code, 2, "usage: {}", run.stderr);
 }
 
+/// A second factor from the terminal: enrolled with the code an app makes
+/// from the printed URI, then needed at sign-in; and a forgotten password.
+async fn a_second_factor_and_a_password_reset(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.user("ann").await;
+    let term = Terminal::new(&app);
+    term.ok(&["login", "--email", "ann@example.com"]).await;
+    let enrolled = term.ok(&["mfa", "enroll"]).await;
+    let uri = enrolled
+        .lines()
+        .find_map(|l| l.strip_prefix("uri     "))
+        .expect("the otpauth URI");
+    let authenticator = totp_rs::Totp::from_url(uri).unwrap();
+    let code = |app: &TestApp| {
+        let now = u64::try_from(app.now().timestamp()).unwrap();
+        authenticator.generate(now).to_string()
+    };
+    let confirmed = term.ok(&["mfa", "confirm", &code(&app)]).await;
+    assert_eq!(
+        confirmed.lines().filter(|l| l.starts_with("  ")).count(),
+        10
+    );
+    assert!(term.ok(&["mfa", "status"]).await.contains("enrolled"));
+
+    let run = term.run(&["login", "--email", "ann@example.com"]).await;
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--code"), "{}", run.stderr);
+    app.advance(chrono::Duration::seconds(30));
+    let signed_in = term
+        .ok(&["login", "--email", "ann@example.com", "--code", &code(&app)])
+        .await;
+    assert!(
+        signed_in.contains("signed in as ann@example.com"),
+        "{signed_in}"
+    );
+
+    term.ok(&["forgot-password", "--email", "ann@example.com"])
+        .await;
+    let token = app.mailed("ann@example.com", "Reset token").unwrap();
+    let reset = term.ok(&["reset-password", &token]).await;
+    assert!(reset.contains("session(s) ended"), "{reset}");
+    let run = term.run(&["me"]).await;
+    assert_eq!(run.code, 4, "the session ended: {}", run.stderr);
+}
+
 on_both_backends!(
+    a_second_factor_and_a_password_reset,
     a_person_signs_in_uploads_lists_and_downloads,
     each_class_of_failure_has_its_exit_code,
 );

@@ -129,6 +129,13 @@ impl Password {
             organization_id: self.organization_id.clone(),
         };
         let response = fetch.auth().login(request).await?.into_inner();
+        if response.mfa_required.is_some() {
+            return Err(Error::local(
+                Code::FailedPrecondition,
+                "this account signs in with a second factor: finish the sign-in with \
+                 CompleteMfaLogin and keep the session in a StoredSession",
+            ));
+        }
         self.session.keep(&response.tokens.unwrap_or_default())
     }
 }
