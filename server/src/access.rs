@@ -207,9 +207,11 @@ pub fn access(path: &str) -> Option<Access> {
 
         (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Public,
         (SSO, "ListMyIdentities" | "UnlinkIdentity") => SignedIn,
-        (SSO, "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig") => {
-            Org(Role::Admin)
-        }
+        (
+            SSO,
+            "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig"
+            | "AddSsoDomain" | "VerifySsoDomain" | "ListSsoDomains" | "RemoveSsoDomain",
+        ) => Org(Role::Admin),
 
         (SERVICE_ACCOUNTS, _) => Org(Role::Admin),
 

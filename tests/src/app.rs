@@ -98,6 +98,8 @@ impl TestAppBuilder {
         config.limits.public_rate_limit = 0;
         config.limits.http_rate_limit = 0;
         config.limits.user_rate_limit = 0;
+        // Domain verification records come from the test's DNS server.
+        config.dns_server = Some(crate::dns::shared().addr());
         config.database_pool_size = 6;
         // The test provider runs on loopback.
         config.sso_allow_private_networks = true;

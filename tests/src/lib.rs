@@ -19,8 +19,10 @@ pub mod baseline {
 mod app;
 mod assertions;
 pub mod browser;
+pub mod dns;
 mod files;
 pub mod mail;
+mod mfa;
 pub mod node;
 pub mod oidc;
 mod orgs;

@@ -5,9 +5,9 @@ use tenantry_client::{
     auth::v1::Role,
     org::v1::{LoginPolicy, UpdateOrganizationRequest},
     sso::v1::{
-        BeginSsoLoginRequest, CompleteSsoLoginRequest, CompleteSsoLoginResponse,
-        ConfirmSsoLinkRequest, ConfirmSsoLinkResponse, GroupRoleMapping, ProvisioningRules,
-        SsoConfig, SyncMode, UpsertSsoConfigRequest,
+        AddSsoDomainRequest, BeginSsoLoginRequest, CompleteSsoLoginRequest,
+        CompleteSsoLoginResponse, ConfirmSsoLinkRequest, ConfirmSsoLinkResponse, GroupRoleMapping,
+        ProvisioningRules, SsoConfig, SyncMode, UpsertSsoConfigRequest, VerifySsoDomainRequest,
     },
 };
 
@@ -65,9 +65,43 @@ impl TestUser {
             })
             .await
             .expect("save SSO config");
+        // The organization owns the domains its provider asserts: the
+        // allowed one and the one the tests' existing accounts use.
+        for domain in ["acme.test", "example.com"] {
+            self.prove_domain(domain).await;
+        }
         self.set_login_policy(LoginPolicy::Both)
             .await
             .expect("login policy");
+    }
+
+    /// Claims `domain` for the organization's SSO, publishes its TXT record
+    /// in the test DNS server, and verifies it (once: a second call for the
+    /// same organization finds it claimed).
+    pub async fn prove_domain(&self, domain: &str) {
+        let added = self
+            .client
+            .sso()
+            .add_sso_domain(AddSsoDomainRequest {
+                domain: domain.into(),
+            })
+            .await;
+        let added = match added {
+            Err(status) if status.code() == tonic::Code::AlreadyExists => return,
+            other => other
+                .expect("claim the domain")
+                .into_inner()
+                .domain
+                .expect("domain"),
+        };
+        crate::dns::shared().publish(&added.record_name, &added.record_value);
+        self.client
+            .sso()
+            .verify_sso_domain(VerifySsoDomainRequest {
+                domain: domain.into(),
+            })
+            .await
+            .expect("verify the domain");
     }
 
     pub async fn set_login_policy(&self, policy: LoginPolicy) -> Result<(), tonic::Status> {

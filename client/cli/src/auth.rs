@@ -128,23 +128,9 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             let email = email.unwrap_or_default();
             login(session, email, password.required()?, org, code).await?;
         }
-        AuthCommand::ForgotPassword { email } => {
-            let request = RequestPasswordResetRequest { email };
-            session
-                .anonymous()
-                .auth()
-                .request_password_reset(request)
-                .await?;
-            println!("if the address has an account, a reset token is on its way");
-        }
+        AuthCommand::ForgotPassword { email } => forgot_password(session, email).await?,
         AuthCommand::ResetPassword { token, password } => {
-            let request = ResetPasswordRequest {
-                token,
-                new_password: password.required()?,
-            };
-            let done = session.anonymous().auth().reset_password(request).await?;
-            let ended = done.into_inner().revoked_sessions;
-            println!("password changed; {ended} session(s) ended: sign in again");
+            reset_password(session, token, password.required()?).await?;
         }
         AuthCommand::Logout => {
             let client = session.signed_in()?;
@@ -190,6 +176,25 @@ pub async fn run(session: &mut Session, command: AuthCommand) -> anyhow::Result<
             show::list(session.output, &columns, &rows);
         }
     }
+    Ok(())
+}
+
+async fn forgot_password(session: &Session, email: String) -> anyhow::Result<()> {
+    let request = RequestPasswordResetRequest { email };
+    let mut auth = session.anonymous().auth();
+    auth.request_password_reset(request).await?;
+    println!("if the address has an account, a reset token is on its way");
+    Ok(())
+}
+
+async fn reset_password(session: &Session, token: String, password: String) -> anyhow::Result<()> {
+    let request = ResetPasswordRequest {
+        token,
+        new_password: password,
+    };
+    let done = session.anonymous().auth().reset_password(request).await?;
+    let ended = done.into_inner().revoked_sessions;
+    println!("password changed; {ended} session(s) ended: sign in again");
     Ok(())
 }
 

@@ -61,11 +61,14 @@ pub enum Action {
     AuthMfaTotpEnrolled,
     AuthMfaTotpRemoved,
     AuthMfaRecoveryCodesRegenerated,
+    SsoDomainAdded,
+    SsoDomainVerified,
+    SsoDomainRemoved,
 }
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 59] = [
         Action::AuthLogin,
         Action::AuthLogout,
         Action::AuthOrganizationSwitched,
@@ -122,6 +125,9 @@ impl Action {
         Action::AuthMfaTotpEnrolled,
         Action::AuthMfaTotpRemoved,
         Action::AuthMfaRecoveryCodesRegenerated,
+        Action::SsoDomainAdded,
+        Action::SsoDomainVerified,
+        Action::SsoDomainRemoved,
     ];
 
     /// The stable wire name.
@@ -183,6 +189,9 @@ impl Action {
             Action::AuthMfaTotpEnrolled => "auth.mfa.totp_enrolled",
             Action::AuthMfaTotpRemoved => "auth.mfa.totp_removed",
             Action::AuthMfaRecoveryCodesRegenerated => "auth.mfa.recovery_codes_regenerated",
+            Action::SsoDomainAdded => "sso.domain.added",
+            Action::SsoDomainVerified => "sso.domain.verified",
+            Action::SsoDomainRemoved => "sso.domain.removed",
         }
     }
 }

@@ -53,14 +53,7 @@ pub async fn login(
     violations.finish()?;
     let email = email.unwrap_or_default();
     let now = state.now();
-    let (lookup, lookup_meta) = (email.clone(), meta.clone());
-    let (lock, user) = state
-        .read(move |tx, _| {
-            let user = users::find_by_email(tx.conn(), &lookup)?;
-            let attempt = Attempt::new(&lookup, user.as_ref().map(|u| &*u.id), &lookup_meta);
-            Ok((lockout::locked_until(tx.conn(), &attempt, now)?, user))
-        })
-        .await?;
+    let (lock, user) = look_up(state, &email, &meta).await?;
     if let Some(until) = lock {
         return Err(locked(until - now));
     }
@@ -95,6 +88,22 @@ pub async fn login(
             mfa_required: Some(challenge),
         }),
     }
+}
+
+/// The account behind `email`, if any, and the lock on this attempt.
+async fn look_up(
+    state: &AppState,
+    email: &str,
+    meta: &RequestMeta,
+) -> ApiResult<(Option<chrono::NaiveDateTime>, Option<UserRow>)> {
+    let (email, meta, now) = (email.to_owned(), meta.clone(), state.now());
+    state
+        .read(move |tx, _| {
+            let user = users::find_by_email(tx.conn(), &email)?;
+            let attempt = Attempt::new(&email, user.as_ref().map(|u| &*u.id), &meta);
+            Ok((lockout::locked_until(tx.conn(), &attempt, now)?, user))
+        })
+        .await
 }
 
 enum FirstStep {

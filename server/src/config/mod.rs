@@ -92,6 +92,11 @@ pub struct Config {
     #[arg(long, env = "TENANTRY_SSO_ALLOW_PRIVATE_NETWORKS")]
     pub sso_allow_private_networks: bool,
 
+    /// DNS server (address:port) that checks organizations' domain
+    /// verification records. Default: the system's resolvers.
+    #[arg(long, env = "TENANTRY_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
+
     /// Log format: `auto` (JSON when stdout is not a terminal), `json` or `text`.
     #[arg(long, env = "TENANTRY_LOG_FORMAT", default_value = "auto")]
     pub log_format: String,

@@ -368,6 +368,16 @@ pub(in crate::db) mod tenant {
     }
 
     diesel::table! {
+        sso_domains (org_id, domain) {
+            org_id -> Text,
+            domain -> Text,
+            token -> Text,
+            created_at -> Timestamp,
+            verified_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
         sso_link_requests (id) {
             id -> Text,
             org_id -> Text,
@@ -427,6 +437,7 @@ pub(in crate::db) mod tenant {
         sso_configs,
         sso_login_states,
         sso_link_requests,
+        sso_domains,
         sso_identities,
         service_accounts,
         service_credentials,
@@ -488,6 +499,11 @@ pub mod sso_configs {
 /// Columns of the tenant-owned `sso_login_states` table.
 pub mod sso_login_states {
     pub use super::tenant::sso_login_states::columns::*;
+}
+
+/// Columns of the tenant-owned `sso_domains` table.
+pub mod sso_domains {
+    pub use super::tenant::sso_domains::columns::*;
 }
 
 /// Columns of the tenant-owned `sso_link_requests` table.

@@ -216,6 +216,7 @@ scoped_tables! {
     sso_configs, insert_sso_configs;
     sso_login_states, insert_sso_login_states;
     sso_link_requests, insert_sso_link_requests;
+    sso_domains, insert_sso_domains;
     sso_identities, insert_sso_identities;
     service_accounts, insert_service_accounts;
 }

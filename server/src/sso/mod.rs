@@ -3,6 +3,7 @@
 //! provisioning and linked identities.
 
 pub mod config;
+mod domains;
 pub mod http;
 mod identities;
 mod link;

@@ -119,6 +119,19 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_second_factor_comes_from_amr() {
+        let with = |amr: serde_json::Value| {
+            Person::from_claims(&json!({ "sub": "s", "amr": amr }), &settings()).multi_factor
+        };
+        assert!(with(json!(["pwd", "mfa"])));
+        assert!(with(json!(["pwd", "otp"])));
+        assert!(with(json!(["hwk"])));
+        assert!(!with(json!(["pwd"])));
+        assert!(!with(json!("mfa")), "amr is an array");
+        assert!(!Person::from_claims(&json!({ "sub": "s" }), &settings()).multi_factor);
+    }
+
     fn settings() -> Settings {
         Settings {
             allowed_domains: vec!["acme.test".into()],

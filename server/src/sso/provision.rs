@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tenantry_proto::sso::v1 as pb;
 
 use super::{
-    link,
+    domains, link,
     person::{Person, Refusal},
     settings::Settings,
     store,
@@ -119,6 +119,15 @@ const MFA_MISSING: Refusal = Refusal {
               provider did not report a second factor (amr)",
 };
 
+/// The provider would create or link an account in a domain the
+/// organization has not proved it owns.
+const DOMAIN_UNVERIFIED: Refusal = Refusal {
+    reason: "domain_unverified",
+    message: "this organization has not verified that it owns the domain of this email \
+              address (AddSsoDomain, VerifySsoDomain), so its provider may not create or link \
+              accounts with it",
+};
+
 /// CompleteSsoLogin after the provider's answer verified.
 pub async fn sign_in(
     state: &AppState,
@@ -200,6 +209,17 @@ pub fn settle(
     }
     let facts = read_facts(tx, d, &person.subject, &email)?;
     let plan = decide(&facts, d.settings, person.role(d.settings), consent);
+    let creates_or_links = matches!(
+        plan,
+        Plan::AskToLink
+            | Plan::SignIn {
+                how: How::Created | How::Linked,
+                ..
+            }
+    );
+    if creates_or_links && !domains::verified_for(&mut tx.tenant(d.scope)?, &email)? {
+        return refuse(tx, d, person, DOMAIN_UNVERIFIED);
+    }
     let (how, membership) = match plan {
         Plan::Refuse(refusal) => return refuse(tx, d, person, refusal),
         Plan::AskToLink => {

@@ -3,7 +3,7 @@
 use tenantry_proto::sso::v1::{self as pb, sso_service_server::SsoService};
 use tonic::Request;
 
-use super::{config, identities, link, login};
+use super::{config, domains, identities, link, login};
 use crate::{
     context::{Call, meta},
     error::{Reply, ok},
@@ -55,6 +55,49 @@ impl SsoService for SsoApi {
         request: Request<pb::TestSsoConfigRequest>,
     ) -> Reply<pb::TestSsoConfigResponse> {
         ok(config::test_sso_config(&self.state, Call::signed_in(request)?.caller).await)
+    }
+
+    async fn add_sso_domain(
+        &self,
+        request: Request<pb::AddSsoDomainRequest>,
+    ) -> Reply<pb::AddSsoDomainResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(domains::add_sso_domain(&self.state, meta, caller, message).await)
+    }
+
+    async fn verify_sso_domain(
+        &self,
+        request: Request<pb::VerifySsoDomainRequest>,
+    ) -> Reply<pb::VerifySsoDomainResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(domains::verify_sso_domain(&self.state, meta, caller, message).await)
+    }
+
+    async fn list_sso_domains(
+        &self,
+        request: Request<pb::ListSsoDomainsRequest>,
+    ) -> Reply<pb::ListSsoDomainsResponse> {
+        ok(domains::list_sso_domains(&self.state, Call::signed_in(request)?.caller).await)
+    }
+
+    async fn remove_sso_domain(
+        &self,
+        request: Request<pb::RemoveSsoDomainRequest>,
+    ) -> Reply<pb::RemoveSsoDomainResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(domains::remove_sso_domain(&self.state, meta, caller, message).await)
     }
 
     async fn begin_sso_login(

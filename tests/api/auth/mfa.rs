@@ -6,9 +6,8 @@
 use chrono::Duration;
 use tenantry_client::{
     auth::v1::{
-        BeginTotpEnrollmentRequest, CompleteMfaLoginRequest, ConfirmTotpEnrollmentRequest,
-        GetMeRequest, GetMfaStatusRequest, LoginRequest, LoginResponse, RemoveTotpRequest, Role,
-        complete_mfa_login_request::Proof,
+        BeginTotpEnrollmentRequest, CompleteMfaLoginRequest, GetMeRequest, GetMfaStatusRequest,
+        LoginRequest, LoginResponse, RemoveTotpRequest, Role, complete_mfa_login_request::Proof,
     },
     org::v1::{SwitchOrganizationRequest, UpdateMfaPolicyRequest},
 };
@@ -18,33 +17,12 @@ use tenantry_tests::{
 use tonic::{Code, Status};
 use totp_rs::Totp;
 
-/// Enrolls an authenticator app for `user`; returns it and the recovery
-/// codes.
 async fn enroll(app: &TestApp, user: &TestUser) -> (Totp, Vec<String>) {
-    let begun = user
-        .client
-        .auth()
-        .begin_totp_enrollment(BeginTotpEnrollmentRequest {
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let authenticator = Totp::from_url(&begun.otpauth_uri).expect("a standard otpauth URI");
-    let code = code_now(app, &authenticator);
-    let confirmed = user
-        .client
-        .auth()
-        .confirm_totp_enrollment(ConfirmTotpEnrollmentRequest { code })
-        .await
-        .unwrap()
-        .into_inner();
-    (authenticator, confirmed.recovery_codes)
+    user.enroll_totp(app).await
 }
 
 fn code_now(app: &TestApp, authenticator: &Totp) -> String {
-    let now = u64::try_from(app.now().timestamp()).unwrap();
-    authenticator.generate(now).to_string()
+    app.totp_code(authenticator)
 }
 
 async fn login(app: &TestApp, email: &str, org: &str) -> Result<LoginResponse, Status> {

@@ -27,6 +27,20 @@ const EXPECTED: &[(&str, Expect)] = &[
     ("tenantry.auth.v1.AuthService/GetJwks", Public),
     ("tenantry.auth.v1.AuthService/VerifyEmail", Public),
     ("tenantry.auth.v1.AuthService/ExchangeToken", Public),
+    ("tenantry.auth.v1.AuthService/RequestPasswordReset", Public),
+    ("tenantry.auth.v1.AuthService/ResetPassword", Public),
+    ("tenantry.auth.v1.AuthService/CompleteMfaLogin", Public),
+    ("tenantry.auth.v1.AuthService/GetMfaStatus", SignedIn),
+    ("tenantry.auth.v1.AuthService/BeginTotpEnrollment", SignedIn),
+    (
+        "tenantry.auth.v1.AuthService/ConfirmTotpEnrollment",
+        SignedIn,
+    ),
+    ("tenantry.auth.v1.AuthService/RemoveTotp", SignedIn),
+    (
+        "tenantry.auth.v1.AuthService/RegenerateRecoveryCodes",
+        SignedIn,
+    ),
     (
         "tenantry.auth.v1.AuthService/CreatePersonalAccessToken",
         AtLeast(Role::Viewer),
@@ -65,6 +79,10 @@ const EXPECTED: &[(&str, Expect)] = &[
     ),
     (
         "tenantry.org.v1.OrgService/UpdateOrganization",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.org.v1.OrgService/UpdateMfaPolicy",
         AtLeast(Role::Admin),
     ),
     (
@@ -183,6 +201,22 @@ const EXPECTED: &[(&str, Expect)] = &[
     ),
     (
         "tenantry.sso.v1.SsoService/TestSsoConfig",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/AddSsoDomain",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/VerifySsoDomain",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/ListSsoDomains",
+        AtLeast(Role::Admin),
+    ),
+    (
+        "tenantry.sso.v1.SsoService/RemoveSsoDomain",
         AtLeast(Role::Admin),
     ),
     (
@@ -379,6 +413,14 @@ const SESSIONS_ONLY: &[&str] = &[
     "tenantry.auth.v1.AuthService/CreatePersonalAccessToken",
     "tenantry.auth.v1.AuthService/ListPersonalAccessTokens",
     "tenantry.auth.v1.AuthService/RevokePersonalAccessToken",
+    "tenantry.auth.v1.AuthService/RequestPasswordReset",
+    "tenantry.auth.v1.AuthService/ResetPassword",
+    "tenantry.auth.v1.AuthService/CompleteMfaLogin",
+    "tenantry.auth.v1.AuthService/GetMfaStatus",
+    "tenantry.auth.v1.AuthService/BeginTotpEnrollment",
+    "tenantry.auth.v1.AuthService/ConfirmTotpEnrollment",
+    "tenantry.auth.v1.AuthService/RemoveTotp",
+    "tenantry.auth.v1.AuthService/RegenerateRecoveryCodes",
     "tenantry.org.v1.OrgService/CreateOrganization",
     "tenantry.org.v1.OrgService/SwitchOrganization",
     "tenantry.org.v1.OrgService/AcceptInvitation",

@@ -1,4 +1,5 @@
 mod config;
+mod domains;
 mod flow;
 mod linking;
 mod policy;

@@ -3,7 +3,9 @@
 
 use tenantry_client::{
     auth::v1::{LoginRequest, Role},
-    org::v1::{GetOrganizationRequest, LoginPolicy, SwitchOrganizationRequest},
+    org::v1::{
+        GetOrganizationRequest, LoginPolicy, SwitchOrganizationRequest, UpdateMfaPolicyRequest,
+    },
     sso::v1::DeleteSsoConfigRequest,
 };
 use tenantry_tests::{
@@ -113,4 +115,29 @@ async fn an_sso_only_organization_refuses_member_passwords(backend: Backend) {
     );
 }
 
-on_both_backends!(an_sso_only_organization_refuses_member_passwords);
+/// With a second factor required, a provider that reports none in `amr`
+/// (the test provider's password-only sign-in) signs nobody in.
+async fn a_required_second_factor_needs_the_providers_amr(backend: Backend) {
+    let issuer = oidc_issuer();
+    let app = TestApp::start(backend).await;
+    let team = app.team("acme").await;
+    team.admin.set_up_sso(sso_config(&issuer)).await;
+    app.sso_sign_in("acme", "bob@acme.test").await.unwrap();
+    let (authenticator, _) = team.owner.enroll_totp(&app).await;
+    let access = app
+        .sign_in_with_totp(&team.owner.email, &team.org.id, &authenticator)
+        .await;
+    let owner = team.owner.client.with_token(access);
+    let require = UpdateMfaPolicyRequest { require_mfa: true };
+    owner.org().update_mfa_policy(require).await.unwrap();
+    let refused = assert_code(
+        app.sso_sign_in("acme", "bob@acme.test").await,
+        Code::PermissionDenied,
+    );
+    assert!(refused.message().contains("amr"), "{}", refused.message());
+}
+
+on_both_backends!(
+    an_sso_only_organization_refuses_member_passwords,
+    a_required_second_factor_needs_the_providers_amr,
+);

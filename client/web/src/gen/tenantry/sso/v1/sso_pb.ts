@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/sso/v1/sso.proto.
  */
 export const file_tenantry_sso_v1_sso: GenFile = /*@__PURE__*/
-  fileDesc("Chl0ZW5hbnRyeS9zc28vdjEvc3NvLnByb3RvEg90ZW5hbnRyeS5zc28udjEiRwoQR3JvdXBSb2xlTWFwcGluZxINCgVncm91cBgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlItkBChFQcm92aXNpb25pbmdSdWxlcxIWCg5hdXRvX3Byb3Zpc2lvbhgBIAEoCBIdChVhbGxvd2VkX2VtYWlsX2RvbWFpbnMYAiADKAkSLAoMZGVmYXVsdF9yb2xlGAMgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEjYKC2dyb3VwX3JvbGVzGAQgAygLMiEudGVuYW50cnkuc3NvLnYxLkdyb3VwUm9sZU1hcHBpbmcSJwoEc3luYxgFIAEoDjIZLnRlbmFudHJ5LnNzby52MS5TeW5jTW9kZSI5CgpDbGFpbU5hbWVzEg0KBWVtYWlsGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZ3JvdXBzGAMgASgJIp0CCglTc29Db25maWcSEgoKaXNzdWVyX3VybBgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSGQoRY2xpZW50X3NlY3JldF9zZXQYAyABKAgSDgoGc2NvcGVzGAQgAygJEisKBmNsYWltcxgFIAEoCzIbLnRlbmFudHJ5LnNzby52MS5DbGFpbU5hbWVzEg8KB2VuYWJsZWQYBiABKAgSOAoMcHJvdmlzaW9uaW5nGAcgASgLMiIudGVuYW50cnkuc3NvLnYxLlByb3Zpc2lvbmluZ1J1bGVzEhUKDXJlZGlyZWN0X3VyaXMYCCADKAkSLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsUBCghJZGVudGl0eRIKCgJpZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSDgoGaXNzdWVyGAMgASgJEg8KB3N1YmplY3QYBCABKAkSDQoFZW1haWwYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2xhc3RfbG9naW5fdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTR2V0U3NvQ29uZmlnUmVxdWVzdCJCChRHZXRTc29Db25maWdSZXNwb25zZRIqCgZjb25maWcYASABKAsyGi50ZW5hbnRyeS5zc28udjEuU3NvQ29uZmlnIlsKFlVwc2VydFNzb0NvbmZpZ1JlcXVlc3QSKgoGY29uZmlnGAEgASgLMhoudGVuYW50cnkuc3NvLnYxLlNzb0NvbmZpZxIVCg1jbGllbnRfc2VjcmV0GAIgASgJIkUKF1Vwc2VydFNzb0NvbmZpZ1Jlc3BvbnNlEioKBmNvbmZpZxgBIAEoCzIaLnRlbmFudHJ5LnNzby52MS5Tc29Db25maWciGAoWRGVsZXRlU3NvQ29uZmlnUmVxdWVzdCIZChdEZWxldGVTc29Db25maWdSZXNwb25zZSIWChRUZXN0U3NvQ29uZmlnUmVxdWVzdCLBAQoVVGVzdFNzb0NvbmZpZ1Jlc3BvbnNlEgoKAm9rGAEgASgIEg0KBWVycm9yGAIgASgJEg4KBmlzc3VlchgDIAEoCRIeChZhdXRob3JpemF0aW9uX2VuZHBvaW50GAQgASgJEhYKDnRva2VuX2VuZHBvaW50GAUgASgJEhkKEXVzZXJpbmZvX2VuZHBvaW50GAYgASgJEhAKCGp3a3NfdXJpGAcgASgJEhgKEHNjb3Blc19zdXBwb3J0ZWQYCCADKAkiRwoUQmVnaW5Tc29Mb2dpblJlcXVlc3QSGQoRb3JnYW5pemF0aW9uX3NsdWcYASABKAkSFAoMcmVkaXJlY3RfdXJpGAIgASgJImMKFUJlZ2luU3NvTG9naW5SZXNwb25zZRIZChFhdXRob3JpemF0aW9uX3VybBgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQwoXQ29tcGxldGVTc29Mb2dpblJlcXVlc3QSDQoFc3RhdGUYASABKAkSDAoEY29kZRgCIAEoCRILCgNpc3MYAyABKAkiugEKGENvbXBsZXRlU3NvTG9naW5SZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEisKBnRva2VucxgCIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyEhQKDHVzZXJfY3JlYXRlZBgDIAEoCBI1CgxwZW5kaW5nX2xpbmsYBCABKAsyHy50ZW5hbnRyeS5zc28udjEuUGVuZGluZ1Nzb0xpbmsigAEKDlBlbmRpbmdTc29MaW5rEhIKCmxpbmtfdG9rZW4YASABKAkSDQoFZW1haWwYAiABKAkSGgoScGFzc3dvcmRfYXZhaWxhYmxlGAMgASgIEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJSChVDb25maXJtU3NvTGlua1JlcXVlc3QSEgoKbGlua190b2tlbhgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRITCgtlbWFpbF90b2tlbhgDIAEoCSJrChZDb25maXJtU3NvTGlua1Jlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXIiGQoXTGlzdE15SWRlbnRpdGllc1JlcXVlc3QiSQoYTGlzdE15SWRlbnRpdGllc1Jlc3BvbnNlEi0KCmlkZW50aXRpZXMYASADKAsyGS50ZW5hbnRyeS5zc28udjEuSWRlbnRpdHkiLAoVVW5saW5rSWRlbnRpdHlSZXF1ZXN0EhMKC2lkZW50aXR5X2lkGAEgASgJIhgKFlVubGlua0lkZW50aXR5UmVzcG9uc2UqWwoIU3luY01vZGUSGQoVU1lOQ19NT0RFX1VOU1BFQ0lGSUVEEAASGQoVU1lOQ19NT0RFX0FUX0NSRUFUSU9OEAESGQoVU1lOQ19NT0RFX0VWRVJZX0xPR0lOEAIylwcKClNzb1NlcnZpY2USYAoMR2V0U3NvQ29uZmlnEiQudGVuYW50cnkuc3NvLnYxLkdldFNzb0NvbmZpZ1JlcXVlc3QaJS50ZW5hbnRyeS5zc28udjEuR2V0U3NvQ29uZmlnUmVzcG9uc2UiA5ACARJkCg9VcHNlcnRTc29Db25maWcSJy50ZW5hbnRyeS5zc28udjEuVXBzZXJ0U3NvQ29uZmlnUmVxdWVzdBooLnRlbmFudHJ5LnNzby52MS5VcHNlcnRTc29Db25maWdSZXNwb25zZRJkCg9EZWxldGVTc29Db25maWcSJy50ZW5hbnRyeS5zc28udjEuRGVsZXRlU3NvQ29uZmlnUmVxdWVzdBooLnRlbmFudHJ5LnNzby52MS5EZWxldGVTc29Db25maWdSZXNwb25zZRJeCg1UZXN0U3NvQ29uZmlnEiUudGVuYW50cnkuc3NvLnYxLlRlc3RTc29Db25maWdSZXF1ZXN0GiYudGVuYW50cnkuc3NvLnYxLlRlc3RTc29Db25maWdSZXNwb25zZRJeCg1CZWdpblNzb0xvZ2luEiUudGVuYW50cnkuc3NvLnYxLkJlZ2luU3NvTG9naW5SZXF1ZXN0GiYudGVuYW50cnkuc3NvLnYxLkJlZ2luU3NvTG9naW5SZXNwb25zZRJnChBDb21wbGV0ZVNzb0xvZ2luEigudGVuYW50cnkuc3NvLnYxLkNvbXBsZXRlU3NvTG9naW5SZXF1ZXN0GikudGVuYW50cnkuc3NvLnYxLkNvbXBsZXRlU3NvTG9naW5SZXNwb25zZRJhCg5Db25maXJtU3NvTGluaxImLnRlbmFudHJ5LnNzby52MS5Db25maXJtU3NvTGlua1JlcXVlc3QaJy50ZW5hbnRyeS5zc28udjEuQ29uZmlybVNzb0xpbmtSZXNwb25zZRJsChBMaXN0TXlJZGVudGl0aWVzEigudGVuYW50cnkuc3NvLnYxLkxpc3RNeUlkZW50aXRpZXNSZXF1ZXN0GikudGVuYW50cnkuc3NvLnYxLkxpc3RNeUlkZW50aXRpZXNSZXNwb25zZSIDkAIBEmEKDlVubGlua0lkZW50aXR5EiYudGVuYW50cnkuc3NvLnYxLlVubGlua0lkZW50aXR5UmVxdWVzdBonLnRlbmFudHJ5LnNzby52MS5VbmxpbmtJZGVudGl0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tenantry_auth_v1_auth]);
+  fileDesc("Chl0ZW5hbnRyeS9zc28vdjEvc3NvLnByb3RvEg90ZW5hbnRyeS5zc28udjEiRwoQR3JvdXBSb2xlTWFwcGluZxINCgVncm91cBgBIAEoCRIkCgRyb2xlGAIgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlItkBChFQcm92aXNpb25pbmdSdWxlcxIWCg5hdXRvX3Byb3Zpc2lvbhgBIAEoCBIdChVhbGxvd2VkX2VtYWlsX2RvbWFpbnMYAiADKAkSLAoMZGVmYXVsdF9yb2xlGAMgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlEjYKC2dyb3VwX3JvbGVzGAQgAygLMiEudGVuYW50cnkuc3NvLnYxLkdyb3VwUm9sZU1hcHBpbmcSJwoEc3luYxgFIAEoDjIZLnRlbmFudHJ5LnNzby52MS5TeW5jTW9kZSI5CgpDbGFpbU5hbWVzEg0KBWVtYWlsGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGZ3JvdXBzGAMgASgJIp0CCglTc29Db25maWcSEgoKaXNzdWVyX3VybBgBIAEoCRIRCgljbGllbnRfaWQYAiABKAkSGQoRY2xpZW50X3NlY3JldF9zZXQYAyABKAgSDgoGc2NvcGVzGAQgAygJEisKBmNsYWltcxgFIAEoCzIbLnRlbmFudHJ5LnNzby52MS5DbGFpbU5hbWVzEg8KB2VuYWJsZWQYBiABKAgSOAoMcHJvdmlzaW9uaW5nGAcgASgLMiIudGVuYW50cnkuc3NvLnYxLlByb3Zpc2lvbmluZ1J1bGVzEhUKDXJlZGlyZWN0X3VyaXMYCCADKAkSLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsUBCghJZGVudGl0eRIKCgJpZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSDgoGaXNzdWVyGAMgASgJEg8KB3N1YmplY3QYBCABKAkSDQoFZW1haWwYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2xhc3RfbG9naW5fdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTR2V0U3NvQ29uZmlnUmVxdWVzdCJCChRHZXRTc29Db25maWdSZXNwb25zZRIqCgZjb25maWcYASABKAsyGi50ZW5hbnRyeS5zc28udjEuU3NvQ29uZmlnIlsKFlVwc2VydFNzb0NvbmZpZ1JlcXVlc3QSKgoGY29uZmlnGAEgASgLMhoudGVuYW50cnkuc3NvLnYxLlNzb0NvbmZpZxIVCg1jbGllbnRfc2VjcmV0GAIgASgJIkUKF1Vwc2VydFNzb0NvbmZpZ1Jlc3BvbnNlEioKBmNvbmZpZxgBIAEoCzIaLnRlbmFudHJ5LnNzby52MS5Tc29Db25maWciGAoWRGVsZXRlU3NvQ29uZmlnUmVxdWVzdCIZChdEZWxldGVTc29Db25maWdSZXNwb25zZSIWChRUZXN0U3NvQ29uZmlnUmVxdWVzdCLBAQoVVGVzdFNzb0NvbmZpZ1Jlc3BvbnNlEgoKAm9rGAEgASgIEg0KBWVycm9yGAIgASgJEg4KBmlzc3VlchgDIAEoCRIeChZhdXRob3JpemF0aW9uX2VuZHBvaW50GAQgASgJEhYKDnRva2VuX2VuZHBvaW50GAUgASgJEhkKEXVzZXJpbmZvX2VuZHBvaW50GAYgASgJEhAKCGp3a3NfdXJpGAcgASgJEhgKEHNjb3Blc19zdXBwb3J0ZWQYCCADKAkiugEKCVNzb0RvbWFpbhIOCgZkb21haW4YASABKAkSEwoLcmVjb3JkX25hbWUYAiABKAkSFAoMcmVjb3JkX3ZhbHVlGAMgASgJEhAKCHZlcmlmaWVkGAQgASgIEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2ZXJpZnlfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJQoTQWRkU3NvRG9tYWluUmVxdWVzdBIOCgZkb21haW4YASABKAkiQgoUQWRkU3NvRG9tYWluUmVzcG9uc2USKgoGZG9tYWluGAEgASgLMhoudGVuYW50cnkuc3NvLnYxLlNzb0RvbWFpbiIoChZWZXJpZnlTc29Eb21haW5SZXF1ZXN0Eg4KBmRvbWFpbhgBIAEoCSJFChdWZXJpZnlTc29Eb21haW5SZXNwb25zZRIqCgZkb21haW4YASABKAsyGi50ZW5hbnRyeS5zc28udjEuU3NvRG9tYWluIhcKFUxpc3RTc29Eb21haW5zUmVxdWVzdCJFChZMaXN0U3NvRG9tYWluc1Jlc3BvbnNlEisKB2RvbWFpbnMYASADKAsyGi50ZW5hbnRyeS5zc28udjEuU3NvRG9tYWluIigKFlJlbW92ZVNzb0RvbWFpblJlcXVlc3QSDgoGZG9tYWluGAEgASgJIhkKF1JlbW92ZVNzb0RvbWFpblJlc3BvbnNlIkcKFEJlZ2luU3NvTG9naW5SZXF1ZXN0EhkKEW9yZ2FuaXphdGlvbl9zbHVnGAEgASgJEhQKDHJlZGlyZWN0X3VyaRgCIAEoCSJjChVCZWdpblNzb0xvZ2luUmVzcG9uc2USGQoRYXV0aG9yaXphdGlvbl91cmwYASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkMKF0NvbXBsZXRlU3NvTG9naW5SZXF1ZXN0Eg0KBXN0YXRlGAEgASgJEgwKBGNvZGUYAiABKAkSCwoDaXNzGAMgASgJIroBChhDb21wbGV0ZVNzb0xvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpchIUCgx1c2VyX2NyZWF0ZWQYAyABKAgSNQoMcGVuZGluZ19saW5rGAQgASgLMh8udGVuYW50cnkuc3NvLnYxLlBlbmRpbmdTc29MaW5rIoABCg5QZW5kaW5nU3NvTGluaxISCgpsaW5rX3Rva2VuGAEgASgJEg0KBWVtYWlsGAIgASgJEhoKEnBhc3N3b3JkX2F2YWlsYWJsZRgDIAEoCBIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoVQ29uZmlybVNzb0xpbmtSZXF1ZXN0EhIKCmxpbmtfdG9rZW4YASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEwoLZW1haWxfdG9rZW4YAyABKAkiawoWQ29uZmlybVNzb0xpbmtSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEisKBnRva2VucxgCIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhkKF0xpc3RNeUlkZW50aXRpZXNSZXF1ZXN0IkkKGExpc3RNeUlkZW50aXRpZXNSZXNwb25zZRItCgppZGVudGl0aWVzGAEgAygLMhkudGVuYW50cnkuc3NvLnYxLklkZW50aXR5IiwKFVVubGlua0lkZW50aXR5UmVxdWVzdBITCgtpZGVudGl0eV9pZBgBIAEoCSIYChZVbmxpbmtJZGVudGl0eVJlc3BvbnNlKlsKCFN5bmNNb2RlEhkKFVNZTkNfTU9ERV9VTlNQRUNJRklFRBAAEhkKFVNZTkNfTU9ERV9BVF9DUkVBVElPThABEhkKFVNZTkNfTU9ERV9FVkVSWV9MT0dJThACMqgKCgpTc29TZXJ2aWNlEmAKDEdldFNzb0NvbmZpZxIkLnRlbmFudHJ5LnNzby52MS5HZXRTc29Db25maWdSZXF1ZXN0GiUudGVuYW50cnkuc3NvLnYxLkdldFNzb0NvbmZpZ1Jlc3BvbnNlIgOQAgESZAoPVXBzZXJ0U3NvQ29uZmlnEicudGVuYW50cnkuc3NvLnYxLlVwc2VydFNzb0NvbmZpZ1JlcXVlc3QaKC50ZW5hbnRyeS5zc28udjEuVXBzZXJ0U3NvQ29uZmlnUmVzcG9uc2USZAoPRGVsZXRlU3NvQ29uZmlnEicudGVuYW50cnkuc3NvLnYxLkRlbGV0ZVNzb0NvbmZpZ1JlcXVlc3QaKC50ZW5hbnRyeS5zc28udjEuRGVsZXRlU3NvQ29uZmlnUmVzcG9uc2USXgoNVGVzdFNzb0NvbmZpZxIlLnRlbmFudHJ5LnNzby52MS5UZXN0U3NvQ29uZmlnUmVxdWVzdBomLnRlbmFudHJ5LnNzby52MS5UZXN0U3NvQ29uZmlnUmVzcG9uc2USWwoMQWRkU3NvRG9tYWluEiQudGVuYW50cnkuc3NvLnYxLkFkZFNzb0RvbWFpblJlcXVlc3QaJS50ZW5hbnRyeS5zc28udjEuQWRkU3NvRG9tYWluUmVzcG9uc2USZAoPVmVyaWZ5U3NvRG9tYWluEicudGVuYW50cnkuc3NvLnYxLlZlcmlmeVNzb0RvbWFpblJlcXVlc3QaKC50ZW5hbnRyeS5zc28udjEuVmVyaWZ5U3NvRG9tYWluUmVzcG9uc2USZgoOTGlzdFNzb0RvbWFpbnMSJi50ZW5hbnRyeS5zc28udjEuTGlzdFNzb0RvbWFpbnNSZXF1ZXN0GicudGVuYW50cnkuc3NvLnYxLkxpc3RTc29Eb21haW5zUmVzcG9uc2UiA5ACARJkCg9SZW1vdmVTc29Eb21haW4SJy50ZW5hbnRyeS5zc28udjEuUmVtb3ZlU3NvRG9tYWluUmVxdWVzdBooLnRlbmFudHJ5LnNzby52MS5SZW1vdmVTc29Eb21haW5SZXNwb25zZRJeCg1CZWdpblNzb0xvZ2luEiUudGVuYW50cnkuc3NvLnYxLkJlZ2luU3NvTG9naW5SZXF1ZXN0GiYudGVuYW50cnkuc3NvLnYxLkJlZ2luU3NvTG9naW5SZXNwb25zZRJnChBDb21wbGV0ZVNzb0xvZ2luEigudGVuYW50cnkuc3NvLnYxLkNvbXBsZXRlU3NvTG9naW5SZXF1ZXN0GikudGVuYW50cnkuc3NvLnYxLkNvbXBsZXRlU3NvTG9naW5SZXNwb25zZRJhCg5Db25maXJtU3NvTGluaxImLnRlbmFudHJ5LnNzby52MS5Db25maXJtU3NvTGlua1JlcXVlc3QaJy50ZW5hbnRyeS5zc28udjEuQ29uZmlybVNzb0xpbmtSZXNwb25zZRJsChBMaXN0TXlJZGVudGl0aWVzEigudGVuYW50cnkuc3NvLnYxLkxpc3RNeUlkZW50aXRpZXNSZXF1ZXN0GikudGVuYW50cnkuc3NvLnYxLkxpc3RNeUlkZW50aXRpZXNSZXNwb25zZSIDkAIBEmEKDlVubGlua0lkZW50aXR5EiYudGVuYW50cnkuc3NvLnYxLlVubGlua0lkZW50aXR5UmVxdWVzdBonLnRlbmFudHJ5LnNzby52MS5VbmxpbmtJZGVudGl0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tenantry_auth_v1_auth]);
 
 /**
  * @generated from message tenantry.sso.v1.GroupRoleMapping
@@ -397,6 +397,186 @@ export const TestSsoConfigResponseSchema: GenMessage<TestSsoConfigResponse> = /*
   messageDesc(file_tenantry_sso_v1_sso, 12);
 
 /**
+ * An email domain the organization claims for single sign-on.
+ *
+ * @generated from message tenantry.sso.v1.SsoDomain
+ */
+export type SsoDomain = Message<"tenantry.sso.v1.SsoDomain"> & {
+  /**
+   * Lowercase, e.g. `acme.com`.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * Publish a TXT record with this name…
+   *
+   * @generated from field: string record_name = 2;
+   */
+  recordName: string;
+
+  /**
+   * …and this value.
+   *
+   * @generated from field: string record_value = 3;
+   */
+  recordValue: string;
+
+  /**
+   * @generated from field: bool verified = 4;
+   */
+  verified: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it was verified (unset until then).
+   *
+   * @generated from field: google.protobuf.Timestamp verify_time = 6;
+   */
+  verifyTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.SsoDomain.
+ * Use `create(SsoDomainSchema)` to create a new message.
+ */
+export const SsoDomainSchema: GenMessage<SsoDomain> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 13);
+
+/**
+ * @generated from message tenantry.sso.v1.AddSsoDomainRequest
+ */
+export type AddSsoDomainRequest = Message<"tenantry.sso.v1.AddSsoDomainRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.AddSsoDomainRequest.
+ * Use `create(AddSsoDomainRequestSchema)` to create a new message.
+ */
+export const AddSsoDomainRequestSchema: GenMessage<AddSsoDomainRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 14);
+
+/**
+ * @generated from message tenantry.sso.v1.AddSsoDomainResponse
+ */
+export type AddSsoDomainResponse = Message<"tenantry.sso.v1.AddSsoDomainResponse"> & {
+  /**
+   * @generated from field: tenantry.sso.v1.SsoDomain domain = 1;
+   */
+  domain?: SsoDomain | undefined;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.AddSsoDomainResponse.
+ * Use `create(AddSsoDomainResponseSchema)` to create a new message.
+ */
+export const AddSsoDomainResponseSchema: GenMessage<AddSsoDomainResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 15);
+
+/**
+ * @generated from message tenantry.sso.v1.VerifySsoDomainRequest
+ */
+export type VerifySsoDomainRequest = Message<"tenantry.sso.v1.VerifySsoDomainRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.VerifySsoDomainRequest.
+ * Use `create(VerifySsoDomainRequestSchema)` to create a new message.
+ */
+export const VerifySsoDomainRequestSchema: GenMessage<VerifySsoDomainRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 16);
+
+/**
+ * @generated from message tenantry.sso.v1.VerifySsoDomainResponse
+ */
+export type VerifySsoDomainResponse = Message<"tenantry.sso.v1.VerifySsoDomainResponse"> & {
+  /**
+   * @generated from field: tenantry.sso.v1.SsoDomain domain = 1;
+   */
+  domain?: SsoDomain | undefined;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.VerifySsoDomainResponse.
+ * Use `create(VerifySsoDomainResponseSchema)` to create a new message.
+ */
+export const VerifySsoDomainResponseSchema: GenMessage<VerifySsoDomainResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 17);
+
+/**
+ * @generated from message tenantry.sso.v1.ListSsoDomainsRequest
+ */
+export type ListSsoDomainsRequest = Message<"tenantry.sso.v1.ListSsoDomainsRequest"> & {
+};
+
+/**
+ * Describes the message tenantry.sso.v1.ListSsoDomainsRequest.
+ * Use `create(ListSsoDomainsRequestSchema)` to create a new message.
+ */
+export const ListSsoDomainsRequestSchema: GenMessage<ListSsoDomainsRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 18);
+
+/**
+ * @generated from message tenantry.sso.v1.ListSsoDomainsResponse
+ */
+export type ListSsoDomainsResponse = Message<"tenantry.sso.v1.ListSsoDomainsResponse"> & {
+  /**
+   * @generated from field: repeated tenantry.sso.v1.SsoDomain domains = 1;
+   */
+  domains: SsoDomain[];
+};
+
+/**
+ * Describes the message tenantry.sso.v1.ListSsoDomainsResponse.
+ * Use `create(ListSsoDomainsResponseSchema)` to create a new message.
+ */
+export const ListSsoDomainsResponseSchema: GenMessage<ListSsoDomainsResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 19);
+
+/**
+ * @generated from message tenantry.sso.v1.RemoveSsoDomainRequest
+ */
+export type RemoveSsoDomainRequest = Message<"tenantry.sso.v1.RemoveSsoDomainRequest"> & {
+  /**
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+};
+
+/**
+ * Describes the message tenantry.sso.v1.RemoveSsoDomainRequest.
+ * Use `create(RemoveSsoDomainRequestSchema)` to create a new message.
+ */
+export const RemoveSsoDomainRequestSchema: GenMessage<RemoveSsoDomainRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 20);
+
+/**
+ * @generated from message tenantry.sso.v1.RemoveSsoDomainResponse
+ */
+export type RemoveSsoDomainResponse = Message<"tenantry.sso.v1.RemoveSsoDomainResponse"> & {
+};
+
+/**
+ * Describes the message tenantry.sso.v1.RemoveSsoDomainResponse.
+ * Use `create(RemoveSsoDomainResponseSchema)` to create a new message.
+ */
+export const RemoveSsoDomainResponseSchema: GenMessage<RemoveSsoDomainResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_sso_v1_sso, 21);
+
+/**
  * @generated from message tenantry.sso.v1.BeginSsoLoginRequest
  */
 export type BeginSsoLoginRequest = Message<"tenantry.sso.v1.BeginSsoLoginRequest"> & {
@@ -416,7 +596,7 @@ export type BeginSsoLoginRequest = Message<"tenantry.sso.v1.BeginSsoLoginRequest
  * Use `create(BeginSsoLoginRequestSchema)` to create a new message.
  */
 export const BeginSsoLoginRequestSchema: GenMessage<BeginSsoLoginRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 13);
+  messageDesc(file_tenantry_sso_v1_sso, 22);
 
 /**
  * @generated from message tenantry.sso.v1.BeginSsoLoginResponse
@@ -438,7 +618,7 @@ export type BeginSsoLoginResponse = Message<"tenantry.sso.v1.BeginSsoLoginRespon
  * Use `create(BeginSsoLoginResponseSchema)` to create a new message.
  */
 export const BeginSsoLoginResponseSchema: GenMessage<BeginSsoLoginResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 14);
+  messageDesc(file_tenantry_sso_v1_sso, 23);
 
 /**
  * @generated from message tenantry.sso.v1.CompleteSsoLoginRequest
@@ -467,7 +647,7 @@ export type CompleteSsoLoginRequest = Message<"tenantry.sso.v1.CompleteSsoLoginR
  * Use `create(CompleteSsoLoginRequestSchema)` to create a new message.
  */
 export const CompleteSsoLoginRequestSchema: GenMessage<CompleteSsoLoginRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 15);
+  messageDesc(file_tenantry_sso_v1_sso, 24);
 
 /**
  * @generated from message tenantry.sso.v1.CompleteSsoLoginResponse
@@ -505,7 +685,7 @@ export type CompleteSsoLoginResponse = Message<"tenantry.sso.v1.CompleteSsoLogin
  * Use `create(CompleteSsoLoginResponseSchema)` to create a new message.
  */
 export const CompleteSsoLoginResponseSchema: GenMessage<CompleteSsoLoginResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 16);
+  messageDesc(file_tenantry_sso_v1_sso, 25);
 
 /**
  * An identity waiting for the account owner's consent. A mail with an
@@ -547,7 +727,7 @@ export type PendingSsoLink = Message<"tenantry.sso.v1.PendingSsoLink"> & {
  * Use `create(PendingSsoLinkSchema)` to create a new message.
  */
 export const PendingSsoLinkSchema: GenMessage<PendingSsoLink> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 17);
+  messageDesc(file_tenantry_sso_v1_sso, 26);
 
 /**
  * Either `link_token` and `password`, or `email_token` alone.
@@ -576,7 +756,7 @@ export type ConfirmSsoLinkRequest = Message<"tenantry.sso.v1.ConfirmSsoLinkReque
  * Use `create(ConfirmSsoLinkRequestSchema)` to create a new message.
  */
 export const ConfirmSsoLinkRequestSchema: GenMessage<ConfirmSsoLinkRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 18);
+  messageDesc(file_tenantry_sso_v1_sso, 27);
 
 /**
  * @generated from message tenantry.sso.v1.ConfirmSsoLinkResponse
@@ -598,7 +778,7 @@ export type ConfirmSsoLinkResponse = Message<"tenantry.sso.v1.ConfirmSsoLinkResp
  * Use `create(ConfirmSsoLinkResponseSchema)` to create a new message.
  */
 export const ConfirmSsoLinkResponseSchema: GenMessage<ConfirmSsoLinkResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 19);
+  messageDesc(file_tenantry_sso_v1_sso, 28);
 
 /**
  * @generated from message tenantry.sso.v1.ListMyIdentitiesRequest
@@ -611,7 +791,7 @@ export type ListMyIdentitiesRequest = Message<"tenantry.sso.v1.ListMyIdentitiesR
  * Use `create(ListMyIdentitiesRequestSchema)` to create a new message.
  */
 export const ListMyIdentitiesRequestSchema: GenMessage<ListMyIdentitiesRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 20);
+  messageDesc(file_tenantry_sso_v1_sso, 29);
 
 /**
  * @generated from message tenantry.sso.v1.ListMyIdentitiesResponse
@@ -628,7 +808,7 @@ export type ListMyIdentitiesResponse = Message<"tenantry.sso.v1.ListMyIdentities
  * Use `create(ListMyIdentitiesResponseSchema)` to create a new message.
  */
 export const ListMyIdentitiesResponseSchema: GenMessage<ListMyIdentitiesResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 21);
+  messageDesc(file_tenantry_sso_v1_sso, 30);
 
 /**
  * @generated from message tenantry.sso.v1.UnlinkIdentityRequest
@@ -645,7 +825,7 @@ export type UnlinkIdentityRequest = Message<"tenantry.sso.v1.UnlinkIdentityReque
  * Use `create(UnlinkIdentityRequestSchema)` to create a new message.
  */
 export const UnlinkIdentityRequestSchema: GenMessage<UnlinkIdentityRequest> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 22);
+  messageDesc(file_tenantry_sso_v1_sso, 31);
 
 /**
  * @generated from message tenantry.sso.v1.UnlinkIdentityResponse
@@ -658,7 +838,7 @@ export type UnlinkIdentityResponse = Message<"tenantry.sso.v1.UnlinkIdentityResp
  * Use `create(UnlinkIdentityResponseSchema)` to create a new message.
  */
 export const UnlinkIdentityResponseSchema: GenMessage<UnlinkIdentityResponse> = /*@__PURE__*/
-  messageDesc(file_tenantry_sso_v1_sso, 23);
+  messageDesc(file_tenantry_sso_v1_sso, 32);
 
 /**
  * Whether single sign-on updates a member's name and role.
@@ -764,6 +944,53 @@ export const SsoService: GenService<{
     methodKind: "unary";
     input: typeof TestSsoConfigRequestSchema;
     output: typeof TestSsoConfigResponseSchema;
+  },
+  /**
+   * Claims an email domain for the organization's single sign-on and
+   * returns the DNS TXT record that proves ownership. Until the domain is
+   * verified, the provider may sign in people already linked, but may not
+   * create accounts (auto-provisioning) or link accounts with addresses in
+   * it. ALREADY_EXISTS when the organization claimed it before.
+   *
+   * @generated from rpc tenantry.sso.v1.SsoService.AddSsoDomain
+   */
+  addSsoDomain: {
+    methodKind: "unary";
+    input: typeof AddSsoDomainRequestSchema;
+    output: typeof AddSsoDomainResponseSchema;
+  },
+  /**
+   * Looks up `_tenantry-challenge.<domain>` TXT now and marks the domain
+   * verified when one of its values is the record this organization was
+   * given. FAILED_PRECONDITION, saying what was found, when it is not there
+   * (DNS changes can take a while to be visible); UNAVAILABLE when DNS does
+   * not answer.
+   *
+   * @generated from rpc tenantry.sso.v1.SsoService.VerifySsoDomain
+   */
+  verifySsoDomain: {
+    methodKind: "unary";
+    input: typeof VerifySsoDomainRequestSchema;
+    output: typeof VerifySsoDomainResponseSchema;
+  },
+  /**
+   * @generated from rpc tenantry.sso.v1.SsoService.ListSsoDomains
+   */
+  listSsoDomains: {
+    methodKind: "unary";
+    input: typeof ListSsoDomainsRequestSchema;
+    output: typeof ListSsoDomainsResponseSchema;
+  },
+  /**
+   * Gives a domain up: the provider may no longer create or link accounts
+   * in it (identities linked before stay linked).
+   *
+   * @generated from rpc tenantry.sso.v1.SsoService.RemoveSsoDomain
+   */
+  removeSsoDomain: {
+    methodKind: "unary";
+    input: typeof RemoveSsoDomainRequestSchema;
+    output: typeof RemoveSsoDomainResponseSchema;
   },
   /**
    * The provider's authorization URL for an organization. `redirect_uri`

@@ -1,0 +1,12 @@
+-- Email domains an organization claims for single sign-on, and the proof
+-- that it owns them: a DNS TXT record `_tenantry-challenge.<domain>`
+-- holding `token`. Only verified domains let the provider create or link
+-- accounts.
+CREATE TABLE sso_domains (
+    org_id TEXT NOT NULL REFERENCES organizations (id),
+    domain TEXT NOT NULL,
+    token TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    verified_at TIMESTAMP,
+    PRIMARY KEY (org_id, domain)
+);
