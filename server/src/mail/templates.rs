@@ -30,9 +30,12 @@ fn compose(to: &str, subject: &str, blocks: &[Block]) -> Mail {
             }
             Token(label, value) => {
                 text.push_str(&format!("{label}: {value}\n\n"));
+                // Worded apart from the text's `Label: value` line, so a
+                // program that looks for that line finds it only once.
                 html.push_str(&format!(
-                    "<p>{}:</p>\n<p><code style=\"font-size: 1.2em\">{}</code></p>\n",
-                    escape(label),
+                    "<p>Copy this {} into your application</p>\n\
+                     <p><code style=\"font-size: 1.2em\">{}</code></p>\n",
+                    escape(&label.to_lowercase()),
                     escape(value)
                 ));
             }
@@ -191,7 +194,7 @@ mod tests {
     fn tokens_stand_on_their_own_line_in_text_only() {
         let mail = password_reset("a@x.test", "pr_abc", Duration::from_secs(1800));
         assert!(mail.text.lines().any(|l| l == "Reset token: pr_abc"));
-        assert!(!mail.html.contains("Reset token: "));
+        assert!(!mail.html.to_lowercase().contains("reset token:"));
         assert!(
             mail.html
                 .contains("<code style=\"font-size: 1.2em\">pr_abc</code>")
