@@ -124,100 +124,109 @@ const SERVICE_ACCOUNTS: &str = "tenantry.serviceaccount.v1.ServiceAccountService
 
 /// The access rule of a gRPC path (`/package.Service/Method`).
 pub fn access(path: &str) -> Option<Access> {
-    use Access::{Org, Public, SignedIn};
     if crate::side_door::serves(path) {
-        return Some(Public);
+        return Some(Access::Public);
     }
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
-    let rule = match (service, method) {
-        ("grpc.health.v1.Health", "Check" | "Watch") => Public,
-        (
-            "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection",
-            "ServerReflectionInfo",
-        ) => Public,
+    match service {
+        "grpc.health.v1.Health" => matches!(method, "Check" | "Watch").then_some(Access::Public),
+        "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
+            (method == "ServerReflectionInfo").then_some(Access::Public)
+        }
+        AUTH => auth_access(method),
+        ORG => org_access(method),
+        AUDIT => matches!(
+            method,
+            "ListAuditEvents" | "ExportAuditEvents" | "VerifyAuditChain"
+        )
+        .then_some(Access::Org(Role::Admin)),
+        FILE => file_access(method),
+        SSO => sso_access(method),
+        SERVICE_ACCOUNTS => Some(Access::Org(Role::Admin)),
+        _ => None,
+    }
+}
 
-        (
-            AUTH,
-            "Register"
-            | "Login"
-            | "Refresh"
-            | "GetJwks"
-            | "VerifyEmail"
-            | "ExchangeToken"
-            | "RequestPasswordReset"
-            | "ResetPassword"
-            | "CompleteMfaLogin",
-        ) => Public,
-        (
-            AUTH,
-            "RequestEmailVerification"
-            | "Logout"
-            | "ListSessions"
-            | "RevokeSession"
-            | "RevokeOtherSessions"
-            | "GetMe"
-            | "UpdateProfile"
-            | "ChangePassword"
-            | "DeleteAccount"
-            | "ListPersonalAccessTokens"
-            | "RevokePersonalAccessToken"
-            | "GetMfaStatus"
-            | "BeginTotpEnrollment"
-            | "ConfirmTotpEnrollment"
-            | "RemoveTotp"
-            | "RegenerateRecoveryCodes",
-        ) => SignedIn,
+fn auth_access(method: &str) -> Option<Access> {
+    use Access::{Org, Public, SignedIn};
+    Some(match method {
+        "Register"
+        | "Login"
+        | "Refresh"
+        | "GetJwks"
+        | "VerifyEmail"
+        | "ExchangeToken"
+        | "RequestPasswordReset"
+        | "ResetPassword"
+        | "CompleteMfaLogin" => Public,
+        "RequestEmailVerification"
+        | "Logout"
+        | "ListSessions"
+        | "RevokeSession"
+        | "RevokeOtherSessions"
+        | "GetMe"
+        | "UpdateProfile"
+        | "ChangePassword"
+        | "DeleteAccount"
+        | "ListPersonalAccessTokens"
+        | "RevokePersonalAccessToken"
+        | "GetMfaStatus"
+        | "BeginTotpEnrollment"
+        | "ConfirmTotpEnrollment"
+        | "RemoveTotp"
+        | "RegenerateRecoveryCodes" => SignedIn,
         // Pinned to the token's organization, capped at the caller's role.
-        (AUTH, "CreatePersonalAccessToken") => Org(Role::Viewer),
+        "CreatePersonalAccessToken" => Org(Role::Viewer),
+        _ => return None,
+    })
+}
 
-        (
-            ORG,
-            "CreateOrganization"
-            | "ListMyOrganizations"
-            | "SwitchOrganization"
-            | "AcceptInvitation",
-        ) => SignedIn,
-        (ORG, "GetOrganization" | "ListMembers" | "LeaveOrganization") => Org(Role::Viewer),
-        (
-            ORG,
-            "UpdateOrganization" | "UpdateMfaPolicy" | "UpdateMemberRole" | "RemoveMember"
-            | "CreateInvitation" | "ListInvitations" | "RevokeInvitation",
-        ) => Org(Role::Admin),
-        (ORG, "DeleteOrganization") => Org(Role::Owner),
+fn org_access(method: &str) -> Option<Access> {
+    use Access::{Org, SignedIn};
+    Some(match method {
+        "CreateOrganization"
+        | "ListMyOrganizations"
+        | "SwitchOrganization"
+        | "AcceptInvitation" => SignedIn,
+        "GetOrganization" | "ListMembers" | "LeaveOrganization" => Org(Role::Viewer),
+        "UpdateOrganization" | "UpdateMfaPolicy" | "UpdateMemberRole" | "RemoveMember"
+        | "CreateInvitation" | "ListInvitations" | "RevokeInvitation" => Org(Role::Admin),
+        "DeleteOrganization" => Org(Role::Owner),
+        _ => return None,
+    })
+}
 
-        (AUDIT, "ListAuditEvents" | "ExportAuditEvents" | "VerifyAuditChain") => Org(Role::Admin),
-
-        (FILE, "GetFile" | "ListFiles" | "Download" | "CreateDownloadUrl" | "GetStorageUsage") => {
-            Org(Role::Viewer)
+fn file_access(method: &str) -> Option<Access> {
+    Some(Access::Org(match method {
+        "GetFile" | "ListFiles" | "Download" | "CreateDownloadUrl" | "GetStorageUsage" => {
+            Role::Viewer
         }
         // Members change their own files only; the service checks ownership.
-        (
-            FILE,
-            "Upload"
-            | "CreateUploadSession"
-            | "AppendUploadChunk"
-            | "GetUploadSession"
-            | "CompleteUploadSession"
-            | "AbortUploadSession"
-            | "UpdateFile"
-            | "DeleteFile"
-            | "RestoreFile",
-        ) => Org(Role::Member),
-        (FILE, "PurgeFile") => Org(Role::Admin),
-
-        (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Public,
-        (SSO, "ListMyIdentities" | "UnlinkIdentity") => SignedIn,
-        (
-            SSO,
-            "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig"
-            | "AddSsoDomain" | "VerifySsoDomain" | "ListSsoDomains" | "RemoveSsoDomain",
-        ) => Org(Role::Admin),
-
-        (SERVICE_ACCOUNTS, _) => Org(Role::Admin),
-
+        "Upload"
+        | "CreateUploadSession"
+        | "AppendUploadChunk"
+        | "GetUploadSession"
+        | "CompleteUploadSession"
+        | "AbortUploadSession"
+        | "UpdateFile"
+        | "DeleteFile"
+        | "RestoreFile" => Role::Member,
+        "PurgeFile" => Role::Admin,
         _ => return None,
-    };
-    Some(rule)
+    }))
+}
+
+fn sso_access(method: &str) -> Option<Access> {
+    use Access::{Org, Public, SignedIn};
+    Some(match method {
+        "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink" => Public,
+        "ListMyIdentities" | "UnlinkIdentity" => SignedIn,
+        "GetSsoConfig" | "UpsertSsoConfig" | "DeleteSsoConfig" | "TestSsoConfig"
+        | "AddSsoDomain" | "VerifySsoDomain" | "ListSsoDomains" | "RemoveSsoDomain" => {
+            Org(Role::Admin)
+        }
+        _ => return None,
+    })
 }
 
 /// Which credentials may call a method, besides a person's session.

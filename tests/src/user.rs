@@ -58,6 +58,16 @@ impl TestApp {
             .expect("verify email");
     }
 
+    /// One password sign-in, whatever it answers (for tests of refusals).
+    pub async fn try_login(&self, email: &str, password: &str) -> Result<(), tonic::Status> {
+        let request = LoginRequest {
+            email: email.into(),
+            password: password.into(),
+            organization_id: String::new(),
+        };
+        self.client().await.auth().login(request).await.map(|_| ())
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> TestUser {
         let client = self.client().await;
         let login = client

@@ -2,22 +2,13 @@
 //! unknown emails behave exactly like known ones.
 
 use chrono::Duration;
-use tenantry_client::auth::v1::{ChangePasswordRequest, LoginRequest};
+use tenantry_client::auth::v1::ChangePasswordRequest;
 use tenantry_tests::{Backend, PASSWORD, TestApp, assert_code, on_both_backends};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-async fn login(app: &TestApp, email: &str, password: &str) -> Result<(), Status> {
-    app.client()
-        .await
-        .auth()
-        .login(LoginRequest {
-            email: email.into(),
-            password: password.into(),
-            organization_id: String::new(),
-        })
-        .await
-        .map(|_| ())
+async fn login(app: &TestApp, email: &str, password: &str) -> Result<(), tonic::Status> {
+    app.try_login(email, password).await
 }
 
 fn retry_secs(status: &Status) -> u64 {

@@ -2,9 +2,7 @@
 //! every session; the request tells nobody whether an account exists.
 
 use chrono::Duration;
-use tenantry_client::auth::v1::{
-    GetMeRequest, LoginRequest, RequestPasswordResetRequest, ResetPasswordRequest,
-};
+use tenantry_client::auth::v1::{GetMeRequest, RequestPasswordResetRequest, ResetPasswordRequest};
 use tenantry_tests::{Backend, PASSWORD, TestApp, assert_code, field_violations, on_both_backends};
 use tonic::Code;
 use tonic_types::StatusExt as _;
@@ -35,16 +33,7 @@ async fn reset(app: &TestApp, token: &str, password: &str) -> Result<i64, tonic:
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> Result<(), tonic::Status> {
-    app.client()
-        .await
-        .auth()
-        .login(LoginRequest {
-            email: email.into(),
-            password: password.into(),
-            organization_id: String::new(),
-        })
-        .await
-        .map(|_| ())
+    app.try_login(email, password).await
 }
 
 async fn a_mailed_token_sets_a_new_password_and_ends_every_session(backend: Backend) {
