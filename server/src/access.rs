@@ -158,7 +158,9 @@ fn auth_access(method: &str) -> Option<Access> {
         | "ExchangeToken"
         | "RequestPasswordReset"
         | "ResetPassword"
-        | "CompleteMfaLogin" => Public,
+        | "CompleteMfaLogin"
+        | "BeginPasskeyLogin"
+        | "FinishPasskeyLogin" => Public,
         "RequestEmailVerification"
         | "Logout"
         | "ListSessions"
@@ -174,7 +176,11 @@ fn auth_access(method: &str) -> Option<Access> {
         | "BeginTotpEnrollment"
         | "ConfirmTotpEnrollment"
         | "RemoveTotp"
-        | "RegenerateRecoveryCodes" => SignedIn,
+        | "RegenerateRecoveryCodes"
+        | "BeginPasskeyRegistration"
+        | "FinishPasskeyRegistration"
+        | "ListPasskeys"
+        | "DeletePasskey" => SignedIn,
         // Pinned to the token's organization, capped at the caller's role.
         "CreatePersonalAccessToken" => Org(Role::Viewer),
         _ => return None,
@@ -277,7 +283,9 @@ pub fn callers(path: &str) -> Option<Callers> {
             | "VerifyEmail"
             | "RequestPasswordReset"
             | "ResetPassword"
-            | "CompleteMfaLogin",
+            | "CompleteMfaLogin"
+            | "BeginPasskeyLogin"
+            | "FinishPasskeyLogin",
         ) => Sessions,
         (SSO, "BeginSsoLogin" | "CompleteSsoLogin" | "ConfirmSsoLink") => Sessions,
         (AUTH, "GetMe") => People,
@@ -332,7 +340,11 @@ pub fn sso_session(path: &str) -> Option<SsoSession> {
             | "BeginTotpEnrollment"
             | "ConfirmTotpEnrollment"
             | "RemoveTotp"
-            | "RegenerateRecoveryCodes",
+            | "RegenerateRecoveryCodes"
+            | "BeginPasskeyRegistration"
+            | "FinishPasskeyRegistration"
+            | "ListPasskeys"
+            | "DeletePasskey",
         ) => Refused,
         (ORG, "CreateOrganization" | "SwitchOrganization" | "AcceptInvitation") => Refused,
         (AUTH, "Logout" | "GetMe") => Allowed,

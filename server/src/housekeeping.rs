@@ -38,6 +38,7 @@ pub struct Swept {
     pub rate_windows: usize,
     pub assertion_ids: usize,
     pub mfa_challenges: usize,
+    pub passkey_ceremonies: usize,
     pub sso_states: usize,
 }
 
@@ -77,6 +78,10 @@ pub async fn sweep(state: &AppState) -> ApiResult<Swept> {
                 )
                 .execute(tx.conn())?,
                 mfa_challenges: mfa::challenge::forget_expired(tx.conn(), now)?,
+                passkey_ceremonies: crate::auth::passkeys::ceremony::forget_expired(
+                    tx.conn(),
+                    now,
+                )?,
                 ..Swept::default()
             })
         })

@@ -103,6 +103,7 @@ impl Server {
                 Arc::new(LocalStore::new(dir)?)
             }
         };
+        let passkeys = crate::auth::passkeys::relying_party(&config.passkeys)?;
         let oidc_http = crate::sso::http::ProviderHttp::new(config.sso_allow_private_networks);
         let upload_slots = crate::files::slots::UploadSlots::new(
             config.limits.uploads_per_user,
@@ -117,6 +118,7 @@ impl Server {
             passwords,
             liveness,
             mailer,
+            passkeys,
             job_wake,
             blobs,
             download_key,

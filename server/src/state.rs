@@ -27,6 +27,8 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub liveness: Arc<SessionLiveness>,
     pub mailer: Mailer,
+    /// The WebAuthn relying party passkeys belong to.
+    pub passkeys: webauthn_rs::Webauthn,
     /// Wakes this instance's job runner when a job it queued is due now.
     pub job_wake: Arc<tokio::sync::Notify>,
     pub blobs: Arc<dyn BlobStore>,

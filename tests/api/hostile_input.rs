@@ -178,7 +178,11 @@ fn expected(path: &str, what: &str) -> Code {
         "ExchangeToken" => Code::Unauthenticated,
         // Any text of a sane length can be a password; this one is wrong
         // (after a few, the lockout answers instead: see `is_wrong_password`).
-        "DeleteAccount" | "BeginTotpEnrollment" | "RemoveTotp" | "RegenerateRecoveryCodes"
+        "DeleteAccount"
+        | "BeginTotpEnrollment"
+        | "RemoveTotp"
+        | "RegenerateRecoveryCodes"
+        | "BeginPasskeyRegistration"
             if what.starts_with("password") && !what.contains("70,000") =>
         {
             Code::PermissionDenied

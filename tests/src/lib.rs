@@ -25,6 +25,7 @@ pub mod mail;
 mod mfa;
 pub mod node;
 pub mod oidc;
+pub mod passkeys;
 mod orgs;
 pub mod postgres;
 pub mod raw_http;

@@ -61,6 +61,8 @@ pub enum Action {
     AuthMfaTotpEnrolled,
     AuthMfaTotpRemoved,
     AuthMfaRecoveryCodesRegenerated,
+    AuthMfaPasskeyAdded,
+    AuthMfaPasskeyDeleted,
     SsoDomainAdded,
     SsoDomainVerified,
     SsoDomainRemoved,
@@ -68,7 +70,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and documentation.
-    pub const ALL: [Action; 59] = [
+    pub const ALL: [Action; 61] = [
         Action::AuthLogin,
         Action::AuthLogout,
         Action::AuthOrganizationSwitched,
@@ -125,6 +127,8 @@ impl Action {
         Action::AuthMfaTotpEnrolled,
         Action::AuthMfaTotpRemoved,
         Action::AuthMfaRecoveryCodesRegenerated,
+        Action::AuthMfaPasskeyAdded,
+        Action::AuthMfaPasskeyDeleted,
         Action::SsoDomainAdded,
         Action::SsoDomainVerified,
         Action::SsoDomainRemoved,
@@ -189,6 +193,8 @@ impl Action {
             Action::AuthMfaTotpEnrolled => "auth.mfa.totp_enrolled",
             Action::AuthMfaTotpRemoved => "auth.mfa.totp_removed",
             Action::AuthMfaRecoveryCodesRegenerated => "auth.mfa.recovery_codes_regenerated",
+            Action::AuthMfaPasskeyAdded => "auth.mfa.passkey_added",
+            Action::AuthMfaPasskeyDeleted => "auth.mfa.passkey_deleted",
             Action::SsoDomainAdded => "sso.domain.added",
             Action::SsoDomainVerified => "sso.domain.verified",
             Action::SsoDomainRemoved => "sso.domain.removed",

@@ -43,16 +43,23 @@ pub enum AuthMethod {
     PasswordAndTotp,
     /// A password, then a recovery code.
     PasswordAndRecoveryCode,
+    /// A password, then a passkey.
+    PasswordAndPasskey,
+    /// A passkey alone: it checks the person (user verification) as well as
+    /// the device, so it counts as multi-factor.
+    Passkey,
     Sso,
     /// Single sign-on whose provider reported a second factor (`amr`).
     SsoWithMfa,
 }
 
 impl AuthMethod {
-    const ALL: [AuthMethod; 5] = [
+    const ALL: [AuthMethod; 7] = [
         AuthMethod::Password,
         AuthMethod::PasswordAndTotp,
         AuthMethod::PasswordAndRecoveryCode,
+        AuthMethod::PasswordAndPasskey,
+        AuthMethod::Passkey,
         AuthMethod::Sso,
         AuthMethod::SsoWithMfa,
     ];
@@ -63,6 +70,8 @@ impl AuthMethod {
             AuthMethod::Password => "password",
             AuthMethod::PasswordAndTotp => "password+totp",
             AuthMethod::PasswordAndRecoveryCode => "password+recovery_code",
+            AuthMethod::PasswordAndPasskey => "password+passkey",
+            AuthMethod::Passkey => "passkey",
             AuthMethod::Sso => "sso",
             AuthMethod::SsoWithMfa => "sso+mfa",
         }

@@ -249,7 +249,8 @@ pub fn pin_target(own: &mut OwnRows<'_>, org_id: &str) -> ApiResult<Option<PinTa
 }
 
 pub const MFA_REQUIRED: &str = "this organization requires multi-factor authentication: \
-     enroll an authenticator app (BeginTotpEnrollment) and sign in with it";
+     enroll an authenticator app (BeginTotpEnrollment) or a passkey (BeginPasskeyRegistration) \
+     and sign in with it";
 
 pub const SSO_REQUIRED: &str =
     "this organization requires single sign-on: sign in with BeginSsoLogin";

@@ -7,6 +7,7 @@ pub mod liveness;
 pub mod lockout;
 pub mod login;
 pub mod mfa;
+pub mod passkeys;
 mod password_reset;
 mod personal_tokens;
 pub mod profile;

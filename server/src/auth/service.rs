@@ -7,7 +7,7 @@ use tonic::{Request, Response};
 use super::{
     email_verification, login,
     mfa::{challenge, enrollment},
-    password_reset, personal_tokens, profile, refresh, register, sessions,
+    passkeys, password_reset, personal_tokens, profile, refresh, register, sessions,
 };
 use crate::{
     context::{Call, meta},
@@ -281,6 +281,73 @@ impl AuthService for AuthApi {
         } = Call::signed_in(request)?;
         ok(personal_tokens::revoke_personal_access_token(&self.state, meta, caller, message).await)
     }
+
+    async fn begin_passkey_registration(
+        &self,
+        request: Request<pb::BeginPasskeyRegistrationRequest>,
+    ) -> Reply<pb::BeginPasskeyRegistrationResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        let answer =
+            passkeys::registration::begin_passkey_registration(&self.state, meta, caller, message);
+        ok(answer.await)
+    }
+
+    async fn finish_passkey_registration(
+        &self,
+        request: Request<pb::FinishPasskeyRegistrationRequest>,
+    ) -> Reply<pb::FinishPasskeyRegistrationResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        let answer =
+            passkeys::registration::finish_passkey_registration(&self.state, meta, caller, message);
+        ok(answer.await)
+    }
+
+    async fn list_passkeys(
+        &self,
+        request: Request<pb::ListPasskeysRequest>,
+    ) -> Reply<pb::ListPasskeysResponse> {
+        let Call { caller, .. } = Call::signed_in(request)?;
+        ok(passkeys::registration::list_passkeys(&self.state, caller).await)
+    }
+
+    async fn delete_passkey(
+        &self,
+        request: Request<pb::DeletePasskeyRequest>,
+    ) -> Reply<pb::DeletePasskeyResponse> {
+        let Call {
+            meta,
+            caller,
+            message,
+        } = Call::signed_in(request)?;
+        ok(passkeys::registration::delete_passkey(&self.state, meta, caller, message).await)
+    }
+
+    async fn begin_passkey_login(
+        &self,
+        _request: Request<pb::BeginPasskeyLoginRequest>,
+    ) -> Reply<pb::BeginPasskeyLoginResponse> {
+        ok(passkeys::login::begin_passkey_login(&self.state).await)
+    }
+
+    async fn finish_passkey_login(
+        &self,
+        request: Request<pb::FinishPasskeyLoginRequest>,
+    ) -> Reply<pb::FinishPasskeyLoginResponse> {
+        let meta = meta(&request);
+        let answer =
+            passkeys::login::finish_passkey_login(&self.state, meta, request.into_inner()).await;
+        self.state.meters.sign_in("passkey", &answer, false);
+        ok(answer)
+    }
+
 }
 
 /// ExchangeToken: the same exchange as `POST /oauth/token`.
@@ -315,4 +382,5 @@ async fn exchange_token(
         organization_id: issued.org_id,
         role: issued.role.to_proto() as i32,
     })
+
 }

@@ -4,6 +4,7 @@
 
 mod limits;
 mod mail;
+mod passkeys;
 mod security;
 mod storage;
 mod tls;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use limits::LimitsConfig;
 pub use mail::{MailConfig, SmtpTls};
+pub use passkeys::PasskeyConfig;
 pub use security::{PasswordConfig, SessionConfig, TokenConfig};
 pub use storage::{S3Config, StorageConfig};
 pub use tls::{ClientAuth, TlsConfig};
@@ -121,6 +123,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub mail: mail::MailConfig,
+
+    #[command(flatten)]
+    pub passkeys: PasskeyConfig,
 
     #[command(flatten)]
     pub tls: TlsConfig,

@@ -89,6 +89,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        user_handle -> Text,
+        credential_id -> Text,
+        name -> Text,
+        credential -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (token_hash) {
+        token_hash -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     rate_windows (subject) {
         subject -> Text,
         window_start -> Timestamp,
@@ -124,6 +148,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        passkey_state -> Nullable<Text>,
     }
 }
 
@@ -214,8 +239,9 @@ diesel::joinable!(password_resets -> users (user_id));
 pub(in crate::db) mod tenant {
     use super::{
         assertion_jtis, email_verifications, jobs, login_throttle, mail_outbox, mfa_challenges,
-        organizations, password_resets, personal_access_tokens, rate_windows, recovery_codes,
-        refresh_tokens, service_credentials, sessions, totp_factors, users,
+        organizations, passkey_ceremonies, passkeys, password_resets, personal_access_tokens,
+        rate_windows, recovery_codes, refresh_tokens, service_credentials, sessions, totp_factors,
+        users,
     };
 
     diesel::table! {
@@ -425,6 +451,8 @@ pub(in crate::db) mod tenant {
         totp_factors,
         recovery_codes,
         mfa_challenges,
+        passkeys,
+        passkey_ceremonies,
         jobs,
         memberships,
         invitations,

@@ -3,6 +3,7 @@ mod fair_lockout;
 mod inputs;
 mod lockout;
 mod mfa;
+mod passkeys;
 mod password_reset;
 mod sessions;
 mod tampering;

@@ -1,19 +1,21 @@
 //! Sign-in in two steps. Login, for an account with a second factor,
-//! stores a challenge (5 minutes, 5 wrong codes) instead of opening a
-//! session; CompleteMfaLogin takes it with a TOTP code or a recovery code
-//! and opens the session, marked as multi-factor.
+//! stores a challenge (5 minutes, 5 wrong answers) instead of opening a
+//! session; CompleteMfaLogin takes it with a TOTP code, a passkey's answer
+//! or a recovery code and opens the session, marked as multi-factor.
 
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 use tenantry_proto::auth::v1::{self as pb, complete_mfa_login_request::Proof};
+use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::{recovery, totp};
 use crate::{
     audit::Action,
     auth::{
         issue::AuthMethod,
+        passkeys::{self, second_factor},
         lockout::{self, Attempt},
         login::{self, SignedIn},
         users,
@@ -44,6 +46,16 @@ pub fn create(
     let now = state.now();
     let token = random_token("mfa");
     let expires_at = after(now, TTL);
+    let mut methods = Vec::new();
+    if totp::enrolled(tx.conn(), user_id)? {
+        methods.push("totp".to_owned());
+    }
+    let passkey = second_factor::offer(tx, state, user_id)?;
+    if passkey.is_some() {
+        methods.push("passkey".to_owned());
+    }
+    methods.push("recovery_code".to_owned());
+    let (passkey_options, passkey_state) = passkey.map(|o| (o.options, o.state)).unzip();
     diesel::insert_into(mfa_challenges::table)
         .values((
             mfa_challenges::token_hash.eq(hash_token(&token)),
@@ -53,12 +65,14 @@ pub fn create(
             mfa_challenges::created_at.eq(now),
             mfa_challenges::expires_at.eq(expires_at),
             mfa_challenges::used_at.eq(None::<NaiveDateTime>),
+            mfa_challenges::passkey_state.eq(passkey_state),
         ))
         .execute(tx.conn())?;
     Ok(pb::MfaChallenge {
         challenge_token: token,
         expire_time: Some(to_proto(expires_at)),
-        methods: vec!["totp".into(), "recovery_code".into()],
+        methods,
+        passkey_request_options: passkey_options.unwrap_or_default(),
     })
 }
 
@@ -103,8 +117,17 @@ fn check_request(request: &pb::CompleteMfaLoginRequest) -> ApiResult<Proof> {
         Some(Proof::RecoveryCode(code)) => violations
             .take("recovery_code", recovery::check_input(code))
             .map(|()| Proof::RecoveryCode(code.clone())),
+        Some(Proof::PasskeyAssertion(json)) => violations
+            .take(
+                "passkey_assertion",
+                passkeys::parse_answer::<PublicKeyCredential>(json),
+            )
+            .map(|_| Proof::PasskeyAssertion(json.clone())),
         None => {
-            violations.add("totp_code", "a TOTP code or a recovery code is required");
+            violations.add(
+                "totp_code",
+                "a TOTP code, a passkey assertion or a recovery code is required",
+            );
             None
         }
     };
@@ -120,7 +143,11 @@ fn second_step(
     proof: &Proof,
 ) -> ApiResult<Step> {
     let now = state.now();
-    let (user_id, requested_org) = find_live(tx, hash, now)?.ok_or(GONE)?;
+    let Live {
+        user_id,
+        requested_org,
+        passkey_state,
+    } = find_live(tx, hash, now)?.ok_or(GONE)?;
     let user = users::find(tx.conn(), &user_id)?;
     let attempt = Attempt::new(&user.email, Some(&user.id), meta);
     if let Some(until) = lockout::locked_until(tx.conn(), &attempt, now)? {
@@ -135,6 +162,13 @@ fn second_step(
         }
         Proof::RecoveryCode(code) => {
             recovery::spend(tx, &user.id, code, now)?.then_some(AuthMethod::PasswordAndRecoveryCode)
+        }
+        Proof::PasskeyAssertion(json) => {
+            let offered = passkey_state.ok_or(GONE)?;
+            let answer = passkeys::parse_answer(json)
+                .map_err(|d| ApiError::invalid("passkey_assertion", d))?;
+            second_factor::accept(tx, state, &user.id, &offered, &answer, now)?
+                .then_some(AuthMethod::PasswordAndPasskey)
         }
     };
     let Some(method) = method else {
@@ -151,18 +185,22 @@ fn second_step(
     Ok(Step::SignedIn(Box::new(signed_in)))
 }
 
-/// The user and requested organization of a challenge still open.
-fn find_live(
-    tx: &mut Tx<'_>,
-    hash: &str,
-    now: NaiveDateTime,
-) -> ApiResult<Option<(String, Option<String>)>> {
+/// A challenge still open.
+struct Live {
+    user_id: String,
+    requested_org: Option<String>,
+    /// The passkeys' challenge, when the account had passkeys.
+    passkey_state: Option<String>,
+}
+
+fn find_live(tx: &mut Tx<'_>, hash: &str, now: NaiveDateTime) -> ApiResult<Option<Live>> {
     type Row = (
         String,
         Option<String>,
         i64,
         NaiveDateTime,
         Option<NaiveDateTime>,
+        Option<String>,
     );
     let row: Option<Row> = mfa_challenges::table
         .find(hash)
@@ -172,14 +210,19 @@ fn find_live(
             mfa_challenges::failures,
             mfa_challenges::expires_at,
             mfa_challenges::used_at,
+            mfa_challenges::passkey_state,
         ))
         .first(tx.conn())
         .optional()?;
     Ok(row
-        .filter(|(_, _, failures, expires_at, used_at)| {
+        .filter(|(_, _, failures, expires_at, used_at, _)| {
             *failures < MAX_FAILURES && *expires_at > now && used_at.is_none()
         })
-        .map(|(user, org, ..)| (user, org)))
+        .map(|(user_id, requested_org, .., passkey_state)| Live {
+            user_id,
+            requested_org,
+            passkey_state,
+        }))
 }
 
 /// Challenges that expired before `now` (housekeeping).

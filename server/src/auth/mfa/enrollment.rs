@@ -21,6 +21,7 @@ const ENROLLMENT_TTL: Duration = Duration::from_secs(10 * 60);
 
 const ENROLLED: &str = "an authenticator app is already enrolled: remove it first (RemoveTotp)";
 const NOT_ENROLLED: &str = "no authenticator app is enrolled";
+const NO_FACTOR: &str = "the account has no second factor (an authenticator app or a passkey)";
 
 pub async fn get_mfa_status(
     state: &AppState,
@@ -30,15 +31,16 @@ pub async fn get_mfa_status(
         .db
         .read(move |tx| {
             let user_id = caller.user_id();
-            let enabled = totp::enrolled(tx.conn(), user_id)?;
-            let left = if enabled {
+            let left = if super::enrolled(tx.conn(), user_id)? {
                 recovery::remaining(tx.conn(), user_id)?
             } else {
                 0
             };
+            let passkeys = crate::auth::passkeys::store::count(tx.conn(), user_id)?;
             Ok(pb::GetMfaStatusResponse {
-                totp_enabled: enabled,
+                totp_enabled: totp::enrolled(tx.conn(), user_id)?,
                 recovery_codes_remaining: i32::try_from(left).unwrap_or(i32::MAX),
+                passkey_count: i32::try_from(passkeys).unwrap_or(i32::MAX),
             })
         })
         .await
@@ -116,7 +118,7 @@ pub async fn remove_totp(
             if !totp::remove(tx, caller.user_id())? {
                 return Err(ApiError::failed_precondition(NOT_ENROLLED));
             }
-            recovery::remove(tx, caller.user_id())?;
+            super::after_factor_removed(tx, caller.user_id())?;
             record(tx, st, &meta, &caller, Action::AuthMfaTotpRemoved)
         })
         .await?;
@@ -132,8 +134,8 @@ pub async fn regenerate_recovery_codes(
     reauthenticate(state, &meta, &caller, request.password).await?;
     let codes = state
         .write(move |tx, st| {
-            if !totp::enrolled(tx.conn(), caller.user_id())? {
-                return Err(ApiError::failed_precondition(NOT_ENROLLED));
+            if !super::enrolled(tx.conn(), caller.user_id())? {
+                return Err(ApiError::failed_precondition(NO_FACTOR));
             }
             let codes = recovery::replace(tx, caller.user_id())?;
             record(
@@ -153,7 +155,7 @@ pub async fn regenerate_recovery_codes(
 
 /// The caller's account, once their password checks out (under the
 /// sign-in lockout).
-async fn reauthenticate(
+pub async fn reauthenticate(
     state: &AppState,
     meta: &RequestMeta,
     caller: &Caller,
@@ -177,7 +179,22 @@ fn record(
     caller: &Caller,
     action: Action,
 ) -> ApiResult<()> {
+    record_with(tx, state, meta, caller, action, serde_json::Value::Null)
+}
+
+/// Audits a change of the caller's factors in the account events.
+pub fn record_with(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    caller: &Caller,
+    action: Action,
+    details: serde_json::Value,
+) -> ApiResult<()> {
     let mut t = tx.tenant(&TenantScope::account_events())?;
-    let event = Event::by(caller, action, "user", caller.user_id());
+    let mut event = Event::by(caller, action, "user", caller.user_id());
+    if !details.is_null() {
+        event = event.details(details);
+    }
     audit::record(&mut t, state.now(), meta, event)
 }
