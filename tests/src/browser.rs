@@ -238,12 +238,13 @@ fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, HashMap<String, String>) {
 
 /// The web client's demo app (`client/web/demo`), driven through its UI in
 /// headless Chromium by `client/web/test/demo.browser.mjs`: it serves the
-/// demo on `http://127.0.0.1:<demo_port>`, types, clicks and reads what the
-/// page shows against `server`, and writes a screenshot. Returns the
+/// demo on `http://<demo_host>:<demo_port>`, types, clicks and reads what
+/// the page shows against `server`, and writes a screenshot. With a domain
+/// as `demo_host` (`localhost`), passkeys are used too. Returns the
 /// script's JSON summary, or what it said went wrong.
 pub async fn drive_demo_app(
     server: &str,
-    demo_port: u16,
+    (demo_host, demo_port): (&str, u16),
     screenshot: &std::path::Path,
 ) -> Result<serde_json::Value, String> {
     let dir = node::web_dir();
@@ -254,6 +255,7 @@ pub async fn drive_demo_app(
         .current_dir(&dir)
         .env("TENANTRY_URL", server)
         .env("DEMO_PORT", demo_port.to_string())
+        .env("DEMO_HOST", demo_host)
         .env("SCREENSHOT", screenshot)
         .env("TENANTRY_CHROMIUM", chromium());
     node::json_summary(command, "the demo test").await

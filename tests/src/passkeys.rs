@@ -62,7 +62,8 @@ impl Authenticator {
     /// `navigator.credentials.create` on the server's creation options: the
     /// new credential as JSON, or the browser's error.
     pub async fn create(&mut self, options: &str) -> Result<String, String> {
-        self.ceremony(serde_json::json!({ "create": options })).await
+        self.ceremony(serde_json::json!({ "create": options }))
+            .await
     }
 
     /// `navigator.credentials.get` on the server's request options.

@@ -85,6 +85,11 @@ const PREREQUISITES: &[Prerequisite] = &[
         present: || Path::new("/usr/include/postgresql/libpq-fe.h").exists(),
     },
     Prerequisite {
+        what: "OpenSSL headers and pkg-config (webauthn-rs links OpenSSL)",
+        package: &["libssl-dev", "pkg-config"],
+        present: || Path::new("/usr/include/openssl/ssl.h").exists() && on_path("pkg-config"),
+    },
+    Prerequisite {
         what: "a C compiler (bundled SQLite)",
         package: &["build-essential"],
         present: || on_path("cc"),

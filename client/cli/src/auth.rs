@@ -218,9 +218,14 @@ async fn login(
         None => (first.user, first.tokens),
         Some(challenge) => {
             let code = code.ok_or_else(|| {
+                let app = challenge.methods.iter().any(|m| m == "totp");
                 anyhow::anyhow!(
-                    "this account has a second factor: add --code with the code your \
-                     authenticator app shows (or a recovery code)"
+                    "this account has a second factor: add --code with {}",
+                    if app {
+                        "the code your authenticator app shows (or a recovery code)"
+                    } else {
+                        "a recovery code (a passkey needs a browser)"
+                    }
                 )
             })?;
             // Recovery codes are `xxxx-xxxx-xxxx-xxxx`; app codes are digits.

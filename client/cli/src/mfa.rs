@@ -1,13 +1,15 @@
 //! `tenantry mfa …`: the second factor of your account (an authenticator
-//! app and its recovery codes).
+//! app, passkeys and the recovery codes). Passkeys are made in a browser;
+//! here they are listed and deleted.
 
 use clap::Subcommand;
+use serde_json::json;
 use tenantry_client::auth::v1::{
-    BeginTotpEnrollmentRequest, ConfirmTotpEnrollmentRequest, GetMfaStatusRequest,
-    RegenerateRecoveryCodesRequest, RemoveTotpRequest,
+    BeginTotpEnrollmentRequest, ConfirmTotpEnrollmentRequest, DeletePasskeyRequest,
+    GetMfaStatusRequest, ListPasskeysRequest, RegenerateRecoveryCodesRequest, RemoveTotpRequest,
 };
 
-use crate::{auth::Password, profile::Session};
+use crate::{auth::Password, profile::Session, show};
 
 #[derive(Debug, Subcommand)]
 pub enum MfaCommand {
@@ -32,9 +34,18 @@ pub enum MfaCommand {
         #[command(flatten)]
         password: Password,
     },
+    /// Lists your passkeys (id, name, when made and last used).
+    Passkeys,
+    /// Deletes one of your passkeys.
+    DeletePasskey {
+        id: String,
+        #[command(flatten)]
+        password: Password,
+    },
 }
 
 pub async fn run(session: &mut Session, command: MfaCommand) -> anyhow::Result<()> {
+    let output = session.output;
     let client = session.signed_in()?;
     let mut auth = client.auth();
     match command {
@@ -51,6 +62,7 @@ pub async fn run(session: &mut Session, command: MfaCommand) -> anyhow::Result<(
                     "none"
                 }
             );
+            println!("passkeys           {}", status.passkey_count);
             println!("recovery codes     {}", status.recovery_codes_remaining);
         }
         MfaCommand::Enroll { password } => {
@@ -80,6 +92,33 @@ pub async fn run(session: &mut Session, command: MfaCommand) -> anyhow::Result<(
             };
             let done = auth.regenerate_recovery_codes(request).await?.into_inner();
             print_codes(&done.recovery_codes);
+        }
+        MfaCommand::Passkeys => {
+            let listed = auth
+                .list_passkeys(ListPasskeysRequest {})
+                .await?
+                .into_inner();
+            let rows: Vec<_> = listed
+                .passkeys
+                .iter()
+                .map(|p| {
+                    json!({
+                        "id": p.id, "name": p.name, "backed_up": p.backed_up,
+                        "create_time": show::time(p.create_time.as_ref()),
+                        "last_use_time": show::time(p.last_use_time.as_ref()),
+                    })
+                })
+                .collect();
+            let columns = ["id", "name", "create_time", "last_use_time", "backed_up"];
+            show::list(output, &columns, &rows);
+        }
+        MfaCommand::DeletePasskey { id, password } => {
+            let request = DeletePasskeyRequest {
+                passkey_id: id,
+                password: password.required()?,
+            };
+            auth.delete_passkey(request).await?;
+            println!("passkey deleted");
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 // Sign up, sign in, sign out and email verification.
 
 import type { App } from "./main.js";
+import { askSecondStep } from "./passkeys.js";
 import { $, field, notice, onSubmit } from "./ui.js";
 
 export function setUpAccount(app: App): void {
@@ -18,14 +19,16 @@ export function setUpAccount(app: App): void {
 
   const signIn = $<HTMLFormElement>("#sign-in");
   onSubmit(signIn, async () => {
-    await app.tenantry.signIn(field(signIn, "email"), field(signIn, "password"));
+    const challenge = await app.tenantry.signIn(field(signIn, "email"), field(signIn, "password"));
     signIn.reset();
     $("#notice").hidden = true;
+    if (challenge) return askSecondStep(app, challenge);
     await app.render();
   });
 
   $("#sign-out").addEventListener("click", async () => {
     app.me = undefined; // an ending we asked for: not "your session ended"
+    $("#passkey-result").hidden = true; // recovery codes are shown to their owner only
     await app.tenantry.signOut();
     notice("Signed out.");
     await app.render();

@@ -6,6 +6,7 @@ import type { GetMeResponse } from "../src/gen/tenantry/auth/v1/auth_pb.js";
 import { setUpAccount } from "./account.js";
 import { renderFiles, setUpFiles } from "./files.js";
 import { renderOrgs, roleName, setUpOrgs } from "./orgs.js";
+import { renderPasskeys, setUpPasskeys } from "./passkeys.js";
 import { $, describe, notice, show } from "./ui.js";
 
 export interface App {
@@ -61,7 +62,11 @@ async function start(): Promise<void> {
       show($("#verify-email"), !me.user?.emailVerified);
       show($("#files"), me.organizationId !== "");
       document.title = me.organizationId ? `Tenantry demo · ${roleName(me.role)}` : "Tenantry demo";
-      await Promise.all([renderOrgs(app), me.organizationId ? renderFiles(app) : Promise.resolve()]).catch(app.fail);
+      await Promise.all([
+        renderOrgs(app),
+        renderPasskeys(app),
+        me.organizationId ? renderFiles(app) : Promise.resolve(),
+      ]).catch(app.fail);
     },
     fail(error) {
       notice(describe(TenantryError.from(error)), "error");
@@ -78,6 +83,7 @@ async function start(): Promise<void> {
   });
 
   setUpAccount(app);
+  setUpPasskeys(app);
   setUpOrgs(app);
   setUpFiles(app);
   await app.render();

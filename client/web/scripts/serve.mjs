@@ -13,7 +13,11 @@ const TYPES = {
   '.json': 'application/json',
 };
 
-/** Serves `dir` on http://host:port (port 0: any free one). Resolves to { origin, close }. */
+/**
+ * Serves `dir` on http://host:port (port 0: any free one), listening on
+ * 127.0.0.1; `host` is the name in the origin (`localhost` for passkeys,
+ * which need a domain). Resolves to { origin, close }.
+ */
 export function serveDemo({ dir, port = 0, host = '127.0.0.1', tenantryUrl }) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
@@ -33,7 +37,7 @@ export function serveDemo({ dir, port = 0, host = '127.0.0.1', tenantryUrl }) {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, '127.0.0.1', () => {
       const { port: actual } = server.address();
       resolve({ origin: `http://${host}:${actual}`, close: () => new Promise((r) => server.close(r)) });
     });

@@ -14,6 +14,8 @@ import { withTenantryErrors } from "./errors.js";
 import { TokenManager, type TokenStore } from "./tokens.js";
 import { uploadBlob, type UploadOptions } from "./upload.js";
 import { downloadBlob, type DownloadOptions } from "./download.js";
+import type { MfaChallenge } from "./gen/tenantry/auth/v1/auth_pb.js";
+import { completeMfaWithPasskey, registerPasskey, signInWithPasskey, type RegisteredPasskey } from "./passkeys.js";
 
 export interface TenantryOptions {
   /** Where the server listens, e.g. `https://api.example.com` (its CORS list must allow this page's origin). */
@@ -36,8 +38,18 @@ export interface Tenantry {
   audit: Client<typeof AuditService>;
   sso: Client<typeof SsoService>;
   tokens: TokenManager;
-  /** Signs in with email and password; the session's tokens are kept. */
-  signIn(email: string, password: string): Promise<void>;
+  /**
+   * Signs in with email and password; the session's tokens are kept. For an
+   * account with a second factor, resolves to the challenge of the second
+   * step instead (finish it with `completeMfaLogin` or `completeMfaWithPasskey`).
+   */
+  signIn(email: string, password: string): Promise<MfaChallenge | undefined>;
+  /** Signs in with a passkey (no email or password), optionally pinned to an organization. */
+  signInWithPasskey(organizationId?: string): Promise<void>;
+  /** The second step of `signIn` with a passkey. */
+  completeMfaWithPasskey(challenge: MfaChallenge): Promise<void>;
+  /** Registers a passkey for the signed-in person, who gives their password again. */
+  registerPasskey(password: string, name?: string): Promise<RegisteredPasskey>;
   /** Ends the session on the server (best effort) and forgets its tokens. */
   signOut(): Promise<void>;
   upload(blob: Blob, options?: UploadOptions): ReturnType<typeof uploadBlob>;
@@ -73,8 +85,12 @@ export function createTenantry(options: TenantryOptions): Tenantry {
     tokens,
     async signIn(email, password) {
       // The interceptor keeps the pair of the answer.
-      await tenantry.auth.login({ email, password });
+      const answer = await tenantry.auth.login({ email, password });
+      return answer.mfaRequired;
     },
+    signInWithPasskey: (organizationId) => signInWithPasskey(tenantry.auth, organizationId),
+    completeMfaWithPasskey: (challenge) => completeMfaWithPasskey(tenantry.auth, challenge),
+    registerPasskey: (password, name) => registerPasskey(tenantry.auth, password, name),
     async signOut() {
       try {
         if (tokens.signedIn) await tenantry.auth.logout({});

@@ -15,3 +15,4 @@ export {
 } from "./errors.js";
 export { uploadBlob, type UploadOptions, type Progress } from "./upload.js";
 export { downloadBlob, type DownloadOptions } from "./download.js";
+export { passkeysSupported, type RegisteredPasskey } from "./passkeys.js";

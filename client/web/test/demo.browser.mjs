@@ -7,6 +7,11 @@
 //                     allow the demo's origin: --cors-origin http://127.0.0.1:$DEMO_PORT
 //   DEMO_PORT         port to serve the demo on, at http://127.0.0.1:$DEMO_PORT
 //                     (default 0: any free port, printed on stderr before use).
+//   DEMO_HOST         the host name of the demo's origin (default 127.0.0.1).
+//                     With a domain such as `localhost` (passkeys need one),
+//                     the person also adds a passkey (Chromium's virtual
+//                     authenticator), signs in with it, and uses it as the
+//                     second step after the password.
 //   DEMO_DIR          the built demo to serve (default: built now, with esbuild,
 //                     into a temporary folder).
 //   DEMO_URL          use a demo already served there instead (DEMO_PORT and
@@ -53,7 +58,7 @@ if (env.DEMO_URL) {
     scratch = mkdtempSync(path.join(tmpdir(), 'tenantry-demo-'));
     dir = await buildDemo(scratch);
   }
-  const served = await serveDemo({ dir, port: Number(env.DEMO_PORT || 0), tenantryUrl });
+  const served = await serveDemo({ dir, port: Number(env.DEMO_PORT || 0), host: env.DEMO_HOST || '127.0.0.1', tenantryUrl });
   demoUrl = `${served.origin}/`;
   stopServing = served.close;
 }
@@ -142,6 +147,8 @@ try {
     result.signedInAs = await textOf(page.locator('#whoami'), email);
     await textOf(page.locator('#current-org'), 'no organization');
   });
+
+  if (!/^[\d.]+$/.test(new URL(origin).hostname)) await passkeySteps();
 
   const createOrg = page.locator('#create-org');
   const slugA = `acme-${n}`;
@@ -248,6 +255,41 @@ try {
       `  screenshot: ${screenshot}\n`,
   );
   await finish(1);
+}
+
+/** A passkey added, then used alone and as the second step (a domain origin only). */
+async function passkeySteps() {
+  await step('add a passkey: recovery codes are shown once', async () => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    const add = page.locator('#add-passkey');
+    await add.getByLabel('Your password').fill(password);
+    await add.getByLabel('Name').fill('Laptop');
+    await add.getByRole('button', { name: 'Add a passkey' }).click();
+    const shown = await textOf(page.locator('#passkey-result'), 'Laptop');
+    const codes = await page.locator('#passkey-result code').textContent();
+    result.passkey = { added: shown.replace(/:.*/, ''), recoveryCodes: codes.trim().split(/\s+/).length };
+    await textOf(page.locator('#passkey-count'), 'Laptop');
+  });
+
+  await step('sign out, then sign in with the passkey alone', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    result.passkey.signedInAs = await textOf(page.locator('#whoami'), email);
+  });
+
+  await step('sign out, sign in with the password: the passkey is the second step', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const signIn = page.locator('#sign-in');
+    await signIn.getByLabel('Email').fill(email);
+    await signIn.getByLabel('Password').fill(password);
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Use my passkey' }).click();
+    result.passkey.secondStepAs = await textOf(page.locator('#whoami'), email);
+  });
 }
 
 async function finish(code) {

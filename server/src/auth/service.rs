@@ -347,7 +347,6 @@ impl AuthService for AuthApi {
         self.state.meters.sign_in("passkey", &answer, false);
         ok(answer)
     }
-
 }
 
 /// ExchangeToken: the same exchange as `POST /oauth/token`.
@@ -382,5 +381,4 @@ async fn exchange_token(
         organization_id: issued.org_id,
         role: issued.role.to_proto() as i32,
     })
-
 }

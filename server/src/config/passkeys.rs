@@ -16,7 +16,11 @@ pub struct PasskeyConfig {
     /// `https://app.example.com`); each must be in the relying party's
     /// domain. Default: `http://localhost`, on any port while the relying
     /// party is `localhost` (development).
-    #[arg(long = "passkey-origin", env = "TENANTRY_PASSKEY_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "passkey-origin",
+        env = "TENANTRY_PASSKEY_ORIGINS",
+        value_delimiter = ','
+    )]
     pub passkey_origins: Vec<Url>,
 
     /// The name an authenticator shows for this site.

@@ -35,7 +35,10 @@ async fn register(
         .await
         .expect("begin registration")
         .into_inner();
-    let credential = device.create(&begun.creation_options).await.expect("created");
+    let credential = device
+        .create(&begun.creation_options)
+        .await
+        .expect("created");
     let finish = FinishPasskeyRegistrationRequest {
         registration_token: begun.registration_token,
         credential,
@@ -63,12 +66,20 @@ async fn passkey_login(
         credential,
         organization_id: org.into(),
     };
-    let done = client.auth().finish_passkey_login(finish).await?.into_inner();
+    let done = client
+        .auth()
+        .finish_passkey_login(finish)
+        .await?
+        .into_inner();
     Ok(done.tokens.expect("tokens").access_token)
 }
 
 async fn whose(client: &Tenantry, access: String) -> (String, String) {
-    let me = client.with_token(access).auth().get_me(GetMeRequest {}).await;
+    let me = client
+        .with_token(access)
+        .auth()
+        .get_me(GetMeRequest {})
+        .await;
     let me = me.expect("the token works").into_inner();
     (me.user.expect("user").email, me.organization_id)
 }
@@ -84,14 +95,24 @@ async fn a_passkey_signs_in_without_a_password(backend: Backend) {
     // The account's first factor: recovery codes come with it.
     assert_eq!(done.recovery_codes.len(), 10);
 
-    let access = passkey_login(&app, &mut device, "").await.expect("signed in");
+    let access = passkey_login(&app, &mut device, "")
+        .await
+        .expect("signed in");
     assert_eq!(whose(&ann.client, access).await.0, ann.email);
-    let listed = ann.client.auth().list_passkeys(ListPasskeysRequest {}).await;
+    let listed = ann
+        .client
+        .auth()
+        .list_passkeys(ListPasskeysRequest {})
+        .await;
     let listed = listed.unwrap().into_inner().passkeys;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, passkey.id);
     assert!(listed[0].last_use_time.is_some(), "its use is recorded");
-    let status = ann.client.auth().get_mfa_status(GetMfaStatusRequest {}).await;
+    let status = ann
+        .client
+        .auth()
+        .get_mfa_status(GetMfaStatusRequest {})
+        .await;
     let status = status.unwrap().into_inner();
     assert_eq!(status.passkey_count, 1);
     assert!(!status.totp_enabled);
@@ -114,7 +135,10 @@ async fn a_passkey_is_the_second_step_after_the_password(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert!(first.tokens.is_none(), "the password alone is not enough now");
+    assert!(
+        first.tokens.is_none(),
+        "the password alone is not enough now"
+    );
     let challenge = first.mfa_required.expect("a second step");
     assert_eq!(challenge.methods, ["passkey", "recovery_code"]);
     let assertion = device.get(&challenge.passkey_request_options).await;
@@ -123,7 +147,12 @@ async fn a_passkey_is_the_second_step_after_the_password(backend: Backend) {
         proof: Some(Proof::PasskeyAssertion(assertion.expect("asserted"))),
     };
     let done = client.auth().complete_mfa_login(request.clone()).await;
-    let access = done.unwrap().into_inner().tokens.expect("tokens").access_token;
+    let access = done
+        .unwrap()
+        .into_inner()
+        .tokens
+        .expect("tokens")
+        .access_token;
     assert_eq!(whose(&ann.client, access).await.0, ann.email);
     // The challenge is spent.
     assert_code(
@@ -139,7 +168,10 @@ async fn a_login_ceremony_works_once_and_answers_only_itself(backend: Backend) {
     register(&ann, &mut device, "").await;
     let client = app.client().await;
     let begin = || async {
-        let begun = client.auth().begin_passkey_login(BeginPasskeyLoginRequest {}).await;
+        let begun = client
+            .auth()
+            .begin_passkey_login(BeginPasskeyLoginRequest {})
+            .await;
         begun.unwrap().into_inner()
     };
     let first = begin().await;
@@ -156,14 +188,24 @@ async fn a_login_ceremony_works_once_and_answers_only_itself(backend: Backend) {
         .expect("the first use signs in");
     // The same answer again: the ceremony is spent…
     assert_code(
-        client.auth().finish_passkey_login(finish(&first.login_token)).await,
+        client
+            .auth()
+            .finish_passkey_login(finish(&first.login_token))
+            .await,
         Code::Unauthenticated,
     );
     // …and it signs no other ceremony's challenge (a replay).
     let second = begin().await;
-    let replayed = client.auth().finish_passkey_login(finish(&second.login_token)).await;
+    let replayed = client
+        .auth()
+        .finish_passkey_login(finish(&second.login_token))
+        .await;
     let replayed = assert_code(replayed, Code::Unauthenticated);
-    assert!(replayed.message().contains("not accepted"), "{}", replayed.message());
+    assert!(
+        replayed.message().contains("not accepted"),
+        "{}",
+        replayed.message()
+    );
     // An expired ceremony is refused too.
     let third = begin().await;
     let late = device.get(&third.request_options).await.unwrap();
@@ -196,7 +238,10 @@ async fn registering_and_deleting_need_the_password(backend: Backend) {
         password: password.into(),
     };
     assert_code(
-        ann.client.auth().delete_passkey(delete("not my password")).await,
+        ann.client
+            .auth()
+            .delete_passkey(delete("not my password"))
+            .await,
         Code::PermissionDenied,
     );
     // Another account cannot see or delete it.
@@ -205,15 +250,26 @@ async fn registering_and_deleting_need_the_password(backend: Backend) {
         bob.client.auth().delete_passkey(delete(PASSWORD)).await,
         Code::NotFound,
     );
-    ann.client.auth().delete_passkey(delete(PASSWORD)).await.unwrap();
+    ann.client
+        .auth()
+        .delete_passkey(delete(PASSWORD))
+        .await
+        .unwrap();
     // With its last factor gone, the password alone signs in again, the
     // recovery codes went too, and the passkey no longer opens the account.
     app.try_login(&ann.email, PASSWORD)
         .await
         .expect("one step again");
-    let status = ann.client.auth().get_mfa_status(GetMfaStatusRequest {}).await;
+    let status = ann
+        .client
+        .auth()
+        .get_mfa_status(GetMfaStatusRequest {})
+        .await;
     let status = status.unwrap().into_inner();
-    assert_eq!((status.passkey_count, status.recovery_codes_remaining), (0, 0));
+    assert_eq!(
+        (status.passkey_count, status.recovery_codes_remaining),
+        (0, 0)
+    );
     assert_code(
         passkey_login(&app, &mut device, "").await,
         Code::Unauthenticated,

@@ -1,8 +1,9 @@
 //! The web client's demo app (`client/web`), used as a person would: headless
 //! Chromium types, clicks and reads what the page shows — sign-up and sign-in,
-//! an organization, an upload with its progress bar, the list, a download
-//! compared byte for byte, a delete, and an error shown next to its field —
-//! cross-origin through the server's CORS allow-list.
+//! a passkey added and used alone and as the second step, an organization,
+//! an upload with its progress bar, the list, a download compared byte for
+//! byte, a delete, and an error shown next to its field — cross-origin
+//! through the server's CORS allow-list.
 
 use tenantry_tests::{
     Backend, TestApp,
@@ -13,7 +14,8 @@ use tenantry_tests::{
 async fn a_person_uses_the_demo_app_in_a_browser(backend: Backend) {
     tenantry_tests::require_browser();
     let port = free_port();
-    let origin = format!("http://127.0.0.1:{port}");
+    // A domain (passkeys need one), served on loopback.
+    let origin = format!("http://localhost:{port}");
     let app = TestApp::builder(backend)
         .configure(move |config| config.cors_origins = vec![origin])
         .start()
@@ -21,7 +23,7 @@ async fn a_person_uses_the_demo_app_in_a_browser(backend: Backend) {
     // Kept with the build output, for a person to look at.
     let screenshot = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("demo-app-{backend:?}.png").to_lowercase());
-    let summary = drive_demo_app(&app.url(), port, &screenshot)
+    let summary = drive_demo_app(&app.url(), ("localhost", port), &screenshot)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -52,6 +54,14 @@ async fn a_person_uses_the_demo_app_in_a_browser(backend: Backend) {
         "{summary}"
     );
     assert_eq!(summary["downloaded"]["equal"], true, "{summary}");
+    let passkey = &summary["passkey"];
+    assert_eq!(passkey["recoveryCodes"], 10, "{summary}");
+    for signed_in in [&passkey["signedInAs"], &passkey["secondStepAs"]] {
+        assert!(
+            signed_in.as_str().is_some_and(|s| s.contains('@')),
+            "{summary}"
+        );
+    }
     assert_eq!(summary["deleted"], true, "{summary}");
 }
 

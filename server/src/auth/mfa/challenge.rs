@@ -15,9 +15,9 @@ use crate::{
     audit::Action,
     auth::{
         issue::AuthMethod,
-        passkeys::{self, second_factor},
         lockout::{self, Attempt},
         login::{self, SignedIn},
+        passkeys::{self, second_factor},
         users,
     },
     clock::to_proto,

@@ -72,17 +72,16 @@ pub fn take<S: DeserializeOwned>(
     now: NaiveDateTime,
 ) -> ApiResult<Option<(Option<String>, S)>> {
     let hash = hash_token(token);
-    let row: Option<(String, Option<String>, String, NaiveDateTime)> =
-        passkey_ceremonies::table
-            .find(&hash)
-            .select((
-                passkey_ceremonies::purpose,
-                passkey_ceremonies::user_id,
-                passkey_ceremonies::state,
-                passkey_ceremonies::expires_at,
-            ))
-            .first(tx.conn())
-            .optional()?;
+    let row: Option<(String, Option<String>, String, NaiveDateTime)> = passkey_ceremonies::table
+        .find(&hash)
+        .select((
+            passkey_ceremonies::purpose,
+            passkey_ceremonies::user_id,
+            passkey_ceremonies::state,
+            passkey_ceremonies::expires_at,
+        ))
+        .first(tx.conn())
+        .optional()?;
     let Some((stored_purpose, user_id, state, expires_at)) = row else {
         return Ok(None);
     };
@@ -100,8 +99,8 @@ pub fn take<S: DeserializeOwned>(
 
 /// Ceremonies that expired before `now` (housekeeping).
 pub fn forget_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> ApiResult<usize> {
-    Ok(diesel::delete(
-        passkey_ceremonies::table.filter(passkey_ceremonies::expires_at.lt(now)),
+    Ok(
+        diesel::delete(passkey_ceremonies::table.filter(passkey_ceremonies::expires_at.lt(now)))
+            .execute(conn)?,
     )
-    .execute(conn)?)
 }

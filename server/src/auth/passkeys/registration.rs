@@ -22,7 +22,8 @@ use crate::{
 };
 
 const DEFAULT_NAME: &str = "Passkey";
-const GONE: &str = "this registration has expired or was used: start again with BeginPasskeyRegistration";
+const GONE: &str =
+    "this registration has expired or was used: start again with BeginPasskeyRegistration";
 
 pub async fn begin_passkey_registration(
     state: &AppState,
@@ -82,8 +83,13 @@ pub async fn finish_passkey_registration(
         .write(move |tx, st| {
             let now = st.now();
             let (user_id, (handle, registration)): (_, (Uuid, PasskeyRegistration)) =
-                ceremony::take(tx, ceremony::Purpose::Registration, &request.registration_token, now)?
-                    .ok_or_else(|| ApiError::failed_precondition(GONE))?;
+                ceremony::take(
+                    tx,
+                    ceremony::Purpose::Registration,
+                    &request.registration_token,
+                    now,
+                )?
+                .ok_or_else(|| ApiError::failed_precondition(GONE))?;
             if user_id.as_deref() != Some(caller.user_id().as_str()) {
                 return Err(ApiError::failed_precondition(GONE));
             }
@@ -105,7 +111,14 @@ pub async fn finish_passkey_registration(
             } else {
                 Vec::new()
             };
-            record(tx, st, &meta, &caller, Action::AuthMfaPasskeyAdded, &stored.id)?;
+            record(
+                tx,
+                st,
+                &meta,
+                &caller,
+                Action::AuthMfaPasskeyAdded,
+                &stored.id,
+            )?;
             Ok(pb::FinishPasskeyRegistrationResponse {
                 passkey: Some(stored.to_proto()),
                 recovery_codes,
@@ -125,7 +138,10 @@ fn check_finish(
     let answer = violations.take("credential", parse_answer(&request.credential));
     let name = request.name.trim();
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        violations.add("name", "must be at most 64 characters, none of them control characters");
+        violations.add(
+            "name",
+            "must be at most 64 characters, none of them control characters",
+        );
     }
     violations.finish()?;
     let name = if name.is_empty() { DEFAULT_NAME } else { name };
@@ -153,8 +169,8 @@ pub async fn delete_passkey(
     caller: Caller,
     request: pb::DeletePasskeyRequest,
 ) -> ApiResult<pb::DeletePasskeyResponse> {
-    let id = validate::parse_id(&request.passkey_id)
-        .map_err(|d| ApiError::invalid("passkey_id", d))?;
+    let id =
+        validate::parse_id(&request.passkey_id).map_err(|d| ApiError::invalid("passkey_id", d))?;
     mfa::enrollment::reauthenticate(state, &meta, &caller, request.password).await?;
     state
         .write(move |tx, st| {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tenantry/auth/v1/auth.proto.
  */
 export const file_tenantry_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJIpgBCg1Mb2dpblJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXISNAoMbWZhX3JlcXVpcmVkGAMgASgLMh4udGVuYW50cnkuYXV0aC52MS5NZmFDaGFsbGVuZ2UiaQoMTWZhQ2hhbGxlbmdlEhcKD2NoYWxsZW5nZV90b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHbWV0aG9kcxgDIAMoCSJpChdDb21wbGV0ZU1mYUxvZ2luUmVxdWVzdBIXCg9jaGFsbGVuZ2VfdG9rZW4YASABKAkSEwoJdG90cF9jb2RlGAIgASgJSAASFwoNcmVjb3ZlcnlfY29kZRgDIAEoCUgAQgcKBXByb29mIm0KGENvbXBsZXRlTWZhTG9naW5SZXNwb25zZRIkCgR1c2VyGAEgASgLMhYudGVuYW50cnkuYXV0aC52MS5Vc2VyEisKBnRva2VucxgCIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhUKE0dldE1mYVN0YXR1c1JlcXVlc3QiTgoUR2V0TWZhU3RhdHVzUmVzcG9uc2USFAoMdG90cF9lbmFibGVkGAEgASgIEiAKGHJlY292ZXJ5X2NvZGVzX3JlbWFpbmluZxgCIAEoBSIuChpCZWdpblRvdHBFbnJvbGxtZW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSJzChtCZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EgwKBGNvZGUYASABKAkiNwodQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USFgoOcmVjb3ZlcnlfY29kZXMYASADKAkiJQoRUmVtb3ZlVG90cFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiFAoSUmVtb3ZlVG90cFJlc3BvbnNlIjIKHlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSI5Ch9SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEhYKDnJlY292ZXJ5X2NvZGVzGAEgAygJIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPgoPUmVmcmVzaFJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhAKDkdldEp3a3NSZXF1ZXN0IjYKD0dldEp3a3NSZXNwb25zZRIjCgRrZXlzGAEgAygLMhUudGVuYW50cnkuYXV0aC52MS5Kd2siIQofUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVxdWVzdCJTCiBSZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXNwb25zZRIvCgtleHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhUKE1ZlcmlmeUVtYWlsUmVzcG9uc2UiLAobUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJIh4KHFJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2UiOwoUUmVzZXRQYXNzd29yZFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjEKFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgDIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UingIKFEV4Y2hhbmdlVG9rZW5SZXF1ZXN0ElYKEmNsaWVudF9jcmVkZW50aWFscxgBIAEoCzI4LnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuQ2xpZW50Q3JlZGVudGlhbHNIABJGCgpqd3RfYmVhcmVyGAIgASgLMjAudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdC5Kd3RCZWFyZXJIABo9ChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRoeCglKd3RCZWFyZXISEQoJYXNzZXJ0aW9uGAEgASgJQgcKBWdyYW50IsYBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIkCgRyb2xlGAUgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIsQCChNQZXJzb25hbEFjY2Vzc1Rva2VuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSDgoGcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfdXNlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCiBDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKIUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRJEChVwZXJzb25hbF9hY2Nlc3NfdG9rZW4YASABKAsyJS50ZW5hbnRyeS5hdXRoLnYxLlBlcnNvbmFsQWNjZXNzVG9rZW4SDQoFdG9rZW4YAiABKAkiIQofTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdCJpCiBMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRJFChZwZXJzb25hbF9hY2Nlc3NfdG9rZW5zGAEgAygLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuIkQKIFJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0EiAKGHBlcnNvbmFsX2FjY2Vzc190b2tlbl9pZBgBIAEoCSIjCiFSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQymxUKC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJTCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlIgOQAgISUwoHR2V0SndrcxIgLnRlbmFudHJ5LmF1dGgudjEuR2V0Sndrc1JlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXNwb25zZSIDkAIBEoEBChhSZXF1ZXN0RW1haWxWZXJpZmljYXRpb24SMS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlc3BvbnNlEloKC1ZlcmlmeUVtYWlsEiQudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlcXVlc3QaJS50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2USdQoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBouLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZRJgCg1SZXNldFBhc3N3b3JkEiYudGVuYW50cnkuYXV0aC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlEksKBkxvZ291dBIfLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVxdWVzdBogLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVzcG9uc2USYgoMTGlzdFNlc3Npb25zEiUudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEmAKDVJldm9rZVNlc3Npb24SJi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UScgoTUmV2b2tlT3RoZXJTZXNzaW9ucxIsLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QaLS50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJNCgVHZXRNZRIeLnRlbmFudHJ5LmF1dGgudjEuR2V0TWVSZXF1ZXN0Gh8udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlc3BvbnNlIgOQAgESYAoNVXBkYXRlUHJvZmlsZRImLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJjCg5DaGFuZ2VQYXNzd29yZBInLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GigudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmkKEENvbXBsZXRlTWZhTG9naW4SKS50ZW5hbnRyeS5hdXRoLnYxLkNvbXBsZXRlTWZhTG9naW5SZXF1ZXN0GioudGVuYW50cnkuYXV0aC52MS5Db21wbGV0ZU1mYUxvZ2luUmVzcG9uc2USYgoMR2V0TWZhU3RhdHVzEiUudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXNwb25zZSIDkAIBEnIKE0JlZ2luVG90cEVucm9sbG1lbnQSLC50ZW5hbnRyeS5hdXRoLnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi0udGVuYW50cnkuYXV0aC52MS5CZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USeAoVQ29uZmlybVRvdHBFbnJvbGxtZW50Ei4udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi8udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXNwb25zZRJXCgpSZW1vdmVUb3RwEiMudGVuYW50cnkuYXV0aC52MS5SZW1vdmVUb3RwUmVxdWVzdBokLnRlbmFudHJ5LmF1dGgudjEuUmVtb3ZlVG90cFJlc3BvbnNlEn4KF1JlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzEjAudGVuYW50cnkuYXV0aC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QaMS50ZW5hbnRyeS5hdXRoLnYxLlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVzcG9uc2USYAoNRGVsZXRlQWNjb3VudBImLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJgCg1FeGNoYW5nZVRva2VuEiYudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlc3BvbnNlEoQBChlDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuEjIudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBozLnRlbmFudHJ5LmF1dGgudjEuQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlEoYBChhMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnMSMS50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1Jlc3BvbnNlIgOQAgEShAEKGVJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5SZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Cht0ZW5hbnRyeS9hdXRoL3YxL2F1dGgucHJvdG8SEHRlbmFudHJ5LmF1dGgudjEixwEKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFgoOZW1haWxfdmVyaWZpZWQYAyABKAgSFAoMZGlzcGxheV9uYW1lGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaGFzX3Bhc3N3b3JkGAcgASgIIogCCglUb2tlblBhaXISFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI9ChlyZWZyZXNoX3Rva2VuX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgGIAEoCRIkCgRyb2xlGAcgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIr0CCgdTZXNzaW9uEgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsYXN0X2FjdGl2ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBpZGxlX2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI4ChRhYnNvbHV0ZV9leHBpcmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXNlcl9hZ2VudBgGIAEoCRIRCgljbGllbnRfaXAYByABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAggASgJEg8KB2N1cnJlbnQYCSABKAgiUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCSJICg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIjgKEFJlZ2lzdGVyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlciJICgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJIpgBCg1Mb2dpblJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXISNAoMbWZhX3JlcXVpcmVkGAMgASgLMh4udGVuYW50cnkuYXV0aC52MS5NZmFDaGFsbGVuZ2UiigEKDE1mYUNoYWxsZW5nZRIXCg9jaGFsbGVuZ2VfdG9rZW4YASABKAkSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21ldGhvZHMYAyADKAkSHwoXcGFzc2tleV9yZXF1ZXN0X29wdGlvbnMYBCABKAkihgEKF0NvbXBsZXRlTWZhTG9naW5SZXF1ZXN0EhcKD2NoYWxsZW5nZV90b2tlbhgBIAEoCRITCgl0b3RwX2NvZGUYAiABKAlIABIXCg1yZWNvdmVyeV9jb2RlGAMgASgJSAASGwoRcGFzc2tleV9hc3NlcnRpb24YBCABKAlIAEIHCgVwcm9vZiJtChhDb21wbGV0ZU1mYUxvZ2luUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLnRlbmFudHJ5LmF1dGgudjEuVXNlchIrCgZ0b2tlbnMYAiABKAsyGy50ZW5hbnRyeS5hdXRoLnYxLlRva2VuUGFpciIVChNHZXRNZmFTdGF0dXNSZXF1ZXN0ImUKFEdldE1mYVN0YXR1c1Jlc3BvbnNlEhQKDHRvdHBfZW5hYmxlZBgBIAEoCBIgChhyZWNvdmVyeV9jb2Rlc19yZW1haW5pbmcYAiABKAUSFQoNcGFzc2tleV9jb3VudBgDIAEoBSIuChpCZWdpblRvdHBFbnJvbGxtZW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSJzChtCZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USDgoGc2VjcmV0GAEgASgJEhMKC290cGF1dGhfdXJpGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EgwKBGNvZGUYASABKAkiNwodQ29uZmlybVRvdHBFbnJvbGxtZW50UmVzcG9uc2USFgoOcmVjb3ZlcnlfY29kZXMYASADKAkiJQoRUmVtb3ZlVG90cFJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiFAoSUmVtb3ZlVG90cFJlc3BvbnNlIjIKHlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSI5Ch9SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEhYKDnJlY292ZXJ5X2NvZGVzGAEgAygJIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPgoPUmVmcmVzaFJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLnRlbmFudHJ5LmF1dGgudjEuVG9rZW5QYWlyIhAKDkdldEp3a3NSZXF1ZXN0IjYKD0dldEp3a3NSZXNwb25zZRIjCgRrZXlzGAEgAygLMhUudGVuYW50cnkuYXV0aC52MS5Kd2siIQofUmVxdWVzdEVtYWlsVmVyaWZpY2F0aW9uUmVxdWVzdCJTCiBSZXF1ZXN0RW1haWxWZXJpZmljYXRpb25SZXNwb25zZRIvCgtleHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhUKE1ZlcmlmeUVtYWlsUmVzcG9uc2UiLAobUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJIh4KHFJlcXVlc3RQYXNzd29yZFJlc2V0UmVzcG9uc2UiOwoUUmVzZXRQYXNzd29yZFJlcXVlc3QSDQoFdG9rZW4YASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjEKFVJlc2V0UGFzc3dvcmRSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgDIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIrCghzZXNzaW9ucxgBIAMoCzIZLnRlbmFudHJ5LmF1dGgudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiHAoaUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QiNAobUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEhUKDXJldm9rZWRfY291bnQYASABKAMiDgoMR2V0TWVSZXF1ZXN0IogBCg1HZXRNZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISEgoKc2Vzc2lvbl9pZBgCIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAyABKAkSJAoEcm9sZRgEIAEoDjIWLnRlbmFudHJ5LmF1dGgudjEuUm9sZSIsChRVcGRhdGVQcm9maWxlUmVxdWVzdBIUCgxkaXNwbGF5X25hbWUYASABKAkiPQoVVXBkYXRlUHJvZmlsZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXIiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoAyIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UingIKFEV4Y2hhbmdlVG9rZW5SZXF1ZXN0ElYKEmNsaWVudF9jcmVkZW50aWFscxgBIAEoCzI4LnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlcXVlc3QuQ2xpZW50Q3JlZGVudGlhbHNIABJGCgpqd3RfYmVhcmVyGAIgASgLMjAudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdC5Kd3RCZWFyZXJIABo9ChFDbGllbnRDcmVkZW50aWFscxIRCgljbGllbnRfaWQYASABKAkSFQoNY2xpZW50X3NlY3JldBgCIAEoCRoeCglKd3RCZWFyZXISEQoJYXNzZXJ0aW9uGAEgASgJQgcKBWdyYW50IsYBChVFeGNoYW5nZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEjwKGGFjY2Vzc190b2tlbl9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoSc2VydmljZV9hY2NvdW50X2lkGAMgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgEIAEoCRIkCgRyb2xlGAUgASgOMhYudGVuYW50cnkuYXV0aC52MS5Sb2xlIsQCChNQZXJzb25hbEFjY2Vzc1Rva2VuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJEiQKBHJvbGUYBCABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSDgoGcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWxhc3RfdXNlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCiBDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEiQKBHJvbGUYAiABKA4yFi50ZW5hbnRyeS5hdXRoLnYxLlJvbGUSLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKIUNyZWF0ZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXNwb25zZRJEChVwZXJzb25hbF9hY2Nlc3NfdG9rZW4YASABKAsyJS50ZW5hbnRyeS5hdXRoLnYxLlBlcnNvbmFsQWNjZXNzVG9rZW4SDQoFdG9rZW4YAiABKAkiIQofTGlzdFBlcnNvbmFsQWNjZXNzVG9rZW5zUmVxdWVzdCJpCiBMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnNSZXNwb25zZRJFChZwZXJzb25hbF9hY2Nlc3NfdG9rZW5zGAEgAygLMiUudGVuYW50cnkuYXV0aC52MS5QZXJzb25hbEFjY2Vzc1Rva2VuIkQKIFJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0EiAKGHBlcnNvbmFsX2FjY2Vzc190b2tlbl9pZBgBIAEoCSIjCiFSZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2UimgEKB1Bhc3NrZXkSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF91c2VfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJYmFja2VkX3VwGAUgASgIIjMKH0JlZ2luUGFzc2tleVJlZ2lzdHJhdGlvblJlcXVlc3QSEAoIcGFzc3dvcmQYASABKAkiiQEKIEJlZ2luUGFzc2tleVJlZ2lzdHJhdGlvblJlc3BvbnNlEhoKEnJlZ2lzdHJhdGlvbl90b2tlbhgBIAEoCRIYChBjcmVhdGlvbl9vcHRpb25zGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJgCiBGaW5pc2hQYXNza2V5UmVnaXN0cmF0aW9uUmVxdWVzdBIaChJyZWdpc3RyYXRpb25fdG9rZW4YASABKAkSEgoKY3JlZGVudGlhbBgCIAEoCRIMCgRuYW1lGAMgASgJImcKIUZpbmlzaFBhc3NrZXlSZWdpc3RyYXRpb25SZXNwb25zZRIqCgdwYXNza2V5GAEgASgLMhkudGVuYW50cnkuYXV0aC52MS5QYXNza2V5EhYKDnJlY292ZXJ5X2NvZGVzGAIgAygJIhUKE0xpc3RQYXNza2V5c1JlcXVlc3QiQwoUTGlzdFBhc3NrZXlzUmVzcG9uc2USKwoIcGFzc2tleXMYASADKAsyGS50ZW5hbnRyeS5hdXRoLnYxLlBhc3NrZXkiPAoURGVsZXRlUGFzc2tleVJlcXVlc3QSEgoKcGFzc2tleV9pZBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSIXChVEZWxldGVQYXNza2V5UmVzcG9uc2UiGgoYQmVnaW5QYXNza2V5TG9naW5SZXF1ZXN0InoKGUJlZ2luUGFzc2tleUxvZ2luUmVzcG9uc2USEwoLbG9naW5fdG9rZW4YASABKAkSFwoPcmVxdWVzdF9vcHRpb25zGAIgASgJEi8KC2V4cGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJdChlGaW5pc2hQYXNza2V5TG9naW5SZXF1ZXN0EhMKC2xvZ2luX3Rva2VuGAEgASgJEhIKCmNyZWRlbnRpYWwYAiABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAMgASgJIm8KGkZpbmlzaFBhc3NrZXlMb2dpblJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi50ZW5hbnRyeS5hdXRoLnYxLlVzZXISKwoGdG9rZW5zGAIgASgLMhsudGVuYW50cnkuYXV0aC52MS5Ub2tlblBhaXIqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX01FTUJFUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQyyxoKC0F1dGhTZXJ2aWNlElEKCFJlZ2lzdGVyEiEudGVuYW50cnkuYXV0aC52MS5SZWdpc3RlclJlcXVlc3QaIi50ZW5hbnRyeS5hdXRoLnYxLlJlZ2lzdGVyUmVzcG9uc2USSAoFTG9naW4SHi50ZW5hbnRyeS5hdXRoLnYxLkxvZ2luUmVxdWVzdBofLnRlbmFudHJ5LmF1dGgudjEuTG9naW5SZXNwb25zZRJTCgdSZWZyZXNoEiAudGVuYW50cnkuYXV0aC52MS5SZWZyZXNoUmVxdWVzdBohLnRlbmFudHJ5LmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlIgOQAgISUwoHR2V0SndrcxIgLnRlbmFudHJ5LmF1dGgudjEuR2V0Sndrc1JlcXVlc3QaIS50ZW5hbnRyeS5hdXRoLnYxLkdldEp3a3NSZXNwb25zZSIDkAIBEoEBChhSZXF1ZXN0RW1haWxWZXJpZmljYXRpb24SMS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RFbWFpbFZlcmlmaWNhdGlvblJlc3BvbnNlEloKC1ZlcmlmeUVtYWlsEiQudGVuYW50cnkuYXV0aC52MS5WZXJpZnlFbWFpbFJlcXVlc3QaJS50ZW5hbnRyeS5hdXRoLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2USdQoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLS50ZW5hbnRyeS5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBouLnRlbmFudHJ5LmF1dGgudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZRJgCg1SZXNldFBhc3N3b3JkEiYudGVuYW50cnkuYXV0aC52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlEksKBkxvZ291dBIfLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVxdWVzdBogLnRlbmFudHJ5LmF1dGgudjEuTG9nb3V0UmVzcG9uc2USYgoMTGlzdFNlc3Npb25zEiUudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEmAKDVJldm9rZVNlc3Npb24SJi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UScgoTUmV2b2tlT3RoZXJTZXNzaW9ucxIsLnRlbmFudHJ5LmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QaLS50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJNCgVHZXRNZRIeLnRlbmFudHJ5LmF1dGgudjEuR2V0TWVSZXF1ZXN0Gh8udGVuYW50cnkuYXV0aC52MS5HZXRNZVJlc3BvbnNlIgOQAgESYAoNVXBkYXRlUHJvZmlsZRImLnRlbmFudHJ5LmF1dGgudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZRJjCg5DaGFuZ2VQYXNzd29yZBInLnRlbmFudHJ5LmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GigudGVuYW50cnkuYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlEmkKEENvbXBsZXRlTWZhTG9naW4SKS50ZW5hbnRyeS5hdXRoLnYxLkNvbXBsZXRlTWZhTG9naW5SZXF1ZXN0GioudGVuYW50cnkuYXV0aC52MS5Db21wbGV0ZU1mYUxvZ2luUmVzcG9uc2USYgoMR2V0TWZhU3RhdHVzEiUudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5HZXRNZmFTdGF0dXNSZXNwb25zZSIDkAIBEnIKE0JlZ2luVG90cEVucm9sbG1lbnQSLC50ZW5hbnRyeS5hdXRoLnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi0udGVuYW50cnkuYXV0aC52MS5CZWdpblRvdHBFbnJvbGxtZW50UmVzcG9uc2USeAoVQ29uZmlybVRvdHBFbnJvbGxtZW50Ei4udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0Gi8udGVuYW50cnkuYXV0aC52MS5Db25maXJtVG90cEVucm9sbG1lbnRSZXNwb25zZRJXCgpSZW1vdmVUb3RwEiMudGVuYW50cnkuYXV0aC52MS5SZW1vdmVUb3RwUmVxdWVzdBokLnRlbmFudHJ5LmF1dGgudjEuUmVtb3ZlVG90cFJlc3BvbnNlEn4KF1JlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzEjAudGVuYW50cnkuYXV0aC52MS5SZWdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QaMS50ZW5hbnRyeS5hdXRoLnYxLlJlZ2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVzcG9uc2USYAoNRGVsZXRlQWNjb3VudBImLnRlbmFudHJ5LmF1dGgudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaJy50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZUFjY291bnRSZXNwb25zZRJgCg1FeGNoYW5nZVRva2VuEiYudGVuYW50cnkuYXV0aC52MS5FeGNoYW5nZVRva2VuUmVxdWVzdBonLnRlbmFudHJ5LmF1dGgudjEuRXhjaGFuZ2VUb2tlblJlc3BvbnNlEoQBChlDcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuEjIudGVuYW50cnkuYXV0aC52MS5DcmVhdGVQZXJzb25hbEFjY2Vzc1Rva2VuUmVxdWVzdBozLnRlbmFudHJ5LmF1dGgudjEuQ3JlYXRlUGVyc29uYWxBY2Nlc3NUb2tlblJlc3BvbnNlEoYBChhMaXN0UGVyc29uYWxBY2Nlc3NUb2tlbnMSMS50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1JlcXVlc3QaMi50ZW5hbnRyeS5hdXRoLnYxLkxpc3RQZXJzb25hbEFjY2Vzc1Rva2Vuc1Jlc3BvbnNlIgOQAgEShAEKGVJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW4SMi50ZW5hbnRyeS5hdXRoLnYxLlJldm9rZVBlcnNvbmFsQWNjZXNzVG9rZW5SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5SZXZva2VQZXJzb25hbEFjY2Vzc1Rva2VuUmVzcG9uc2USgQEKGEJlZ2luUGFzc2tleVJlZ2lzdHJhdGlvbhIxLnRlbmFudHJ5LmF1dGgudjEuQmVnaW5QYXNza2V5UmVnaXN0cmF0aW9uUmVxdWVzdBoyLnRlbmFudHJ5LmF1dGgudjEuQmVnaW5QYXNza2V5UmVnaXN0cmF0aW9uUmVzcG9uc2UShAEKGUZpbmlzaFBhc3NrZXlSZWdpc3RyYXRpb24SMi50ZW5hbnRyeS5hdXRoLnYxLkZpbmlzaFBhc3NrZXlSZWdpc3RyYXRpb25SZXF1ZXN0GjMudGVuYW50cnkuYXV0aC52MS5GaW5pc2hQYXNza2V5UmVnaXN0cmF0aW9uUmVzcG9uc2USYgoMTGlzdFBhc3NrZXlzEiUudGVuYW50cnkuYXV0aC52MS5MaXN0UGFzc2tleXNSZXF1ZXN0GiYudGVuYW50cnkuYXV0aC52MS5MaXN0UGFzc2tleXNSZXNwb25zZSIDkAIBEmAKDURlbGV0ZVBhc3NrZXkSJi50ZW5hbnRyeS5hdXRoLnYxLkRlbGV0ZVBhc3NrZXlSZXF1ZXN0GicudGVuYW50cnkuYXV0aC52MS5EZWxldGVQYXNza2V5UmVzcG9uc2USbAoRQmVnaW5QYXNza2V5TG9naW4SKi50ZW5hbnRyeS5hdXRoLnYxLkJlZ2luUGFzc2tleUxvZ2luUmVxdWVzdBorLnRlbmFudHJ5LmF1dGgudjEuQmVnaW5QYXNza2V5TG9naW5SZXNwb25zZRJvChJGaW5pc2hQYXNza2V5TG9naW4SKy50ZW5hbnRyeS5hdXRoLnYxLkZpbmlzaFBhc3NrZXlMb2dpblJlcXVlc3QaLC50ZW5hbnRyeS5hdXRoLnYxLkZpbmlzaFBhc3NrZXlMb2dpblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message tenantry.auth.v1.User
@@ -357,11 +357,20 @@ export type MfaChallenge = Message<"tenantry.auth.v1.MfaChallenge"> & {
   expireTime?: Timestamp | undefined;
 
   /**
-   * What CompleteMfaLogin accepts for this account: "totp", "recovery_code".
+   * What CompleteMfaLogin accepts for this account: "totp", "passkey",
+   * "recovery_code".
    *
    * @generated from field: repeated string methods = 3;
    */
   methods: string[];
+
+  /**
+   * With "passkey": the options for `navigator.credentials.get` as JSON
+   * (`{"publicKey": {…}}`), listing the account's passkeys.
+   *
+   * @generated from field: string passkey_request_options = 4;
+   */
+  passkeyRequestOptions: string;
 };
 
 /**
@@ -383,7 +392,7 @@ export type CompleteMfaLoginRequest = Message<"tenantry.auth.v1.CompleteMfaLogin
   challengeToken: string;
 
   /**
-   * One of the two.
+   * One of these.
    *
    * @generated from oneof tenantry.auth.v1.CompleteMfaLoginRequest.proof
    */
@@ -403,6 +412,15 @@ export type CompleteMfaLoginRequest = Message<"tenantry.auth.v1.CompleteMfaLogin
      */
     value: string;
     case: "recoveryCode";
+  } | {
+    /**
+     * The browser's answer to `passkey_request_options`
+     * (`credential.toJSON()`, as JSON).
+     *
+     * @generated from field: string passkey_assertion = 4;
+     */
+    value: string;
+    case: "passkeyAssertion";
   } | { case: undefined; value?: undefined };
 };
 
@@ -461,6 +479,13 @@ export type GetMfaStatusResponse = Message<"tenantry.auth.v1.GetMfaStatusRespons
    * @generated from field: int32 recovery_codes_remaining = 2;
    */
   recoveryCodesRemaining: number;
+
+  /**
+   * How many passkeys the account has.
+   *
+   * @generated from field: int32 passkey_count = 3;
+   */
+  passkeyCount: number;
 };
 
 /**
@@ -1395,6 +1420,316 @@ export const RevokePersonalAccessTokenResponseSchema: GenMessage<RevokePersonalA
   messageDesc(file_tenantry_auth_v1_auth, 57);
 
 /**
+ * A passkey (a WebAuthn credential) of the caller's.
+ *
+ * @generated from message tenantry.auth.v1.Passkey
+ */
+export type Passkey = Message<"tenantry.auth.v1.Passkey"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Unset until it is first used to sign in.
+   *
+   * @generated from field: google.protobuf.Timestamp last_use_time = 4;
+   */
+  lastUseTime?: Timestamp | undefined;
+
+  /**
+   * Whether the authenticator says the credential is backed up (synced),
+   * so losing the device does not lose it.
+   *
+   * @generated from field: bool backed_up = 5;
+   */
+  backedUp: boolean;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.Passkey.
+ * Use `create(PasskeySchema)` to create a new message.
+ */
+export const PasskeySchema: GenMessage<Passkey> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 58);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginPasskeyRegistrationRequest
+ */
+export type BeginPasskeyRegistrationRequest = Message<"tenantry.auth.v1.BeginPasskeyRegistrationRequest"> & {
+  /**
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginPasskeyRegistrationRequest.
+ * Use `create(BeginPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export const BeginPasskeyRegistrationRequestSchema: GenMessage<BeginPasskeyRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 59);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginPasskeyRegistrationResponse
+ */
+export type BeginPasskeyRegistrationResponse = Message<"tenantry.auth.v1.BeginPasskeyRegistrationResponse"> & {
+  /**
+   * Pass to FinishPasskeyRegistration.
+   *
+   * @generated from field: string registration_token = 1;
+   */
+  registrationToken: string;
+
+  /**
+   * `{"publicKey": {…}}` for `navigator.credentials.create`.
+   *
+   * @generated from field: string creation_options = 2;
+   */
+  creationOptions: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginPasskeyRegistrationResponse.
+ * Use `create(BeginPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export const BeginPasskeyRegistrationResponseSchema: GenMessage<BeginPasskeyRegistrationResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 60);
+
+/**
+ * @generated from message tenantry.auth.v1.FinishPasskeyRegistrationRequest
+ */
+export type FinishPasskeyRegistrationRequest = Message<"tenantry.auth.v1.FinishPasskeyRegistrationRequest"> & {
+  /**
+   * @generated from field: string registration_token = 1;
+   */
+  registrationToken: string;
+
+  /**
+   * The browser's `PublicKeyCredential`, `toJSON()`, as JSON.
+   *
+   * @generated from field: string credential = 2;
+   */
+  credential: string;
+
+  /**
+   * What the owner calls it (1–64 characters); default "Passkey".
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.FinishPasskeyRegistrationRequest.
+ * Use `create(FinishPasskeyRegistrationRequestSchema)` to create a new message.
+ */
+export const FinishPasskeyRegistrationRequestSchema: GenMessage<FinishPasskeyRegistrationRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 61);
+
+/**
+ * @generated from message tenantry.auth.v1.FinishPasskeyRegistrationResponse
+ */
+export type FinishPasskeyRegistrationResponse = Message<"tenantry.auth.v1.FinishPasskeyRegistrationResponse"> & {
+  /**
+   * @generated from field: tenantry.auth.v1.Passkey passkey = 1;
+   */
+  passkey?: Passkey | undefined;
+
+  /**
+   * Only when this is the account's first factor: 10 single-use recovery
+   * codes, shown this once.
+   *
+   * @generated from field: repeated string recovery_codes = 2;
+   */
+  recoveryCodes: string[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.FinishPasskeyRegistrationResponse.
+ * Use `create(FinishPasskeyRegistrationResponseSchema)` to create a new message.
+ */
+export const FinishPasskeyRegistrationResponseSchema: GenMessage<FinishPasskeyRegistrationResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 62);
+
+/**
+ * @generated from message tenantry.auth.v1.ListPasskeysRequest
+ */
+export type ListPasskeysRequest = Message<"tenantry.auth.v1.ListPasskeysRequest"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ListPasskeysRequest.
+ * Use `create(ListPasskeysRequestSchema)` to create a new message.
+ */
+export const ListPasskeysRequestSchema: GenMessage<ListPasskeysRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 63);
+
+/**
+ * @generated from message tenantry.auth.v1.ListPasskeysResponse
+ */
+export type ListPasskeysResponse = Message<"tenantry.auth.v1.ListPasskeysResponse"> & {
+  /**
+   * @generated from field: repeated tenantry.auth.v1.Passkey passkeys = 1;
+   */
+  passkeys: Passkey[];
+};
+
+/**
+ * Describes the message tenantry.auth.v1.ListPasskeysResponse.
+ * Use `create(ListPasskeysResponseSchema)` to create a new message.
+ */
+export const ListPasskeysResponseSchema: GenMessage<ListPasskeysResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 64);
+
+/**
+ * @generated from message tenantry.auth.v1.DeletePasskeyRequest
+ */
+export type DeletePasskeyRequest = Message<"tenantry.auth.v1.DeletePasskeyRequest"> & {
+  /**
+   * @generated from field: string passkey_id = 1;
+   */
+  passkeyId: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.DeletePasskeyRequest.
+ * Use `create(DeletePasskeyRequestSchema)` to create a new message.
+ */
+export const DeletePasskeyRequestSchema: GenMessage<DeletePasskeyRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 65);
+
+/**
+ * @generated from message tenantry.auth.v1.DeletePasskeyResponse
+ */
+export type DeletePasskeyResponse = Message<"tenantry.auth.v1.DeletePasskeyResponse"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.DeletePasskeyResponse.
+ * Use `create(DeletePasskeyResponseSchema)` to create a new message.
+ */
+export const DeletePasskeyResponseSchema: GenMessage<DeletePasskeyResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 66);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginPasskeyLoginRequest
+ */
+export type BeginPasskeyLoginRequest = Message<"tenantry.auth.v1.BeginPasskeyLoginRequest"> & {
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginPasskeyLoginRequest.
+ * Use `create(BeginPasskeyLoginRequestSchema)` to create a new message.
+ */
+export const BeginPasskeyLoginRequestSchema: GenMessage<BeginPasskeyLoginRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 67);
+
+/**
+ * @generated from message tenantry.auth.v1.BeginPasskeyLoginResponse
+ */
+export type BeginPasskeyLoginResponse = Message<"tenantry.auth.v1.BeginPasskeyLoginResponse"> & {
+  /**
+   * Pass to FinishPasskeyLogin.
+   *
+   * @generated from field: string login_token = 1;
+   */
+  loginToken: string;
+
+  /**
+   * `{"publicKey": {…}}` for `navigator.credentials.get`.
+   *
+   * @generated from field: string request_options = 2;
+   */
+  requestOptions: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 3;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.BeginPasskeyLoginResponse.
+ * Use `create(BeginPasskeyLoginResponseSchema)` to create a new message.
+ */
+export const BeginPasskeyLoginResponseSchema: GenMessage<BeginPasskeyLoginResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 68);
+
+/**
+ * @generated from message tenantry.auth.v1.FinishPasskeyLoginRequest
+ */
+export type FinishPasskeyLoginRequest = Message<"tenantry.auth.v1.FinishPasskeyLoginRequest"> & {
+  /**
+   * @generated from field: string login_token = 1;
+   */
+  loginToken: string;
+
+  /**
+   * The browser's `PublicKeyCredential`, `toJSON()`, as JSON.
+   *
+   * @generated from field: string credential = 2;
+   */
+  credential: string;
+
+  /**
+   * Optional: the organization to pin the token to.
+   *
+   * @generated from field: string organization_id = 3;
+   */
+  organizationId: string;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.FinishPasskeyLoginRequest.
+ * Use `create(FinishPasskeyLoginRequestSchema)` to create a new message.
+ */
+export const FinishPasskeyLoginRequestSchema: GenMessage<FinishPasskeyLoginRequest> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 69);
+
+/**
+ * @generated from message tenantry.auth.v1.FinishPasskeyLoginResponse
+ */
+export type FinishPasskeyLoginResponse = Message<"tenantry.auth.v1.FinishPasskeyLoginResponse"> & {
+  /**
+   * @generated from field: tenantry.auth.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * @generated from field: tenantry.auth.v1.TokenPair tokens = 2;
+   */
+  tokens?: TokenPair | undefined;
+};
+
+/**
+ * Describes the message tenantry.auth.v1.FinishPasskeyLoginResponse.
+ * Use `create(FinishPasskeyLoginResponseSchema)` to create a new message.
+ */
+export const FinishPasskeyLoginResponseSchema: GenMessage<FinishPasskeyLoginResponse> = /*@__PURE__*/
+  messageDesc(file_tenantry_auth_v1_auth, 70);
+
+/**
  * A role in an organization. Roles form a hierarchy: OWNER > ADMIN > MEMBER >
  * VIEWER; each role may do everything the roles below it may do.
  *
@@ -1771,6 +2106,82 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokePersonalAccessTokenRequestSchema;
     output: typeof RevokePersonalAccessTokenResponseSchema;
+  },
+  /**
+   * Starts registering a passkey (WebAuthn) for the caller. Needs the
+   * password, as every change of factors does. Returns the options for
+   * `navigator.credentials.create` as JSON (`{"publicKey": {…}}`, with
+   * base64url binary fields: pass `publicKey` to
+   * `PublicKeyCredential.parseCreationOptionsFromJSON`). The ceremony lasts
+   * 5 minutes. FAILED_PRECONDITION for an account without a password.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.BeginPasskeyRegistration
+   */
+  beginPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof BeginPasskeyRegistrationRequestSchema;
+    output: typeof BeginPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * Finishes registering with the browser's answer (`credential.toJSON()`,
+   * as JSON). From now on the passkey signs in without a password
+   * (BeginPasskeyLogin) and is a second factor after one (CompleteMfaLogin).
+   * The account's first factor also returns 10 recovery codes.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.FinishPasskeyRegistration
+   */
+  finishPasskeyRegistration: {
+    methodKind: "unary";
+    input: typeof FinishPasskeyRegistrationRequestSchema;
+    output: typeof FinishPasskeyRegistrationResponseSchema;
+  },
+  /**
+   * The caller's passkeys, oldest first.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.ListPasskeys
+   */
+  listPasskeys: {
+    methodKind: "unary";
+    input: typeof ListPasskeysRequestSchema;
+    output: typeof ListPasskeysResponseSchema;
+  },
+  /**
+   * Deletes one of the caller's passkeys. Needs the password. NOT_FOUND for
+   * any other id.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.DeletePasskey
+   */
+  deletePasskey: {
+    methodKind: "unary";
+    input: typeof DeletePasskeyRequestSchema;
+    output: typeof DeletePasskeyResponseSchema;
+  },
+  /**
+   * Starts a sign-in with a passkey and no password or email: returns the
+   * options for `navigator.credentials.get` as JSON (`{"publicKey": {…}}`,
+   * for `PublicKeyCredential.parseRequestOptionsFromJSON`). The browser
+   * offers the passkeys it has for this site. Lasts 5 minutes, used once.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.BeginPasskeyLogin
+   */
+  beginPasskeyLogin: {
+    methodKind: "unary";
+    input: typeof BeginPasskeyLoginRequestSchema;
+    output: typeof BeginPasskeyLoginResponseSchema;
+  },
+  /**
+   * Finishes a passkey sign-in with the browser's answer
+   * (`credential.toJSON()`, as JSON) and opens a session. A passkey checks
+   * the person (user verification) as well as the device, so the session
+   * counts as multi-factor. UNAUTHENTICATED when the passkey is not
+   * accepted.
+   *
+   * @generated from rpc tenantry.auth.v1.AuthService.FinishPasskeyLogin
+   */
+  finishPasskeyLogin: {
+    methodKind: "unary";
+    input: typeof FinishPasskeyLoginRequestSchema;
+    output: typeof FinishPasskeyLoginResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tenantry_auth_v1_auth, 0);
