@@ -120,9 +120,7 @@ impl SessionLiveness {
             ));
         }
         if state.require_mfa && !state.method.multi_factor() {
-            return Err(ApiError::Unauthenticated(
-                "this organization requires multi-factor authentication: sign in again with your second factor",
-            ));
+            return Err(ApiError::Unauthenticated(MFA_NOW_REQUIRED));
         }
         Ok(Caller {
             principal: Principal::Person {
@@ -299,3 +297,8 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
         require_mfa,
     })))
 }
+
+/// What a session without a second factor is told once its organization
+/// requires one (its tokens and its refresh token stop working).
+pub const MFA_NOW_REQUIRED: &str = "this organization requires multi-factor authentication: \
+     sign in again with your second factor";

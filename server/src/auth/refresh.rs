@@ -13,7 +13,7 @@ use diesel::{
 };
 use tenantry_proto::auth::v1 as pb;
 
-use super::issue;
+use super::{credentials, issue, liveness};
 use crate::{
     audit::{self, Action, Event},
     context::RequestMeta,
@@ -74,6 +74,9 @@ fn rotate(
     };
     if let Some(reason) = session_refusal(&session, &presented, now) {
         return Ok(Outcome::Refused(reason));
+    }
+    if needs_second_factor(tx, &session)? {
+        return Ok(Outcome::Refused(liveness::MFA_NOW_REQUIRED));
     }
     let successor = derive_token(&state.refresh_key, issue::REFRESH_PREFIX, token);
     let successor_hash = hash_token(&successor);
@@ -172,6 +175,18 @@ fn find_token(tx: &mut Tx<'_>, hash: &str) -> ApiResult<Option<RefreshTokenRow>>
         .select(RefreshTokenRow::as_select())
         .first(tx.conn())
         .optional()?)
+}
+
+/// Whether the session has no second factor and its organization now
+/// requires one (the same rule as its access tokens').
+fn needs_second_factor(tx: &mut Tx<'_>, session: &SessionRow) -> ApiResult<bool> {
+    let Some(org) = &session.org_id else {
+        return Ok(false);
+    };
+    if issue::AuthMethod::from_stored(&session.auth_method).multi_factor() {
+        return Ok(false);
+    }
+    Ok(credentials::organization_state(tx, org)?.unwrap_or(false))
 }
 
 fn session_refusal(

@@ -36,7 +36,9 @@ impl AuthService for AuthApi {
     async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {
         let meta = meta(&request);
         let answer = login::login(&self.state, meta, request.into_inner()).await;
-        self.state.meters.sign_in("password", &answer, false);
+        let pending = answer.as_ref().is_ok_and(|a| a.mfa_required.is_some());
+        let pending = pending.then_some("mfa_required");
+        self.state.meters.sign_in("password", &answer, pending);
         ok(answer)
     }
 
@@ -103,7 +105,7 @@ impl AuthService for AuthApi {
     ) -> Reply<pb::CompleteMfaLoginResponse> {
         let meta = meta(&request);
         let answer = challenge::complete_mfa_login(&self.state, meta, request.into_inner()).await;
-        self.state.meters.sign_in("mfa", &answer, false);
+        self.state.meters.sign_in("mfa", &answer, None);
         ok(answer)
     }
 
@@ -344,7 +346,7 @@ impl AuthService for AuthApi {
         let meta = meta(&request);
         let answer =
             passkeys::login::finish_passkey_login(&self.state, meta, request.into_inner()).await;
-        self.state.meters.sign_in("passkey", &answer, false);
+        self.state.meters.sign_in("passkey", &answer, None);
         ok(answer)
     }
 }

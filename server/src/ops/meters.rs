@@ -190,15 +190,20 @@ impl Meters {
             .increment(1);
     }
 
-    /// A sign-in ended: `method` is `password` or `sso`; the outcome is
-    /// `success`, `link_pending`, or the error's kind: `failure` (wrong
-    /// credentials, a provider answer that did not verify), `locked` (also
-    /// counted as a `lockout` refusal), `refused` (the rules said no),
+    /// A sign-in step ended: `method` is `password`, `mfa`, `passkey` or
+    /// `sso`; the outcome is `success`, `pending` when another step follows
+    /// (`mfa_required`, `link_pending`), or the error's kind: `failure`
+    /// (wrong credentials, a provider answer that did not verify), `locked`
+    /// (also counted as a `lockout` refusal), `refused` (the rules said no),
     /// `invalid` (bad input) or `error`.
-    pub fn sign_in<T>(&self, method: &'static str, answer: &ApiResult<T>, pending: bool) {
+    pub fn sign_in<T>(
+        &self,
+        method: &'static str,
+        answer: &ApiResult<T>,
+        pending: Option<&'static str>,
+    ) {
         let outcome = match answer {
-            Ok(_) if pending => "link_pending",
-            Ok(_) => "success",
+            Ok(_) => pending.unwrap_or("success"),
             Err(ApiError::ResourceExhausted { .. }) => {
                 self.refused("lockout");
                 "locked"

@@ -114,6 +114,7 @@ impl SsoService for SsoApi {
         let meta = meta(&request);
         let answer = login::complete_sso_login(&self.state, meta, request.into_inner()).await;
         let pending = answer.as_ref().is_ok_and(|a| a.pending_link.is_some());
+        let pending = pending.then_some("link_pending");
         self.state.meters.sign_in("sso", &answer, pending);
         ok(answer)
     }

@@ -7,7 +7,8 @@ use chrono::Duration;
 use tenantry_client::{
     auth::v1::{
         BeginTotpEnrollmentRequest, CompleteMfaLoginRequest, GetMeRequest, GetMfaStatusRequest,
-        LoginRequest, LoginResponse, RemoveTotpRequest, Role, complete_mfa_login_request::Proof,
+        LoginRequest, LoginResponse, RefreshRequest, RemoveTotpRequest, Role,
+        complete_mfa_login_request::Proof,
     },
     org::v1::{SwitchOrganizationRequest, UpdateMfaPolicyRequest},
 };
@@ -252,6 +253,17 @@ async fn an_organization_can_require_a_second_factor(backend: Backend) {
         stopped.message().contains("multi-factor"),
         "{}",
         stopped.message()
+    );
+    // …nor be refreshed…
+    let refresh = RefreshRequest {
+        refresh_token: bob.tokens.refresh_token.clone(),
+    };
+    let refused = app.client().await.auth().refresh(refresh).await;
+    let refused = assert_code(refused, Code::Unauthenticated);
+    assert!(
+        refused.message().contains("multi-factor"),
+        "{}",
+        refused.message()
     );
     // …cannot be pinned there again, by name or by switching…
     assert_code(
