@@ -72,6 +72,11 @@ fn describe(violations: &[Violation]) -> String {
 
 impl ApiError {
     /// INVALID_ARGUMENT for one field.
+    /// The database cannot be reached: UNAVAILABLE, which clients retry.
+    pub fn database_gone() -> Self {
+        Self::Unavailable("the database is not available, retry later".into())
+    }
+
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![Violation {
             field: field.into(),
@@ -97,14 +102,48 @@ impl ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
+        if connection_lost(&err) {
+            tracing::warn!(error = %err, "the database connection was lost");
+            return Self::database_gone();
+        }
         Self::Internal(Box::new(err))
+    }
+}
+
+/// Whether the error says the connection, not the query, failed: the server
+/// went away (shut down, restarted, failed over) or the network dropped.
+fn connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match err {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => true,
+        // A query failed and so did the rollback after it: the connection
+        // went away mid-transaction (as with any lost connection, a COMMIT
+        // in flight may or may not have landed).
+        Error::BrokenTransactionManager => true,
+        // PostgreSQL's "terminating connection due to administrator
+        // command" (57P01) and libpq's lost-socket messages come as Unknown.
+        Error::DatabaseError(Kind::Unknown, info) => {
+            let message = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "could not receive data from server",
+                "could not send data to server",
+                "the database system is shutting down",
+                "the database system is starting up",
+            ]
+            .iter()
+            .any(|sign| message.contains(sign))
+        }
+        _ => false,
     }
 }
 
 impl From<r2d2::Error> for ApiError {
     fn from(err: r2d2::Error) -> Self {
         tracing::warn!(error = %err, "database pool exhausted or unreachable");
-        Self::Unavailable("the database is not available, retry later".into())
+        Self::database_gone()
     }
 }
 

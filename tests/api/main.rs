@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod browser;
 mod connections;
+mod database_down;
 mod files;
 mod harness;
 mod hostile_input;

@@ -94,16 +94,26 @@ fn start() -> Result<Cluster, String> {
 }
 
 fn start_local() -> Result<String, String> {
-    let initdb = find_bin("initdb").ok_or(INSTALL_HINT)?;
-    let postgres = initdb.with_file_name("postgres");
     remove_stale_clusters();
     let dir = std::env::temp_dir().join(format!("tenantry-pg-{}", std::process::id()));
+    let data = init_cluster(&dir)?;
+    let port = free_port()?;
+    let server = postmaster(&data, &dir, port)?;
+    spawn_held(server)?;
+    let base_url = format!("postgres://postgres@127.0.0.1:{port}");
+    wait_until_ready(&format!("{base_url}/postgres"), &dir)?;
+    Ok(base_url)
+}
+
+/// `initdb` into `<dir>/data` (as the `postgres` user when we are root,
+/// which PostgreSQL refuses to run as).
+fn init_cluster(dir: &Path) -> Result<PathBuf, String> {
+    let initdb = find_bin("initdb").ok_or(INSTALL_HINT)?;
     let data = dir.join("data");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    // PostgreSQL refuses to run as root: run it as the `postgres` user then.
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let run_as = running_as_root().then(postgres_ids).flatten();
     if let Some((uid, _)) = run_as {
-        chown(&dir, uid)?;
+        chown(dir, uid)?;
     }
     let mut init = Command::new(&initdb);
     init.args([
@@ -126,11 +136,18 @@ fn start_local() -> Result<String, String> {
     if !status.success() {
         return Err(format!("initdb failed ({status})"));
     }
-    let port = free_port()?;
-    let mut server = Command::new(&postgres);
+    Ok(data)
+}
+
+/// The postmaster of `data` on `port`, its socket and log in `dir`.
+fn postmaster(data: &Path, dir: &Path, port: u16) -> Result<Command, String> {
+    let postgres = find_bin("initdb")
+        .ok_or(INSTALL_HINT)?
+        .with_file_name("postgres");
+    let mut server = Command::new(postgres);
     server
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .args(["-p", &port.to_string()])
         .args(["-c", "listen_addresses=127.0.0.1"])
         .args([
@@ -145,19 +162,32 @@ fn start_local() -> Result<String, String> {
         .arg("-c")
         .arg(format!("unix_socket_directories={}", dir.display()))
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("postgres.log")).map_err(|e| e.to_string())?);
-    if let Some((uid, gid)) = run_as {
+        .stderr(log_file(dir)?);
+    if let Some((uid, gid)) = running_as_root().then(postgres_ids).flatten() {
         server.uid(uid).gid(gid);
     }
     die_with_parent(&mut server);
+    Ok(server)
+}
+
+fn log_file(dir: &Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("postgres.log"))
+        .map_err(|e| e.to_string())
+}
+
+/// Starts `server` on a thread of its own that waits for it: the
+/// parent-death signal fires when that thread ends, so it outlives the
+/// postmaster. Returns the postmaster's pid and the thread.
+fn spawn_held(mut server: Command) -> Result<(u32, std::thread::JoinHandle<()>), String> {
     let (started_tx, started_rx) = std::sync::mpsc::channel();
-    // The thread that spawns the postmaster must outlive every test: the
-    // parent-death signal fires when it exits.
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("postgres".into())
         .spawn(move || match server.spawn() {
             Ok(mut child) => {
-                let _ = started_tx.send(Ok(()));
+                let _ = started_tx.send(Ok(child.id()));
                 let _ = child.wait();
             }
             Err(e) => {
@@ -165,10 +195,73 @@ fn start_local() -> Result<String, String> {
             }
         })
         .map_err(|e| e.to_string())?;
-    started_rx.recv().map_err(|e| e.to_string())??;
-    let base_url = format!("postgres://postgres@127.0.0.1:{port}");
-    wait_until_ready(&format!("{base_url}/postgres"), &dir)?;
-    Ok(base_url)
+    let pid = started_rx.recv().map_err(|e| e.to_string())??;
+    Ok((pid, thread))
+}
+
+/// A cluster of one test's own, which the test stops and starts again on
+/// the same port and data: the database going away under a running server.
+pub struct OwnCluster {
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+    running: Option<(u32, std::thread::JoinHandle<()>)>,
+}
+
+impl OwnCluster {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "tenantry-pg-{}-own{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        ));
+        let data = init_cluster(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port().unwrap_or_else(|e| panic!("{e}"));
+        let mut cluster = Self {
+            dir,
+            data,
+            port,
+            running: None,
+        };
+        cluster.restart();
+        cluster
+    }
+
+    /// A superuser URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops it the way an operator's fast shutdown does: open sessions are
+    /// ended, new connections refused.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        assert!(self.running.is_none(), "already running");
+        let server = postmaster(&self.data, &self.dir, self.port).unwrap_or_else(|e| panic!("{e}"));
+        self.running = Some(spawn_held(server).unwrap_or_else(|e| panic!("{e}")));
+        wait_until_ready(&self.url(), &self.dir).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[allow(unsafe_code)]
+    fn signal(&mut self, signal: libc::c_int) {
+        if let Some((pid, thread)) = self.running.take() {
+            let pid = libc::pid_t::try_from(pid).expect("a pid");
+            // SAFETY: kill(2) on our own child, which the thread still waits for.
+            unsafe { libc::kill(pid, signal) };
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.signal(libc::SIGQUIT);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[allow(unsafe_code)]
@@ -265,7 +358,7 @@ fn remove_stale_clusters() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
             .strip_prefix("tenantry-pg-")
-            .and_then(|p| p.parse::<u32>().ok())
+            .and_then(|p| p.split('-').next()?.parse::<u32>().ok())
         else {
             continue;
         };

@@ -21,7 +21,9 @@ use tracing::Span;
 use super::connection::{AnyConnection, Manager};
 use crate::error::{ApiError, ApiResult};
 
-type Job = Box<dyn FnOnce(&mut AnyConnection) + Send>;
+/// A query: runs on a connection (or learns there is none), and says whether
+/// it found the database gone, so the worker drops that connection.
+type Job = Box<dyn FnOnce(Option<&mut AnyConnection>) -> bool + Send>;
 type TxManager = <AnyConnection as Connection>::TransactionManager;
 
 #[derive(Clone)]
@@ -121,9 +123,15 @@ impl Executor {
             if let Some(waits) = waits.get() {
                 waits.record(queued.elapsed().as_secs_f64());
             }
+            let Some(conn) = conn else {
+                let _ = done.send(Ok(Err(ApiError::database_gone())));
+                return false;
+            };
             let _entered = span.enter();
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)));
+            let gone = matches!(result, Ok(Err(ApiError::Unavailable(_))));
             let _ = done.send(result);
+            gone
         });
         lane.send(job)
             .map_err(|_| ApiError::Unavailable("the database workers have stopped".into()))?;
@@ -136,7 +144,8 @@ impl Executor {
 }
 
 /// Takes jobs until the executor is dropped, checking a connection out of the
-/// pool when it has none (at start, or after one broke).
+/// pool when it has none: at start, after a transaction broke, or after the
+/// database went away (a restart, a failover), so it recovers by itself.
 fn work(queue: &crossbeam_channel::Receiver<Job>, pool: &r2d2::Pool<Manager>) {
     let mut held: Option<r2d2::PooledConnection<Manager>> = None;
     while let Ok(job) = queue.recv() {
@@ -145,17 +154,17 @@ fn work(queue: &crossbeam_channel::Receiver<Job>, pool: &r2d2::Pool<Manager>) {
                 Ok(conn) => held = Some(conn),
                 Err(err) => {
                     tracing::warn!(error = %err, "no database connection for a job");
-                    // Dropping the job tells its caller.
-                    drop(job);
+                    // The job answers its caller UNAVAILABLE.
+                    job(None);
                     continue;
                 }
             }
         }
         let Some(conn) = held.as_mut() else { continue };
-        job(conn);
+        let gone = job(Some(conn));
         // A connection whose transaction state is unknown (a panic midway)
-        // goes back to the pool, which drops it; the next job gets another.
-        if TxManager::is_broken_transaction_manager(conn) {
+        // goes back to the pool, which drops it; so does a dead one.
+        if gone || TxManager::is_broken_transaction_manager(conn) {
             held = None;
         }
     }

@@ -72,7 +72,10 @@ impl Db {
             // Each worker (and the SQLite writer) holds a connection.
             .max_size(pool_size.max(u32::try_from(workers + 1).unwrap_or(u32::MAX)))
             .min_idle(Some(1))
-            .connection_timeout(std::time::Duration::from_secs(10))
+            // Workers hold their connections, so this is the time to
+            // connect: while the database is down, calls answer UNAVAILABLE
+            // after it instead of hanging.
+            .connection_timeout(std::time::Duration::from_secs(3))
             .build(manager)?;
         let executor = executor::Executor::start(pool, workers, backend == Backend::Sqlite)?;
         Ok(Self { backend, executor })
