@@ -73,7 +73,10 @@ async fn calls_answer_unavailable_while_the_database_is_down_and_recover_after()
     let unavailable = || seen.lock().unwrap().codes.get("Unavailable").copied();
     eventually("calls answer UNAVAILABLE", async || unavailable() > Some(4)).await;
     let (status, body) = readyz(&app).await;
-    assert_eq!((status, body.as_str()), (503, "the database does not answer\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "the database does not answer\n")
+    );
 
     cluster.restart();
     let before = ok_calls();

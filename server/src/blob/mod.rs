@@ -45,12 +45,29 @@ impl From<BlobError> for ApiError {
                 tracing::error!("a file's stored bytes do not match their SHA-256");
                 ApiError::DataLoss("the stored bytes do not match the file's SHA-256".into())
             }
+            BlobError::Io(io) if is_full(&io) => {
+                tracing::error!(error = %io, "the blob store's disk is full");
+                ApiError::ResourceExhausted {
+                    message: "the file store is out of space: retry once there is room".into(),
+                    retry_after: None,
+                }
+            }
             other => {
                 tracing::error!(error = %other, "blob store failure");
                 ApiError::Unavailable("the file store is not available, retry later".into())
             }
         }
     }
+}
+
+/// A disk out of space (ENOSPC), a quota reached (EDQUOT) or a file-size
+/// limit (EFBIG): the store is full, not broken.
+fn is_full(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        err.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
 }
 
 /// An object in a listing.

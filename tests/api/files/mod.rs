@@ -1,4 +1,5 @@
 mod dedup;
+mod disk_full;
 mod isolation;
 mod janitor;
 mod limits;
