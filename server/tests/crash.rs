@@ -3,11 +3,12 @@
 //! visible, nothing that was acknowledged is lost, sessions refresh from
 //! the last pair their clients received, and every audit chain verifies.
 
+mod common;
+
 use std::{
+    ffi::OsString,
     path::Path,
-    process::Stdio,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use sha2::{Digest as _, Sha256};
@@ -19,50 +20,10 @@ use tenantry_client::{
     files::no_progress,
     org::v1::{CreateOrganizationRequest, SwitchOrganizationRequest},
 };
-use tokio::{
-    io::{AsyncBufReadExt as _, BufReader},
-    process::Child,
-    sync::watch,
-};
+use tokio::sync::watch;
 
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Starts the server on `data` and waits until it serves.
-async fn start(data: &Path, listen: &str) -> Child {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenantry-server"))
-        .args([
-            "--listen",
-            listen,
-            "--admin-listen",
-            "off",
-            "--log-format",
-            "json",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--public-rate-limit", "0", "--user-rate-limit", "0"])
-        .env("TENANTRY_LOG", "info")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the tenantry-server binary");
-    let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
-    let serving = async {
-        while let Some(line) = logs.next_line().await.unwrap() {
-            if line.contains("serving gRPC") {
-                return;
-            }
-        }
-        panic!("the server stopped before serving");
-    };
-    tokio::time::timeout(Duration::from_secs(60), serving)
-        .await
-        .expect("the server serves");
-    // Keep reading, or the server blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = logs.next_line().await {} });
-    child
-}
 
 /// The bytes of upload `n`: different for each, known to both sides.
 fn content(n: usize) -> Vec<u8> {
@@ -192,15 +153,28 @@ async fn switch_until_killed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_restarts_with_nothing_half_done_and_nothing_lost() {
     let data = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let listen = listener.local_addr().unwrap().to_string();
-    drop(listener);
-    let mut server = start(data.path(), &listen).await;
+    kill_mid_load_and_restart(data.path(), common::embedded(data.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_on_postgres_and_s3_restarts_with_nothing_half_done_and_nothing_lost() {
+    let data = tempfile::tempdir().unwrap();
+    let stores = common::SharedStores::start().await;
+    let mut args = common::embedded(data.path());
+    args.extend(stores.args());
+    kill_mid_load_and_restart(data.path(), args).await;
+}
+
+/// SIGKILL in the middle of uploads, refreshes and switches, a restart with
+/// the same `args` (whose data folder is `data`), then every check.
+async fn kill_mid_load_and_restart(data: &Path, args: Vec<OsString>) {
+    let listen = common::free_addr();
+    let mut server = common::start(&listen, &args).await;
     let anonymous = Tenantry::builder(format!("http://{listen}"))
         .retry(tenantry_client::RetryPolicy::none())
         .build()
         .unwrap();
-    let (acme, globex) = ann_with_two_organizations(&anonymous, data.path()).await;
+    let (acme, globex) = ann_with_two_organizations(&anonymous, data).await;
 
     let owner = anonymous.with_token(login(&anonymous, &acme).await.access_token);
     let uploaded = Arc::new(Mutex::new(Vec::new()));
@@ -223,7 +197,7 @@ async fn a_killed_server_restarts_with_nothing_half_done_and_nothing_lost() {
     let refreshed = refreshes.await.unwrap();
     let switched = switches.await.unwrap();
 
-    let _server = start(data.path(), &listen).await;
+    let _server = common::start(&listen, &args).await;
     let owner = anonymous.with_token(login(&anonymous, &acme).await.access_token);
     let listed: Vec<_> = {
         use futures::TryStreamExt as _;

@@ -30,7 +30,7 @@ pub mod passkeys;
 pub mod postgres;
 pub mod raw_http;
 mod requires;
-mod s3;
+pub use tenantry_test_peers::s3;
 mod services;
 pub mod smtp;
 mod sso;
