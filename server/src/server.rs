@@ -93,7 +93,14 @@ impl Server {
         let page_tokens = crate::paging::PageTokens::new(master_keys.derive("page-token"));
         let download_key = master_keys.derive("download-url");
         let blobs: Arc<dyn BlobStore> = match &config.storage.s3.s3_bucket {
-            Some(bucket) => Arc::new(S3Store::new(&config.storage.s3, bucket)),
+            Some(bucket) => {
+                let later = crate::jobs::JobQueueAborts::new(
+                    db.clone(),
+                    clock.clone(),
+                    job_wake.clone(),
+                );
+                Arc::new(S3Store::new(&config.storage.s3, bucket).with_abort_later(Arc::new(later)))
+            }
             None => {
                 let dir = config
                     .storage

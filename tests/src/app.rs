@@ -365,6 +365,32 @@ impl TestApp {
         panic!("{org_id} never had {count} uploads open");
     }
 
+    /// Waits until a job of `kind` (`blob.abort_multipart`, …) is queued:
+    /// some are queued in the background.
+    pub async fn wait_for_queued(&self, kind: &'static str) {
+        use diesel::{ExpressionMethods as _, QueryDsl as _, RunQueryDsl as _};
+        use tenantry_server::db::schema::jobs;
+        for _ in 0..600 {
+            let queued = self
+                .state()
+                .db
+                .read(move |tx| {
+                    let count: i64 = jobs::table
+                        .filter(jobs::kind.eq(kind))
+                        .count()
+                        .get_result(tx.conn())?;
+                    Ok(count)
+                })
+                .await
+                .expect("read the job queue");
+            if queued > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {kind} job was ever queued");
+    }
+
     /// The server clock's time.
     pub fn now(&self) -> DateTime<Utc> {
         tenantry_server::clock::Clock::now(self.clock.as_ref())

@@ -70,6 +70,15 @@ fn is_full(err: &std::io::Error) -> bool {
     )
 }
 
+/// Where a multipart upload that could not be aborted (the store was down
+/// when the write failed) is written down, so that it is aborted later by
+/// whichever instance runs the job, after a restart too.
+#[async_trait]
+pub trait AbortLater: Send + Sync {
+    /// Whether it was written down; if not, the store retries in memory.
+    async fn remember(&self, object: &str, upload_id: &str) -> bool;
+}
+
 /// An object in a listing.
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -116,6 +125,13 @@ pub trait BlobStore: Send + Sync + 'static {
     /// when a write was last fed waits longer, so that no write still in
     /// flight is cut. Returns how many.
     async fn sweep_unfinished(&self, before: DateTime<Utc>) -> Result<u64, BlobError>;
+
+    /// Aborts a multipart upload left open when a write failed (see
+    /// [`AbortLater`]); one that is gone already counts as aborted. Stores
+    /// without multipart uploads have nothing to do.
+    async fn abort_multipart(&self, _object: &str, _upload_id: &str) -> Result<(), BlobError> {
+        Ok(())
+    }
 
     /// A URL that downloads the object until `signed_at + ttl`, when the
     /// store can make one.

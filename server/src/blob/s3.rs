@@ -2,7 +2,10 @@
 //! (aborted on failure; small objects go in one PUT), reads are ranged GETs,
 //! downloads can be presigned.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use async_trait::async_trait;
 use aws_sdk_s3::{
@@ -17,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 
-use super::{BlobError, BlobStore, BlobWriter, ByteStream, Listed};
+use super::{AbortLater, BlobError, BlobStore, BlobWriter, ByteStream, Listed};
 use crate::config::S3Config;
 
 /// S3 wants parts of at least 5 MiB (but the last); memory per upload is one
@@ -30,11 +33,22 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 /// link in flight; one still open this long after the cutoff is abandoned.
 const MAX_UPLOAD_DURATION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3Store {
     client: Client,
     bucket: String,
     prefix: String,
+    /// Takes the aborts that fail (S3 down), to run them as jobs.
+    later: Option<Arc<dyn AbortLater>>,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 fn s3_error(err: impl std::fmt::Display) -> BlobError {
@@ -66,7 +80,14 @@ impl S3Store {
             client: Client::from_conf(builder.build()),
             bucket: bucket.to_owned(),
             prefix: config.s3_prefix.trim_matches('/').to_owned(),
+            later: None,
         }
+    }
+
+    /// Writes the aborts that fail down with `later` (the job queue).
+    pub fn with_abort_later(mut self, later: Arc<dyn AbortLater>) -> Self {
+        self.later = Some(later);
+        self
     }
 
     fn object(&self, key: &str) -> String {
@@ -148,12 +169,20 @@ impl S3Writer {
         if let Some(id) = self.upload_id.take()
             && let Err(err) = self.store.abort_upload(&self.object, &id).await
         {
-            // S3 may be down for a while: keep trying in the background. (A
-            // restart meanwhile leaves it to the janitor's sweep, or to the
-            // bucket's lifecycle rule on servers that cannot list uploads.)
+            // S3 may be down for a while: the abort becomes a job (durable,
+            // any instance runs it); only if that cannot be written either,
+            // this process keeps trying in the background.
             tracing::warn!(error = %err, "could not abort a multipart upload; will retry");
             let (store, object) = (self.store.clone(), self.object.clone());
-            tokio::spawn(async move { store.abort_upload_later(object, id).await });
+            tokio::spawn(async move {
+                let queued = match &store.later {
+                    Some(later) => later.remember(&object, &id).await,
+                    None => false,
+                };
+                if !queued {
+                    store.abort_upload_later(object, id).await;
+                }
+            });
         }
     }
 }
@@ -335,6 +364,22 @@ impl BlobStore for S3Store {
             .collect();
         let next = page.next_continuation_token().map(str::to_owned);
         Ok((listed, next))
+    }
+
+    async fn abort_multipart(&self, object: &str, upload_id: &str) -> Result<(), BlobError> {
+        let done = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(object)
+            .upload_id(upload_id)
+            .send()
+            .await;
+        match done {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_upload()) => Ok(()),
+            Err(err) => Err(s3_error(aws_sdk_s3::error::DisplayErrorContext(err))),
+        }
     }
 
     async fn sweep_unfinished(&self, before: DateTime<Utc>) -> Result<u64, BlobError> {

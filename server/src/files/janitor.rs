@@ -36,7 +36,9 @@ pub async fn handle(state: &AppState, kind: Kind, job: &JobRow) -> ApiResult<Out
         }
         (Kind::DeleteBlob, Some(scope)) => delete_blob(state, scope, &job.target).await,
         (Kind::SweepStore, _) => sweep(state).await,
-        (Kind::SendMail | Kind::Housekeeping, _) => Err(ApiError::internal("not a janitor job")),
+        (Kind::SendMail | Kind::Housekeeping | Kind::AbortMultipartUpload, _) => {
+            Err(ApiError::internal("not a janitor job"))
+        }
         (_, None) => Err(ApiError::internal("job without an organization")),
     }
 }

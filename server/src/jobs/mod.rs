@@ -14,6 +14,9 @@ use diesel::{
 };
 use tracing::Instrument as _;
 
+mod abort_later;
+pub use abort_later::JobQueueAborts;
+
 use crate::{
     db::{AnyConnection, rows::JobRow, schema::jobs, upsert},
     error::ApiResult,
@@ -35,16 +38,20 @@ pub enum Kind {
     SendMail,
     /// Recurring: deletes what has expired (sessions, tokens, counters).
     Housekeeping,
+    /// Target: `<upload id>\n<object>`, a multipart upload the S3 store
+    /// could not abort when it failed; aborts it once S3 answers.
+    AbortMultipartUpload,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 7] = [
         Kind::ExpireUploadSession,
         Kind::PurgeDeletedFile,
         Kind::DeleteBlob,
         Kind::SweepStore,
         Kind::SendMail,
         Kind::Housekeeping,
+        Kind::AbortMultipartUpload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +62,7 @@ impl Kind {
             Kind::SweepStore => "store.sweep",
             Kind::SendMail => "mail.send",
             Kind::Housekeeping => "housekeeping",
+            Kind::AbortMultipartUpload => "blob.abort_multipart",
         }
     }
 
@@ -236,6 +244,7 @@ impl JobRunner {
         let outcome = match Kind::parse(&job.kind) {
             Some(Kind::SendMail) => self.state.mailer.deliver(&job.target, job.attempts).await,
             Some(Kind::Housekeeping) => crate::housekeeping::run(&self.state).await,
+            Some(Kind::AbortMultipartUpload) => abort_later::run(&self.state, &job.target).await,
             Some(kind) => janitor::handle(&self.state, kind, &job).await,
             None => {
                 tracing::error!("unknown job kind: dropping it");

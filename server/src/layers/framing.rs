@@ -191,6 +191,16 @@ impl http_body::Body for CheckedFrames {
     }
 }
 
+/// What the check says of a body that arrives as `chunks`, then ends
+/// (its unit tests, and the fuzz target that splits bodies at random).
+pub fn verdict(one_message: bool, chunks: &[&[u8]]) -> Result<(), Code> {
+    let mut checked = CheckedFrames::new(Body::empty(), one_message);
+    for chunk in chunks {
+        checked.check(chunk).map_err(|s| s.code())?;
+    }
+    checked.finish().map_err(|s| s.code())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,15 +210,6 @@ mod tests {
         out.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
         out.extend_from_slice(message);
         out
-    }
-
-    /// Feeds `chunks` through the check, then ends the body.
-    fn verdict(one_message: bool, chunks: &[&[u8]]) -> Result<(), Code> {
-        let mut checked = CheckedFrames::new(Body::empty(), one_message);
-        for chunk in chunks {
-            checked.check(chunk).map_err(|s| s.code())?;
-        }
-        checked.finish().map_err(|s| s.code())
     }
 
     #[test]

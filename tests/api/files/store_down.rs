@@ -1,6 +1,7 @@
 //! The S3 server stops in the middle of an upload: the upload fails with
-//! UNAVAILABLE, no file appears, and once S3 is back the multipart upload
-//! the server could not abort meanwhile is aborted, no object is left and
+//! UNAVAILABLE, no file appears, and the multipart upload the server could
+//! not abort meanwhile becomes a job — so once S3 is back it is aborted,
+//! even by a server started again in between; no object is left and
 //! uploads work again.
 
 use bytes::Bytes;
@@ -11,10 +12,14 @@ use tonic::Code;
 
 use crate::uploads_held::stall;
 
+fn open_uploads(app: &TestApp) -> usize {
+    app.s3().expect("S3").open_multipart_uploads()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_fails_cleanly_when_s3_stops_and_is_cleaned_up_once_it_is_back() {
     require_postgres();
-    let app = TestApp::start(Backend::Postgres).await;
+    let mut app = TestApp::start(Backend::Postgres).await;
     let s3 = app.s3().expect("the PostgreSQL suite runs on S3");
     let team = app.team("acme").await;
     let (send, call) = stall(&team.member, "big.bin").await;
@@ -51,16 +56,21 @@ async fn an_upload_fails_cleanly_when_s3_stops_and_is_cleaned_up_once_it_is_back
         .unwrap();
     assert!(listed.into_inner().files.is_empty(), "no file appears");
 
-    s3.restart().await;
-    // The server keeps retrying the abort (after 1, 2, 4, … s).
-    let aborted = async {
-        while s3.open_multipart_uploads() > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(60), aborted)
-        .await
-        .expect("the abandoned multipart upload is aborted once S3 is back");
+    // The abort is a job now, in the database: a restart does not lose it,
+    // and while S3 is down it fails and waits.
+    app.wait_for_queued("blob.abort_multipart").await;
+    app.run_jobs().await;
+    assert_eq!(open_uploads(&app), 1, "S3 is still down");
+    app.restart().await;
+    app.s3().unwrap().restart().await;
+    // After the queue's delay for a failed run (2 min after the first).
+    app.advance(Duration::minutes(3));
+    app.run_jobs().await;
+    assert_eq!(
+        open_uploads(&app),
+        0,
+        "the abandoned multipart upload is aborted once S3 is back"
+    );
     app.advance(Duration::hours(26));
     app.run_jobs().await;
     assert!(app.stored_objects().await.is_empty(), "no object is left");
