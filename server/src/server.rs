@@ -94,11 +94,8 @@ impl Server {
         let download_key = master_keys.derive("download-url");
         let blobs: Arc<dyn BlobStore> = match &config.storage.s3.s3_bucket {
             Some(bucket) => {
-                let later = crate::jobs::JobQueueAborts::new(
-                    db.clone(),
-                    clock.clone(),
-                    job_wake.clone(),
-                );
+                let later =
+                    crate::jobs::JobQueueAborts::new(db.clone(), clock.clone(), job_wake.clone());
                 Arc::new(S3Store::new(&config.storage.s3, bucket).with_abort_later(Arc::new(later)))
             }
             None => {

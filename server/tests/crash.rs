@@ -198,33 +198,8 @@ async fn kill_mid_load_and_restart(data: &Path, args: Vec<OsString>) {
     let switched = switches.await.unwrap();
 
     let _server = common::start(&listen, &args).await;
-    let owner = anonymous.with_token(login(&anonymous, &acme).await.access_token);
-    let listed: Vec<_> = {
-        use futures::TryStreamExt as _;
-        owner
-            .list(ListFilesRequest::default())
-            .try_collect()
-            .await
-            .unwrap()
-    };
-    for (id, sha) in uploaded.lock().unwrap().iter() {
-        let file = listed.iter().find(|f| &f.id == id);
-        assert_eq!(
-            file.map(|f| &f.sha256),
-            Some(sha),
-            "acknowledged upload {id} kept"
-        );
-    }
-    for file in &listed {
-        let n: usize = file.name.trim_start_matches("file-").parse().unwrap();
-        let mut bytes = Vec::new();
-        owner
-            .download(&file.id, &mut bytes, no_progress)
-            .await
-            .unwrap();
-        assert!(bytes == content(n), "{} is whole", file.name);
-    }
-
+    let acked = uploaded.lock().unwrap().clone();
+    acknowledged_uploads_are_whole(&anonymous, &acme, &acked).await;
     // Both sessions go on from the last pair their clients received (a
     // refresh committed but unanswered is within the refresh grace).
     for pair in [refreshed, switched] {
@@ -244,5 +219,38 @@ async fn kill_mid_load_and_restart(data: &Path, args: Vec<OsString>) {
         let chain = chain.into_inner();
         assert!(chain.intact, "audit chain of {org}: {chain:?}");
         assert!(chain.events_checked > 0);
+    }
+}
+
+/// Every acknowledged upload (id, SHA-256) is listed with its hash, and
+/// every listed file downloads whole: nothing lost, nothing half there.
+async fn acknowledged_uploads_are_whole(
+    anonymous: &Tenantry,
+    org: &str,
+    acked: &[(String, String)],
+) {
+    use futures::TryStreamExt as _;
+    let owner = anonymous.with_token(login(anonymous, org).await.access_token);
+    let listed: Vec<_> = owner
+        .list(ListFilesRequest::default())
+        .try_collect()
+        .await
+        .unwrap();
+    for (id, sha) in acked {
+        let file = listed.iter().find(|f| &f.id == id);
+        assert_eq!(
+            file.map(|f| &f.sha256),
+            Some(sha),
+            "acknowledged upload {id} kept"
+        );
+    }
+    for file in &listed {
+        let n: usize = file.name.trim_start_matches("file-").parse().unwrap();
+        let mut bytes = Vec::new();
+        owner
+            .download(&file.id, &mut bytes, no_progress)
+            .await
+            .unwrap();
+        assert!(bytes == content(n), "{} is whole", file.name);
     }
 }

@@ -17,7 +17,7 @@ use tenantry_client::{
     },
     file::v1::{
         AppendUploadChunkRequest, CompleteUploadSessionRequest, CreateUploadSessionRequest,
-        FileMetadata, GetStorageUsageRequest,
+        FileMetadata, GetStorageUsageRequest, GetUploadSessionRequest,
     },
     files::no_progress,
     org::v1::{
@@ -33,6 +33,8 @@ const PASSWORD: &str = "correct horse battery staple";
 struct Three {
     /// Anonymous clients of A, B and C.
     clients: Vec<Tenantry>,
+    /// Their admin listeners (`/metrics`).
+    admins: Vec<String>,
     /// A's data folder (its mail).
     mail_of_a: std::path::PathBuf,
     _servers: Vec<Child>,
@@ -41,18 +43,27 @@ struct Three {
 }
 
 async fn three() -> Three {
+    three_with(&[]).await
+}
+
+/// Three instances, each also given `extra` flags.
+async fn three_with(extra: &[&str]) -> Three {
     let stores = common::SharedStores::start().await;
     let keys = tempfile::tempdir().unwrap();
     let shared = shared_keys(keys.path()).await;
     let mut folders = vec![keys];
-    let (mut servers, mut clients) = (Vec::new(), Vec::new());
+    let (mut servers, mut clients, mut admins) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
         let data = tempfile::tempdir().unwrap();
         let mut args = common::embedded(data.path());
         args.extend(stores.args());
         args.extend(shared.iter().cloned());
+        let admin = common::free_addr();
+        args.extend(["--admin-listen".into(), OsString::from(&admin)]);
+        args.extend(extra.iter().map(OsString::from));
         let listen = common::free_addr();
         servers.push(common::start(&listen, &args).await);
+        admins.push(admin);
         let client = Tenantry::builder(format!("http://{listen}"))
             .retry(tenantry_client::RetryPolicy::none())
             .build()
@@ -62,6 +73,7 @@ async fn three() -> Three {
     }
     Three {
         clients,
+        admins,
         mail_of_a: folders[1].path().join("mail"),
         _servers: servers,
         _folders: folders,
@@ -139,6 +151,24 @@ impl Three {
     /// Instance `index` acting with `token`.
     fn on(&self, index: usize, token: &str) -> Tenantry {
         self.clients[index].with_token(token)
+    }
+
+    /// The sum over the three of a metric's sample (`name{labels}`).
+    async fn metric_sum(&self, line: &str) -> f64 {
+        let mut sum = 0.0;
+        for admin in &self.admins {
+            let text = reqwest::get(format!("http://{admin}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            sum += text
+                .lines()
+                .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        }
+        sum
     }
 }
 
@@ -245,7 +275,7 @@ async fn a_logout_or_a_demotion_on_one_holds_on_the_others_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chunks_go_to_any_instance_and_identical_uploads_make_one_blob() {
+async fn chunks_of_a_resumable_upload_go_to_any_instance() {
     let three = three().await;
     let (ann, _) = owner_of_acme(&three).await;
     // One resumable upload, a step on each instance in turn.
@@ -288,7 +318,12 @@ async fn chunks_go_to_any_instance_and_identical_uploads_make_one_blob() {
         .await
         .unwrap();
     assert!(back == bytes, "the file reads back whole on C");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_uploads_through_three_instances_make_one_blob() {
+    let three = three().await;
+    let (ann, _) = owner_of_acme(&three).await;
     // Twenty identical uploads at once, round-robin over the three.
     let same = vec![42_u8; 200_000];
     let uploads = (0..20).map(|n| {
@@ -312,11 +347,54 @@ async fn chunks_go_to_any_instance_and_identical_uploads_make_one_blob() {
         .get_storage_usage(GetStorageUsageRequest {})
         .await;
     let usage = usage.unwrap().into_inner();
-    assert_eq!(usage.file_count, 21);
-    assert_eq!(
-        usage.stored_bytes,
-        300_000 + 200_000,
-        "one copy of the twenty"
-    );
+    assert_eq!(usage.file_count, 20);
+    assert_eq!(usage.stored_bytes, 200_000, "one copy of the twenty");
     assert_eq!(usage.saved_by_dedup_bytes, 19 * 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_job_runners_do_each_job_once() {
+    // Upload sessions that expire at once, and job runners that poll often.
+    let three = three_with(&["--upload-session-ttl", "1s", "--job-interval", "100ms"]).await;
+    let (ann, _) = owner_of_acme(&three).await;
+    let mut sessions = Vec::new();
+    for n in 0..45 {
+        let metadata = FileMetadata {
+            name: format!("abandoned-{n}"),
+            ..FileMetadata::default()
+        };
+        let create = CreateUploadSessionRequest {
+            metadata: Some(metadata),
+        };
+        let created = three
+            .on(n % 3, &ann)
+            .files()
+            .create_upload_session(create)
+            .await;
+        sessions.push(created.unwrap().into_inner().session.unwrap().id);
+    }
+    // The three runners race for the 45 expiry jobs; each is done once.
+    let done = r#"tenantry_jobs_done_total{kind="upload_session.expire"}"#;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while three.metric_sum(done).await < 45.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the jobs were not all done"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(three.metric_sum(done).await, 45.0, "no job was done twice");
+    for (n, id) in sessions.into_iter().enumerate() {
+        let request = GetUploadSessionRequest { session_id: id };
+        let gone = three
+            .on(n % 3, &ann)
+            .files()
+            .get_upload_session(request)
+            .await;
+        assert_eq!(
+            gone.unwrap_err().code(),
+            Code::NotFound,
+            "session {n} was cleaned up"
+        );
+    }
 }

@@ -5,11 +5,14 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
-use tenantry_client::{auth::v1::GetMeRequest, file::v1::ListFilesRequest};
+use tenantry_client::{Tenantry, auth::v1::GetMeRequest, file::v1::ListFilesRequest};
 use tenantry_tests::{Backend, TestApp, postgres::OwnCluster, require_postgres};
 use tonic::Code;
 
@@ -36,6 +39,22 @@ async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut done: F) {
     }
 }
 
+/// Reads (GetMe, ListFiles) until `stop`, counting what each answered.
+async fn load(client: Tenantry, seen: Arc<Mutex<Seen>>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let me = client.auth().get_me(GetMeRequest {}).await.map(|_| ());
+        let files = client.files().list_files(ListFilesRequest::default()).await;
+        for answer in [me, files.map(|_| ())] {
+            let mut seen = seen.lock().unwrap();
+            let code = answer.as_ref().err().map_or(Code::Ok, tonic::Status::code);
+            *seen.codes.entry(format!("{code:?}")).or_default() += 1;
+            if let Err(status) = answer {
+                seen.messages.push(status.message().to_owned());
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_answer_unavailable_while_the_database_is_down_and_recover_after() {
     require_postgres();
@@ -47,25 +66,10 @@ async fn calls_answer_unavailable_while_the_database_is_down_and_recover_after()
         .await;
     let team = app.team("acme").await;
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut load = Vec::new();
-    for _ in 0..4 {
-        let (client, seen, stop) = (team.member.client.clone(), seen.clone(), stop.clone());
-        load.push(tokio::spawn(async move {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let me = client.auth().get_me(GetMeRequest {}).await.map(|_| ());
-                let files = client.files().list_files(ListFilesRequest::default()).await;
-                for answer in [me, files.map(|_| ())] {
-                    let mut seen = seen.lock().unwrap();
-                    let code = answer.as_ref().err().map_or(Code::Ok, tonic::Status::code);
-                    *seen.codes.entry(format!("{code:?}")).or_default() += 1;
-                    if let Err(status) = answer {
-                        seen.messages.push(status.message().to_owned());
-                    }
-                }
-            }
-        }));
-    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(load(team.member.client.clone(), seen.clone(), stop.clone())))
+        .collect();
     let ok_calls = || seen.lock().unwrap().codes.get("Ok").copied().unwrap_or(0);
     eventually("the load runs", async || ok_calls() > 20).await;
 
@@ -82,7 +86,7 @@ async fn calls_answer_unavailable_while_the_database_is_down_and_recover_after()
     let before = ok_calls();
     eventually("calls work again", async || ok_calls() > before + 20).await;
     eventually("ready again", async || readyz(&app).await.0 == 200).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     for task in load {
         task.await.unwrap();
     }

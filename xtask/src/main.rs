@@ -7,6 +7,11 @@
 //!   `cargo test --workspace [ARGS…]`. On a prepared machine it installs
 //!   nothing.
 //! - `cargo xtask setup`: only the installing part.
+//! - `cargo xtask fuzz [SECONDS]`: runs every `cargo fuzz` target of `fuzz/`
+//!   for SECONDS (60) each, from the committed seeds; fails on any crash.
+//!   Installs the nightly toolchain and cargo-fuzz when missing.
+//! - `cargo xtask fuzz-seeds`: rewrites `fuzz/seeds/` (tokens signed with
+//!   the fuzzing key, well-formed inputs).
 
 use std::{
     env, fs,
@@ -15,7 +20,9 @@ use std::{
 };
 
 const USAGE: &str = "usage: cargo xtask test [ARGS passed to cargo test]
-       cargo xtask setup";
+       cargo xtask setup
+       cargo xtask fuzz [SECONDS per target, default 60]
+       cargo xtask fuzz-seeds";
 
 fn main() -> ExitCode {
     let mut args = env::args().skip(1);
@@ -26,6 +33,8 @@ fn main() -> ExitCode {
         Some("test") => setup()
             .and_then(|()| web_checks())
             .and_then(|()| test(&rest)),
+        Some("fuzz") => fuzz(rest.first().map_or("60", String::as_str)),
+        Some("fuzz-seeds") => fuzz_seeds(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -192,6 +201,114 @@ fn test(args: &[String]) -> Result<(), String> {
         .args(["test", "--workspace"])
         .args(args)
         .current_dir(root()))
+}
+
+/// How the targets are built: the dev profile with coverage and debug
+/// assertions, no AddressSanitizer. The fuzzed code is safe Rust (a bad
+/// index or overflow panics, which libFuzzer reports), and a release build
+/// of the server and its dependencies with ASan takes four times as long.
+const FUZZ_BUILD: [&str; 3] = ["--dev", "--sanitizer", "none"];
+
+/// Every fuzz target for `seconds`, each from its committed seeds
+/// (`fuzz/seeds/<target>`) plus what earlier runs found (`fuzz/corpus`).
+fn fuzz(seconds: &str) -> Result<(), String> {
+    seconds
+        .parse::<u32>()
+        .map_err(|_| format!("{seconds} is not a number of seconds\n{USAGE}"))?;
+    nightly_with_cargo_fuzz()?;
+    let dir = root().join("fuzz");
+    run(nightly()
+        .args(["fuzz", "build"])
+        .args(FUZZ_BUILD)
+        .current_dir(&dir))?;
+    let listed = nightly()
+        .args(["fuzz", "list"])
+        .current_dir(&dir)
+        .output()
+        .map_err(|e| format!("cargo fuzz list: {e}"))?;
+    let targets = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for target in targets.lines() {
+        eprintln!("xtask: fuzzing {target} for {seconds} s");
+        let corpus = dir.join("corpus").join(target);
+        fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        run(nightly()
+            .args(["fuzz", "run"])
+            .args(FUZZ_BUILD)
+            .arg(target)
+            .arg(format!("corpus/{target}"))
+            .arg(format!("seeds/{target}"))
+            .args(["--", &format!("-max_total_time={seconds}")])
+            .current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// The seeds example, built with the targets' coverage flags (so it reuses
+/// their build) and run from `fuzz/`.
+fn fuzz_seeds() -> Result<(), String> {
+    nightly_with_cargo_fuzz()?;
+    let flags = [
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-pc-table",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+        "--cfg fuzzing",
+        "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+        "-Cllvm-args=-sanitizer-coverage-stack-depth",
+        "-Cdebug-assertions",
+        "-Ccodegen-units=1",
+    ];
+    run(nightly()
+        .args([
+            "run",
+            "--example",
+            "seeds",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .env("RUSTFLAGS", flags.join(" "))
+        .current_dir(root().join("fuzz")))
+}
+
+/// `cargo +nightly`, clear of the variables the stable `cargo xtask` set.
+fn nightly() -> Command {
+    let mut command = Command::new("cargo");
+    command.arg("+nightly");
+    for var in [
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_MANIFEST_DIR",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn nightly_with_cargo_fuzz() -> Result<(), String> {
+    let toolchains = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .map_err(|e| format!("rustup: {e}"))?;
+    if !String::from_utf8_lossy(&toolchains.stdout).contains("nightly") {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let has_fuzz = nightly()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_fuzz {
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<(), String> {

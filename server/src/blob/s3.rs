@@ -377,7 +377,13 @@ impl BlobStore for S3Store {
             .await;
         match done {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_upload()) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_upload()) =>
+            {
+                Ok(())
+            }
             Err(err) => Err(s3_error(aws_sdk_s3::error::DisplayErrorContext(err))),
         }
     }

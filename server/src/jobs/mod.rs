@@ -253,16 +253,17 @@ impl JobRunner {
         };
         let id = job.id.clone();
         let now = self.state.now();
+        let kind = Kind::parse(&job.kind).map_or("unknown", Kind::as_str);
         match outcome {
             Ok(Outcome::Done) => {
                 self.state
                     .db
                     .write(move |tx| Ok(diesel::delete(jobs::table.find(&id)).execute(tx.conn())?))
                     .await?;
+                self.state.meters.job_done(kind);
             }
             Ok(Outcome::Later(at)) => self.release(id, at, None).await?,
             Err(err) => {
-                let kind = Kind::parse(&job.kind).map_or("unknown", Kind::as_str);
                 self.state.meters.job_failed(kind);
                 let delay = std::time::Duration::from_secs(60 << job.attempts.clamp(0, 6));
                 tracing::warn!(error = %err, attempts = job.attempts + 1, "job failed; will retry");

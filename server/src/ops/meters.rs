@@ -25,6 +25,7 @@ const REFUSED: &str = "tenantry_refused_total";
 const SIGN_INS: &str = "tenantry_sign_ins_total";
 const SESSION_CACHE: &str = "tenantry_session_cache_lookups_total";
 const JOB_FAILURES: &str = "tenantry_job_failures_total";
+const JOBS_DONE: &str = "tenantry_jobs_done_total";
 const RECEIVED: &str = "tenantry_received_bytes_total";
 const SENT: &str = "tenantry_sent_bytes_total";
 const DB_WAIT: &str = "tenantry_db_wait_seconds";
@@ -106,12 +107,17 @@ impl Meters {
         r.describe_counter(
             SIGN_INS.into(),
             None,
-            text("sign-ins by method (password, sso) and outcome"),
+            text("sign-in steps by method (password, mfa, passkey, sso) and outcome"),
         );
         r.describe_counter(
             JOB_FAILURES.into(),
             None,
             text("background jobs that failed and will be retried, by kind"),
+        );
+        r.describe_counter(
+            JOBS_DONE.into(),
+            None,
+            text("background jobs this instance finished (and removed from the queue), by kind"),
         );
         r.describe_counter(
             RECEIVED.into(),
@@ -233,6 +239,12 @@ impl Meters {
     pub fn session_cache(&self) -> (Counter, Counter) {
         let result = |r: &'static str| self.counter(SESSION_CACHE, vec![Label::new("result", r)]);
         (result("hit"), result("miss"))
+    }
+
+    /// This instance finished a background job.
+    pub fn job_done(&self, kind: &'static str) {
+        self.counter(JOBS_DONE, vec![Label::new("kind", kind)])
+            .increment(1);
     }
 
     /// A background job failed (it will be retried).

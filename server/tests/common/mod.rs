@@ -22,18 +22,18 @@ pub fn free_addr() -> String {
     listener.local_addr().unwrap().to_string()
 }
 
-/// Starts the binary with `args` (after `--listen listen`) and waits until
-/// it serves.
+/// Starts the binary with `args` (after `--listen listen`; without an admin
+/// listener unless `args` name one) and waits until it serves.
 pub async fn start(listen: &str, args: &[OsString]) -> Child {
+    let admin = args.iter().any(|a| a.to_str() == Some("--admin-listen"));
+    let no_admin: &[&str] = if admin {
+        &[]
+    } else {
+        &["--admin-listen", "off"]
+    };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenantry-server"))
-        .args([
-            "--listen",
-            listen,
-            "--admin-listen",
-            "off",
-            "--log-format",
-            "json",
-        ])
+        .args(["--listen", listen, "--log-format", "json"])
+        .args(no_admin)
         .args(["--public-rate-limit", "0", "--user-rate-limit", "0"])
         .args(args)
         .env("TENANTRY_LOG", "info")
