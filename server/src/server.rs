@@ -92,21 +92,8 @@ impl Server {
         let refresh_key = master_keys.derive("refresh-successor");
         let page_tokens = crate::paging::PageTokens::new(master_keys.derive("page-token"));
         let download_key = master_keys.derive("download-url");
-        let blobs: Arc<dyn BlobStore> = match &config.storage.s3.s3_bucket {
-            Some(bucket) => {
-                let later =
-                    crate::jobs::JobQueueAborts::new(db.clone(), clock.clone(), job_wake.clone());
-                Arc::new(S3Store::new(&config.storage.s3, bucket).with_abort_later(Arc::new(later)))
-            }
-            None => {
-                let dir = config
-                    .storage
-                    .blob_dir
-                    .clone()
-                    .unwrap_or_else(|| config.data_dir.join("blobs"));
-                Arc::new(LocalStore::new(dir)?)
-            }
-        };
+        let aborts = crate::jobs::JobQueueAborts::new(db.clone(), clock.clone(), job_wake.clone());
+        let blobs = blob_store(&config, aborts)?;
         let passkeys = crate::auth::passkeys::relying_party(&config.passkeys)?;
         let oidc_http = crate::sso::http::ProviderHttp::new(config.sso_allow_private_networks);
         let upload_slots = crate::files::slots::UploadSlots::new(
@@ -223,6 +210,27 @@ impl Server {
         tasks.abort();
         result.map_err(Into::into)
     }
+}
+
+/// The configured blob store: S3 (whose failed aborts become jobs) or the
+/// local folder.
+fn blob_store(
+    config: &Config,
+    aborts: crate::jobs::JobQueueAborts,
+) -> Result<Arc<dyn BlobStore>, BoxError> {
+    Ok(match &config.storage.s3.s3_bucket {
+        Some(bucket) => {
+            Arc::new(S3Store::new(&config.storage.s3, bucket).with_abort_later(Arc::new(aborts)))
+        }
+        None => {
+            let dir = config
+                .storage
+                .blob_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("blobs"));
+            Arc::new(LocalStore::new(dir)?)
+        }
+    })
 }
 
 /// What runs beside the listener: the database health watch, the admin
