@@ -91,7 +91,7 @@ async fn calls_answer_unavailable_while_the_database_is_down_and_recover_after()
         task.await.unwrap();
     }
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let codes: Vec<&String> = seen.codes.keys().collect();
     assert_eq!(
         codes,

@@ -34,10 +34,7 @@ pub enum Origin {
 }
 
 pub struct Browser {
-    /// Held so the browser lives as long as this value.
-    _child: Child,
-    stdin: ChildStdin,
-    replies: Lines<BufReader<ChildStdout>>,
+    driver: Driver,
     app: String,
 }
 
@@ -57,38 +54,14 @@ impl Browser {
     }
 
     async fn start_with(args: &[String]) -> Self {
-        node::ensure_modules("playwright-core").unwrap_or_else(|e| panic!("{e}"));
-        let mut command = std::process::Command::new("node");
-        command
-            .arg("browser/fetcher.mjs")
-            .current_dir(node::dir())
-            .env("TENANTRY_CHROMIUM", chromium())
-            .env(
-                "TENANTRY_CHROMIUM_ARGS",
-                serde_json::to_string(args).expect("JSON"),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        node::die_with_parent(&mut command);
-        let mut child = tokio::process::Command::from(command)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start node (apt-get install -y nodejs)");
-        let stdin = child.stdin.take().expect("piped stdin");
-        let mut replies = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let first = replies
-            .next_line()
-            .await
-            .expect("read the browser's origins")
-            .expect("the browser did not start (apt-get install -y chromium)");
-        let origins: HashMap<String, String> =
-            serde_json::from_str(&first).expect("the browser's origins");
+        let args = serde_json::to_string(args).expect("JSON");
+        let (driver, origins) = Driver::start("browser/fetcher.mjs", &args).await;
         Self {
-            _child: child,
-            stdin,
-            replies,
-            app: origins["app"].clone(),
+            driver,
+            app: origins["app"]
+                .as_str()
+                .expect("the app's origin")
+                .to_owned(),
         }
     }
 
@@ -120,19 +93,7 @@ impl Browser {
             "headers": headers,
             "body": STANDARD.encode(frame(0, &message.encode_to_vec())),
         });
-        let mut line = request.to_string();
-        line.push('\n');
-        self.stdin
-            .write_all(line.as_bytes())
-            .await
-            .expect("send to the browser");
-        let reply = self
-            .replies
-            .next_line()
-            .await
-            .expect("read the browser")
-            .expect("the browser exited");
-        let reply: serde_json::Value = serde_json::from_str(&reply).expect("the browser's reply");
+        let reply = self.driver.ask(&request).await;
         if let Some(error) = reply["error"].as_str() {
             return WebAnswer {
                 fetch_error: Some(error.to_owned()),
@@ -156,6 +117,69 @@ impl Browser {
             messages,
             trailers,
         }
+    }
+}
+
+/// A Node script driving headless Chromium (playwright-core), spoken to in
+/// JSON lines: its first line says where its pages are; then one reply per
+/// request.
+pub(crate) struct Driver {
+    /// Held so the browser lives as long as this value.
+    _child: Child,
+    stdin: ChildStdin,
+    replies: Lines<BufReader<ChildStdout>>,
+}
+
+impl Driver {
+    /// Starts `script` (in `tests/node`) with `args` (a JSON array of extra
+    /// Chromium flags); returns it and its first line.
+    pub(crate) async fn start(script: &str, args: &str) -> (Self, serde_json::Value) {
+        node::ensure_modules("playwright-core").unwrap_or_else(|e| panic!("{e}"));
+        let mut command = std::process::Command::new("node");
+        command
+            .arg(script)
+            .current_dir(node::dir())
+            .env("TENANTRY_CHROMIUM", chromium())
+            .env("TENANTRY_CHROMIUM_ARGS", args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        node::die_with_parent(&mut command);
+        let mut child = tokio::process::Command::from(command)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start node (apt-get install -y nodejs)");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut replies = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let first = replies
+            .next_line()
+            .await
+            .expect("read the browser's first line")
+            .expect("the browser did not start (apt-get install -y chromium)");
+        let first = serde_json::from_str(&first).expect("the browser's first line");
+        let driver = Self {
+            _child: child,
+            stdin,
+            replies,
+        };
+        (driver, first)
+    }
+
+    /// Sends one request; its reply.
+    pub(crate) async fn ask(&mut self, request: &serde_json::Value) -> serde_json::Value {
+        let mut line = request.to_string();
+        line.push('\n');
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .expect("send to the browser");
+        let reply = self
+            .replies
+            .next_line()
+            .await
+            .expect("read the browser")
+            .expect("the browser exited");
+        serde_json::from_str(&reply).expect("the browser's reply")
     }
 }
 
