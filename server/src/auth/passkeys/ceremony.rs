@@ -1,7 +1,9 @@
 //! A WebAuthn ceremony waiting for the browser: the state webauthn-rs needs
 //! to check the answer (it holds the challenge), stored so any instance can
 //! finish it. Each is for one purpose, lasts 5 minutes and is used once:
-//! taking it deletes it, whatever the answer.
+//! taking it deletes it. A sign-in commits that whatever the answer; a
+//! registration refused as a bad answer rolls back, so the person may try
+//! again within the 5 minutes.
 
 use std::time::Duration;
 
