@@ -120,8 +120,25 @@ async fn a_stopping_server_is_not_ready_and_cancels_what_outlasts_the_grace(back
     app.wait_for_open_uploads(&team.org.id, 1).await;
 
     app.signal_stop(0);
-    let (status, _, body) = admin_get(&app, "/readyz").await;
-    assert_eq!((status, body.as_str()), (503, "stopping\n"));
+    // As soon as the server has taken the signal (it arrives on another
+    // task): no fixed wait, a bounded poll.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _, body) = admin_get(&app, "/readyz").await;
+        if (status, body.as_str()) == (503, "stopping\n") {
+            break;
+        }
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "ready\n"),
+            "before the signal is taken"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still ready 5 s after the signal"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     app.wait_stopped(0).await;
     let cut_off = call
         .await
