@@ -78,48 +78,89 @@ fn rotate(
     if needs_second_factor(tx, &session)? {
         return Ok(Outcome::Refused(liveness::MFA_NOW_REQUIRED));
     }
-    let successor = derive_token(&state.refresh_key, issue::REFRESH_PREFIX, token);
-    let successor_hash = hash_token(&successor);
-
+    let successor = Successor::of(state, token);
     if presented.spent_at.is_none() {
-        // Only one of several concurrent refreshes may spend the token.
-        let claimed = diesel::update(
-            refresh_tokens::table
-                .find(&hash)
-                .filter(refresh_tokens::spent_at.is_null()),
-        )
-        .set((
-            refresh_tokens::spent_at.eq(now),
-            refresh_tokens::successor_hash.eq(&successor_hash),
-        ))
-        .execute(tx.conn())?;
-        if claimed == 1 {
-            let idle = after(now, state.config.sessions.session_idle_timeout)
-                .min(session.absolute_expires_at);
-            diesel::update(sessions::table.find(&session.id))
-                .set((
-                    sessions::last_active_at.eq(now),
-                    sessions::idle_expires_at.eq(idle),
-                ))
-                .execute(tx.conn())?;
-            let expires = issue::store_refresh_token(tx, state, &session, &successor, now)?;
-            return Ok(Outcome::Issued(Box::new(issue::token_pair(
-                tx, state, &session, successor, expires, now,
-            )?)));
+        if let Some(issued) = spend(tx, state, &hash, &session, &successor)? {
+            return Ok(issued);
         }
+        // Another refresh spent it a moment ago: as if presented again.
         presented =
             find_token(tx, &hash)?.ok_or(ApiError::Unauthenticated("invalid refresh token"))?;
     }
+    presented_again(tx, state, meta, &presented, &session, successor)
+}
 
+/// The token that follows a refresh token: derived from it under a server
+/// key, so every instance derives the same one.
+struct Successor {
+    token: String,
+    hash: String,
+}
+
+impl Successor {
+    fn of(state: &AppState, token: &str) -> Self {
+        let token = derive_token(&state.refresh_key, issue::REFRESH_PREFIX, token);
+        let hash = hash_token(&token);
+        Self { token, hash }
+    }
+}
+
+/// Spends the unspent token `hash` and issues its successor; `None` when a
+/// concurrent refresh spent it first (only one may).
+fn spend(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    hash: &str,
+    session: &SessionRow,
+    successor: &Successor,
+) -> ApiResult<Option<Outcome>> {
+    let now = state.now();
+    let claimed = diesel::update(
+        refresh_tokens::table
+            .find(hash)
+            .filter(refresh_tokens::spent_at.is_null()),
+    )
+    .set((
+        refresh_tokens::spent_at.eq(now),
+        refresh_tokens::successor_hash.eq(&successor.hash),
+    ))
+    .execute(tx.conn())?;
+    if claimed != 1 {
+        return Ok(None);
+    }
+    let idle =
+        after(now, state.config.sessions.session_idle_timeout).min(session.absolute_expires_at);
+    diesel::update(sessions::table.find(&session.id))
+        .set((
+            sessions::last_active_at.eq(now),
+            sessions::idle_expires_at.eq(idle),
+        ))
+        .execute(tx.conn())?;
+    let expires = issue::store_refresh_token(tx, state, session, &successor.token, now)?;
+    let pair = issue::token_pair(tx, state, session, successor.token.clone(), expires, now)?;
+    Ok(Some(Outcome::Issued(Box::new(pair))))
+}
+
+/// A spent token presented again: within the grace, its unspent successor
+/// again (a client whose answer was lost); otherwise someone holds a copy.
+fn presented_again(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    meta: &RequestMeta,
+    presented: &RefreshTokenRow,
+    session: &SessionRow,
+    successor: Successor,
+) -> ApiResult<Outcome> {
+    let now = state.now();
     let grace = after(
         presented.spent_at.unwrap_or(now),
         state.config.tokens.refresh_grace,
     );
     if now <= grace
-        && presented.successor_hash.as_deref() == Some(successor_hash.as_str())
-        && let Some(next) = find_token(tx, &successor_hash)?.filter(|t| t.spent_at.is_none())
+        && presented.successor_hash.as_deref() == Some(successor.hash.as_str())
+        && let Some(next) = find_token(tx, &successor.hash)?.filter(|t| t.spent_at.is_none())
     {
-        let pair = issue::token_pair(tx, state, &session, successor, next.expires_at, now)?;
+        let pair = issue::token_pair(tx, state, session, successor.token, next.expires_at, now)?;
         return Ok(Outcome::Issued(Box::new(pair)));
     }
 
@@ -132,7 +173,7 @@ fn rotate(
     }
 
     // A spent token came back: someone holds a copy.
-    revoke_for_reuse(tx, state, meta, &session)?;
+    revoke_for_reuse(tx, state, meta, session)?;
     Ok(Outcome::Refused(
         "refresh token reuse detected: the session has been revoked",
     ))
