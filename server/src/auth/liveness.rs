@@ -14,7 +14,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
+use diesel::{
+    OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
+    sql_types::{BigInt, Bool, Nullable, Text, Timestamp},
+};
 
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::{
@@ -23,7 +26,7 @@ use crate::{
     clock::SharedClock,
     context::{Caller, Credential, Principal, SessionMethod},
     crypto::jwt::AccessClaims,
-    db::{Db, TenantScope, schema::sessions},
+    db::{AnyConnection, Db, TenantScope, schema::sessions},
     error::{ApiError, ApiResult},
     ops::meters::Meters,
 };
@@ -251,6 +254,9 @@ impl SessionLiveness {
 }
 
 fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>> {
+    if let AnyConnection::Postgresql(pg) = tx.conn_for_own_settings() {
+        return load_in_one(pg, session_id);
+    }
     type Row = (
         String,
         Option<String>,
@@ -295,6 +301,53 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
         role,
         method: AuthMethod::from_stored(&method),
         require_mfa,
+    })))
+}
+
+/// A row of `tenantry_session_liveness` (migration 000012).
+#[derive(diesel::QueryableByName)]
+struct LivenessRow {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    org_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    revoked_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Timestamp)]
+    absolute_expires_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    auth_method: String,
+    #[diesel(sql_type = BigInt)]
+    pin_generation: i64,
+    #[diesel(sql_type = Bool)]
+    org_live: bool,
+    #[diesel(sql_type = Bool)]
+    require_mfa: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    role: Option<String>,
+}
+
+/// On PostgreSQL, the same check as one statement: a SQL function reads the
+/// session, its organization and the membership there (acting for the
+/// organization the session row names, only inside the function).
+fn load_in_one(pg: &mut diesel::PgConnection, session_id: &str) -> ApiResult<Option<Live>> {
+    let row: Option<LivenessRow> = diesel::sql_query("SELECT * FROM tenantry_session_liveness($1)")
+        .bind::<Text, _>(session_id)
+        .get_result(pg)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let pinned = row.org_id.is_some();
+    Ok(Some(Live::Session(SessionState {
+        live: row.revoked_at.is_none() && (!pinned || row.org_live),
+        role: row.role.as_deref().map(Role::from_stored).transpose()?,
+        require_mfa: pinned && row.org_live && row.require_mfa,
+        user_id: row.user_id,
+        org_id: row.org_id,
+        pin: row.pin_generation,
+        absolute_expires_at: row.absolute_expires_at,
+        method: AuthMethod::from_stored(&row.auth_method),
     })))
 }
 

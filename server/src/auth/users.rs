@@ -13,12 +13,12 @@ use crate::{
 };
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> ApiResult<UserRow> {
-    users::table
-        .find(id)
+    let query = users::table.find(id);
+    crate::db::on_backend!(conn, |c| query
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::Unauthenticated("this account no longer exists"))
+        .first(c)
+        .optional())?
+    .ok_or(ApiError::Unauthenticated("this account no longer exists"))
 }
 
 /// The account of `email`, whatever the case it is written in.

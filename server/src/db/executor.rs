@@ -18,12 +18,16 @@ use std::{
 use diesel::connection::{Connection, TransactionManager as _};
 use tracing::Span;
 
-use super::connection::{AnyConnection, Manager};
+use super::{
+    connection::{AnyConnection, Manager},
+    settings::Settings,
+};
 use crate::error::{ApiError, ApiResult};
 
-/// A query: runs on a connection (or learns there is none), and says whether
-/// it found the database gone, so the worker drops that connection.
-type Job = Box<dyn FnOnce(Option<&mut AnyConnection>) -> bool + Send>;
+/// A query: runs on a connection with what its worker knows of the
+/// connection's settings (or learns there is none), and says whether it found
+/// the database gone, so the worker drops that connection.
+type Job = Box<dyn FnOnce(Option<(&mut AnyConnection, &mut Settings)>) -> bool + Send>;
 type TxManager = <AnyConnection as Connection>::TransactionManager;
 
 #[derive(Clone)]
@@ -94,7 +98,7 @@ impl Executor {
     pub async fn run_write<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Settings) -> ApiResult<T> + Send + 'static,
     {
         self.submit(self.writes.as_ref().unwrap_or(&self.jobs), f)
             .await
@@ -105,7 +109,7 @@ impl Executor {
     pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Settings) -> ApiResult<T> + Send + 'static,
     {
         self.submit(&self.jobs, f).await
     }
@@ -113,22 +117,26 @@ impl Executor {
     async fn submit<T, F>(&self, lane: &crossbeam_channel::Sender<Job>, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Settings) -> ApiResult<T> + Send + 'static,
     {
         let (done, outcome) =
             tokio::sync::oneshot::channel::<Result<ApiResult<T>, Box<dyn Any + Send>>>();
         let span = Span::current();
         let (queued, waits) = (Instant::now(), self.waits.clone());
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |held| {
             if let Some(waits) = waits.get() {
                 waits.record(queued.elapsed().as_secs_f64());
             }
-            let Some(conn) = conn else {
+            let Some((conn, kept)) = held else {
                 let _ = done.send(Ok(Err(ApiError::database_gone())));
                 return false;
             };
             let _entered = span.enter();
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)));
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn, kept)));
+            if !matches!(result, Ok(Ok(_))) {
+                // Whatever failed may have left the settings anything.
+                *kept = Settings::Unknown;
+            }
             let gone = matches!(result, Ok(Err(ApiError::Unavailable(_))));
             let _ = done.send(result);
             gone
@@ -147,11 +155,11 @@ impl Executor {
 /// pool when it has none: at start, after a transaction broke, or after the
 /// database went away (a restart, a failover), so it recovers by itself.
 fn work(queue: &crossbeam_channel::Receiver<Job>, pool: &r2d2::Pool<Manager>) {
-    let mut held: Option<r2d2::PooledConnection<Manager>> = None;
+    let mut held: Option<(r2d2::PooledConnection<Manager>, Settings)> = None;
     while let Ok(job) = queue.recv() {
         if held.is_none() {
             match pool.get() {
-                Ok(conn) => held = Some(conn),
+                Ok(conn) => held = Some((conn, Settings::Unknown)),
                 Err(err) => {
                     tracing::warn!(error = %err, "no database connection for a job");
                     // The job answers its caller UNAVAILABLE.
@@ -160,8 +168,10 @@ fn work(queue: &crossbeam_channel::Receiver<Job>, pool: &r2d2::Pool<Manager>) {
                 }
             }
         }
-        let Some(conn) = held.as_mut() else { continue };
-        let gone = job(Some(conn));
+        let Some((conn, kept)) = held.as_mut() else {
+            continue;
+        };
+        let gone = job(Some((&mut **conn, kept)));
         // A connection whose transaction state is unknown (a panic midway)
         // goes back to the pool, which drops it; so does a dead one.
         if gone || TxManager::is_broken_transaction_manager(conn) {

@@ -7,6 +7,7 @@ mod migrations;
 pub mod rows;
 pub mod schema;
 mod scope;
+mod settings;
 mod text_enum;
 pub mod upsert;
 
@@ -17,12 +18,32 @@ use diesel::{
 
 pub use connection::{AnyConnection, Backend, parse_url};
 
+/// Runs `$body` with `$c` bound to the concrete connection inside an
+/// [`AnyConnection`], for queries on hot paths.
+///
+/// Through `AnyConnection`, diesel's multi-backend wrapper writes out a
+/// query's whole SQL text on every execution (twice: to learn whether its
+/// prepared statement may be cached, and to collect its binds); profiled,
+/// that was about a fifth of the server's CPU in a PostgreSQL `GetFile`. On
+/// the concrete connection the prepared statement is found by the query's
+/// type and no text is written.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 diesel::define_sql_function! {
     /// SQL `lower()`, the same on SQLite and PostgreSQL for ASCII, which is
     /// all an email address may hold (matched by the `lower(email)` index).
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 pub use scope::{ACCOUNT_EVENTS_ORG, BoxedFiles, OwnRows, Tenant, TenantScope, Tx, UserScope};
+use settings::Settings;
 
 use crate::error::{ApiResult, BoxError};
 
@@ -85,26 +106,30 @@ impl Db {
         self.backend
     }
 
-    /// Runs `f` to read. On PostgreSQL in a transaction (which carries the
-    /// row-level-security settings); on SQLite without one (there is no RLS,
-    /// and a one-statement read needs none).
+    /// Runs `f` to read, without a transaction: on PostgreSQL with the
+    /// row-level-security settings the connection keeps (`settings`); on
+    /// SQLite there is no RLS, and a one-statement read needs no
+    /// transaction.
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
-        match self.backend {
-            Backend::Postgres => self.run(move |conn| lazy_read(conn, f)).await,
-            Backend::Sqlite => {
-                self.run(move |conn| {
-                    f(&mut Tx {
-                        conn,
-                        begin_on_scope: false,
-                    })
-                })
-                .await
+        let postgres = self.backend == Backend::Postgres;
+        self.run(move |conn, kept| {
+            let mut tx = Tx {
+                conn,
+                kept: postgres.then_some(kept),
+                scoped: false,
+                failed: None,
+            };
+            let result = f(&mut tx);
+            match tx.failed {
+                Some(err) => Err(err),
+                None => result,
             }
-        }
+        })
+        .await
     }
 
     /// Runs `f` in a write transaction: everything `f` does commits together
@@ -116,7 +141,7 @@ impl Db {
         F: FnOnce(&mut Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
         self.executor
-            .run_write(move |conn| in_transaction(conn, true, f))
+            .run_write(move |conn, kept| in_transaction(conn, kept, f))
             .await
     }
 
@@ -138,7 +163,7 @@ impl Db {
 
     /// True when the database answers a query.
     pub async fn ping(&self) -> bool {
-        self.run(|conn| {
+        self.run(|conn, _| {
             diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })
@@ -146,13 +171,13 @@ impl Db {
         .is_ok()
     }
 
-    /// The one way to a connection: on a query worker (never a runtime
-    /// thread), in the caller's tracing span; a panic inside is re-raised
-    /// here.
+    /// The one way to a connection (with what its worker knows of its
+    /// settings): on a query worker (never a runtime thread), in the
+    /// caller's tracing span; a panic inside is re-raised here.
     async fn run<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Settings) -> ApiResult<T> + Send + 'static,
     {
         self.executor.run(f).await
     }
@@ -160,20 +185,27 @@ impl Db {
 
 type Manager = <AnyConnection as Connection>::TransactionManager;
 
+/// Runs `f` in a transaction; a PostgreSQL one first clears the settings its
+/// connection keeps from reads, for itself (`settings::BEGIN_CLEARED`).
 fn in_transaction<T>(
     conn: &mut AnyConnection,
-    write: bool,
+    kept: &Settings,
     f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
 ) -> ApiResult<T> {
     match conn {
-        AnyConnection::Sqlite(sqlite) if write => {
+        AnyConnection::Sqlite(sqlite) => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         }
-        _ => Manager::begin_transaction(conn)?,
+        AnyConnection::Postgresql(pg) if !kept.are_none() => {
+            AnsiTransactionManager::begin_transaction_sql(pg, settings::BEGIN_CLEARED)?;
+        }
+        AnyConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
     }
     match f(&mut Tx {
         conn,
-        begin_on_scope: false,
+        kept: None,
+        scoped: false,
+        failed: None,
     }) {
         Ok(value) => match Manager::commit_transaction(conn) {
             Ok(()) => Ok(value),
@@ -187,21 +219,4 @@ fn in_transaction<T>(
             Err(err)
         }
     }
-}
-
-/// A PostgreSQL read: a transaction only if `f` enters a scope (ended with
-/// a rollback: a read has nothing to commit, and whatever happened ends).
-fn lazy_read<T>(
-    conn: &mut AnyConnection,
-    f: impl FnOnce(&mut Tx<'_>) -> ApiResult<T>,
-) -> ApiResult<T> {
-    let mut tx = Tx {
-        conn,
-        begin_on_scope: true,
-    };
-    let result = f(&mut tx);
-    if tx.began() {
-        Manager::rollback_transaction(tx.conn)?;
-    }
-    result
 }

@@ -1,24 +1,27 @@
 //! Who a transaction acts for. Tenant-owned rows are reachable only through a
 //! [`Tenant`] handle, made from a [`TenantScope`]; on PostgreSQL entering a
-//! scope also sets the row-level-security settings for the rest of the
-//! transaction, so the database enforces the same rule a second time.
+//! scope also sets the row-level-security settings (for the rest of the
+//! transaction, or kept by a read's connection), so the database enforces
+//! the same rule a second time.
 
 use diesel::{
     BoolExpressionMethods as _, ExpressionMethods as _, JoinOnDsl as _, OptionalExtension as _,
     QueryDsl as _, RunQueryDsl as _,
     dsl::{And, Eq, Filter, LeftJoinOn},
     query_builder::IncompleteInsertStatement,
-    sql_types::Text,
 };
 
-use super::{connection::AnyConnection, schema::tenant};
+use super::{
+    connection::AnyConnection,
+    schema::tenant,
+    settings::{self, Settings},
+};
 use crate::access::Role;
 use crate::{
     context::Caller,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     ids::{OrgId, UserId},
 };
-use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
 
 /// The organization whose rows a piece of work may touch.
 ///
@@ -89,23 +92,43 @@ impl UserScope {
     }
 }
 
-/// A transaction in progress — or, for a PostgreSQL read, one that begins
-/// when it first enters a tenant or user scope (a read of global tables
-/// alone needs no transaction and no row-level-security settings).
+/// A transaction in progress — or a PostgreSQL read, which runs without
+/// one and keeps its connection's settings between reads (see `settings`).
 pub struct Tx<'c> {
     pub(super) conn: &'c mut AnyConnection,
-    /// Begin a transaction before setting the scope (a lazy read).
-    pub(super) begin_on_scope: bool,
+    /// A PostgreSQL read's kept settings; `None` in a transaction (whose
+    /// settings are its own) and on SQLite (which has none).
+    pub(super) kept: Option<&'c mut Settings>,
+    /// Whether a scope was entered.
+    pub(super) scoped: bool,
+    /// A failure to clear the kept settings before an unscoped statement:
+    /// the read then answers it, whatever its statements returned.
+    pub(super) failed: Option<ApiError>,
 }
 
 impl Tx<'_> {
     /// The connection, for tables that belong to no tenant (see `schema`).
+    /// Before a scope is entered, statements on it run with no tenant's
+    /// settings.
     pub fn conn(&mut self) -> &mut AnyConnection {
+        if let Some(kept) = self.kept.as_deref_mut()
+            && !self.scoped
+            && let Err(err) = settings::keep(self.conn, kept, None, None)
+        {
+            self.failed.get_or_insert(err);
+        }
         self.conn
     }
 
-    /// Acts for one organization for the rest of the transaction (until the
-    /// next call of `tenant` or `user`).
+    /// The connection as it is, for a statement that makes its own
+    /// settings and restores the caller's (a SQL function with `SET`
+    /// clauses, such as the liveness check).
+    pub fn conn_for_own_settings(&mut self) -> &mut AnyConnection {
+        self.conn
+    }
+
+    /// Acts for one organization for the rest of the transaction or read
+    /// (until the next call of `tenant` or `user`).
     pub fn tenant(&mut self, scope: &TenantScope) -> ApiResult<Tenant<'_>> {
         self.enter(Some(&scope.org_id), scope.user_id.as_deref())?;
         Ok(Tenant {
@@ -114,7 +137,7 @@ impl Tx<'_> {
         })
     }
 
-    /// Acts for one user's own rows for the rest of the transaction.
+    /// Acts for one user's own rows for the rest of the transaction or read.
     pub fn user(&mut self, scope: &UserScope) -> ApiResult<OwnRows<'_>> {
         self.enter(None, Some(&scope.user_id))?;
         Ok(OwnRows {
@@ -123,61 +146,15 @@ impl Tx<'_> {
         })
     }
 
-    /// Sets the row-level-security settings, which are local to a
-    /// transaction: a lazy read begins one first (and `Db::read` ends it).
+    /// Sets the row-level-security settings: kept on the connection for a
+    /// read, for the transaction alone in a write.
     fn enter(&mut self, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
-        if !std::mem::take(&mut self.begin_on_scope) {
-            return set_rls(self.conn, org, user);
-        }
-        match (&mut *self.conn, begin_with_rls_sql(org, user)) {
-            // One round trip instead of two: most reads are this.
-            (AnyConnection::Postgresql(pg), Some(sql)) => {
-                AnsiTransactionManager::begin_transaction_sql(pg, &sql)?;
-                Ok(())
-            }
-            _ => {
-                <AnyConnection as diesel::Connection>::TransactionManager::begin_transaction(
-                    self.conn,
-                )?;
-                set_rls(self.conn, org, user)
-            }
+        self.scoped = true;
+        match self.kept.as_deref_mut() {
+            Some(kept) => settings::keep(self.conn, kept, org, user),
+            None => settings::local(self.conn, org, user),
         }
     }
-
-    /// Whether a lazy read began its transaction.
-    pub(super) fn began(&self) -> bool {
-        !self.begin_on_scope
-    }
-}
-
-/// `BEGIN` and the settings of `set_rls` as one batch, for ids that are
-/// UUIDs (all of ours are; anything else takes the two-step path with bound
-/// parameters, so no text from outside is ever spliced into SQL).
-fn begin_with_rls_sql(org: Option<&str>, user: Option<&str>) -> Option<String> {
-    let uuid_or_empty = |id: Option<&str>| match id {
-        None => Some(String::new()),
-        // Exactly the canonical form, so the check and the splice agree.
-        Some(id) => uuid::Uuid::parse_str(id)
-            .ok()
-            .map(|u| u.to_string())
-            .filter(|canonical| canonical == id),
-    };
-    let (org, user) = (uuid_or_empty(org)?, uuid_or_empty(user)?);
-    Some(format!(
-        "BEGIN; SELECT set_config('app.tenant_id', '{org}', true), set_config('app.user_id', '{user}', true)"
-    ))
-}
-
-fn set_rls(conn: &mut AnyConnection, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        diesel::sql_query(
-            "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)",
-        )
-        .bind::<Text, _>(org.unwrap_or(""))
-        .bind::<Text, _>(user.unwrap_or(""))
-        .execute(pg)?;
-    }
-    Ok(())
 }
 
 /// One organization's rows inside a transaction.

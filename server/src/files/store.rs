@@ -198,12 +198,13 @@ pub fn find(t: &mut Tenant<'_>, file_id: &str, deleted: bool) -> ApiResult<FileR
 
 /// A live file and its labels in one query (the hot path of `GetFile`).
 pub fn find_labelled(t: &mut Tenant<'_>, file_id: &str) -> ApiResult<(FileRow, Vec<FileLabelRow>)> {
-    let rows: Vec<(FileRow, Option<FileLabelRow>)> = t
+    let query = t
         .files_with_labels()
         .filter(files::id.eq(file_id))
-        .filter(files::deleted_at.is_null())
+        .filter(files::deleted_at.is_null());
+    let rows: Vec<(FileRow, Option<FileLabelRow>)> = crate::db::on_backend!(t.conn(), |c| query
         .select((FileRow::as_select(), Option::<FileLabelRow>::as_select()))
-        .load(t.conn())?;
+        .load(c))?;
     let mut rows = rows.into_iter();
     let (file, first) = rows.next().ok_or(ApiError::NotFound("file"))?;
     let labels = first

@@ -107,8 +107,37 @@ async fn foreign_ids_look_exactly_like_missing_ones(backend: Backend) {
 
 on_both_backends!(foreign_ids_look_exactly_like_missing_ones);
 
+/// The organizations whose memberships, invitations or audit events a read
+/// sees in `org`'s scope (none: no scope).
+async fn visible(db: &tenantry_server::db::Db, org: Option<&str>) -> Vec<String> {
+    use diesel::{QueryableByName, RunQueryDsl as _, sql_types::Text};
+    use tenantry_server::db::TenantScope;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let org = org.map(str::to_owned);
+    db.read(move |tx| {
+        if let Some(org) = org {
+            drop(tx.tenant(&TenantScope::verified(org))?);
+        }
+        let rows: Vec<Count> = diesel::sql_query(
+            "SELECT org_id AS value FROM memberships UNION SELECT org_id FROM invitations \
+             UNION SELECT org_id FROM audit_events",
+        )
+        .load(tx.conn())?;
+        Ok(rows.into_iter().map(|r| r.value).collect())
+    })
+    .await
+    .unwrap()
+}
+
 /// Reaches under the API on purpose: raw SQL on the server's own pooled
-/// connections, opened with a superuser URL.
+/// connections, opened with a superuser URL — one query worker on one
+/// connection, so every read and write below runs where the one before left
+/// its settings (reads keep a scope's settings on the connection).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_level_security_holds_under_a_superuser_url() {
     use diesel::{QueryableByName, RunQueryDsl as _, sql_types::Text};
@@ -129,7 +158,7 @@ async fn row_level_security_holds_under_a_superuser_url() {
     let a = app.team("acme").await;
     let b = app.team("globex").await;
     b.owner.invite("pending@example.com", Role::Viewer).await;
-    let db = Db::open(&app.database_url(), 2, 2).unwrap();
+    let db = Db::open(&app.database_url(), 1, 1).unwrap();
     let (a_id, b_id) = (a.org.id.clone(), b.org.id.clone());
 
     let seen = db
@@ -165,18 +194,38 @@ async fn row_level_security_holds_under_a_superuser_url() {
         ]
     );
 
-    // Without any scope, nothing at all.
-    let counts = db
-        .read(|tx| {
-            let rows: Vec<Row> = diesel::sql_query(
-                "SELECT (SELECT count(*) FROM memberships)::text || '/' || (SELECT count(*) FROM audit_events)::text AS value",
-            )
-            .load(tx.conn())?;
+    // Without any scope, nothing at all — right after A's read kept A's
+    // settings on this connection.
+    let nothing: [String; 0] = [];
+    let only_b = std::slice::from_ref(&b.org.id);
+    assert_eq!(visible(&db, None).await, nothing);
+    // B's scope after A's on the same connection: B's rows only.
+    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
+    // A read that fails inside A's scope, then one without a scope: nothing.
+    let a_id = a.org.id.clone();
+    let failed = db
+        .read(move |tx| {
+            drop(tx.tenant(&TenantScope::verified(&a_id))?);
+            diesel::sql_query("SELECT no_such_column FROM memberships").execute(tx.conn())?;
+            Ok(())
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(visible(&db, None).await, nothing);
+    // A write without a scope, after a read kept B's settings: nothing.
+    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
+    let in_write = db
+        .write(|tx| {
+            let rows: Vec<Row> =
+                diesel::sql_query("SELECT count(*)::text AS value FROM memberships")
+                    .load(tx.conn())?;
             Ok(rows[0].value.clone())
         })
         .await
         .unwrap();
-    assert_eq!(counts, "0/0");
+    assert_eq!(in_write, "0");
+    // And the write's scope ended with it.
+    assert_eq!(visible(&db, None).await, nothing);
 
     // Writing another tenant's row from A's scope is refused.
     let a_id = a.org.id.clone();

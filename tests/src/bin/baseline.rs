@@ -1,13 +1,16 @@
 //! `baseline-server`: a bare tonic server with the same tonic version and
-//! runtime settings as Tenantry, serving an echo, a byte sink and a byte
-//! source — the floor the benchmarks measure Tenantry against.
+//! runtime settings as Tenantry, serving an echo, a byte sink, a byte
+//! source and a store (hash, write, fsync) — the floor the benchmarks measure Tenantry against.
 
 use std::pin::Pin;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
+use sha2::{Digest as _, Sha256};
+use std::io::Write as _;
 use tenantry_tests::baseline::{
     EchoRequest, EchoResponse, SinkRequest, SinkResponse, SourceRequest, SourceResponse,
+    StoreRequest, StoreResponse,
     baseline_service_server::{BaselineService, BaselineServiceServer},
 };
 use tonic::{Request, Response, Status, Streaming};
@@ -32,6 +35,47 @@ impl BaselineService for Baseline {
             received += message.chunk.len() as i64;
         }
         Ok(Response::new(SinkResponse { received }))
+    }
+
+    /// Hashes each chunk as it arrives while a blocking thread writes the
+    /// one before (as Tenantry's local store does), then fsyncs.
+    async fn store(
+        &self,
+        request: Request<Streaming<StoreRequest>>,
+    ) -> Result<Response<StoreResponse>, Status> {
+        let mut stream = request.into_inner();
+        let Some(first) = stream.message().await? else {
+            return Err(Status::invalid_argument("no chunks"));
+        };
+        let path = std::path::Path::new(&first.directory)
+            .join(format!("baseline-{}.bin", std::process::id()));
+        let (chunks, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(2);
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&path)?;
+            while let Some(chunk) = to_write.blocking_recv() {
+                file.write_all(&chunk)?;
+            }
+            file.sync_all()?;
+            std::fs::remove_file(&path)
+        });
+        let (mut hasher, mut received) = (Sha256::new(), 0_i64);
+        let mut next = Some(first);
+        while let Some(message) = next {
+            hasher.update(&message.chunk);
+            received += message.chunk.len() as i64;
+            if chunks.send(message.chunk).await.is_err() {
+                break;
+            }
+            next = stream.message().await?;
+        }
+        drop(chunks);
+        writer
+            .await
+            .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(StoreResponse {
+            received,
+            sha256: hex::encode(hasher.finalize()),
+        }))
     }
 
     type SourceStream = Pin<Box<dyn Stream<Item = Result<SourceResponse, Status>> + Send>>;

@@ -9,7 +9,9 @@
 //! `--quick` runs a smaller smoke version (no 1 GiB transfer, 10k files) and
 //! writes nothing.
 
+mod h2load;
 mod load;
+mod outside;
 mod procs;
 mod report;
 mod scenarios;
@@ -24,6 +26,10 @@ use tenantry_tests::Backend;
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let started = std::time::Instant::now();
+    assert!(
+        h2load::available(),
+        "the benchmark needs h2load: apt-get install nghttp2-client"
+    );
     let baseline = procs::baseline().await;
     let mut report = Report::new(quick);
     // TENANTRY_BENCH_BACKENDS=sqlite or postgres runs one (profiling).

@@ -88,6 +88,7 @@ pub async fn services(section: &mut Section, server: &Process, owner: &Tenantry,
         });
     }
     personal_tokens(section, server, owner).await;
+    crate::outside::personal_token(section, server, owner).await;
     tls(section, server, owner, data).await;
 }
 
@@ -181,4 +182,5 @@ async fn tls(section: &mut Section, server: &Process, owner: &Tenantry, data: &P
             "calls/s",
         )
     });
+    crate::outside::tls(section, server, &secure, &token);
 }

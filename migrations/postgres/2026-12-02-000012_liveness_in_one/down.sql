@@ -1,0 +1,1 @@
+DROP FUNCTION tenantry_session_liveness(TEXT);
