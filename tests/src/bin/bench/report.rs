@@ -88,9 +88,11 @@ impl Report {
         ));
         out.push_str(
             "Every figure is measured in the same run as its baseline: a bare tonic server (same tonic \
-             version, same runtime settings) with one unary echo and a byte sink and source. The load \
-             generator is a Rust program on the same machine (it shares the 2 cores with the server); \
-             Tenantry runs as a separate release process with production settings (argon2id at OWASP \
+             version, same runtime settings) with one unary echo, a byte sink and source, and a store \
+             that hashes, writes and fsyncs what it receives (the upload baseline). The load \
+             generator is a Rust program on the same machine (it shares the 2 cores with the server), \
+             and for the rows marked \"h2load:\" it is h2load (nghttp2), one connection per call in \
+             flight; Tenantry runs as a separate release process with production settings (argon2id at OWASP \
              parameters, session checks, audit), rate limits off and request logs at `warn`. Latencies \
              are client-side, from an HDR histogram; throughput counts calls completed in 5 s after a \
              1 s warm-up.\n\n",
