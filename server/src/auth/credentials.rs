@@ -10,7 +10,7 @@ use crate::{
     context::{Caller, Credential, Principal},
     crypto::jwt::AccessClaims,
     db::{
-        TenantScope, Tx,
+        AnyConnection, TenantScope, Tx,
         schema::{organizations, personal_access_tokens, service_accounts, service_credentials},
     },
     error::{ApiError, ApiResult},
@@ -63,6 +63,9 @@ impl ServiceState {
 /// Reads the credential a service token was exchanged for, its account and
 /// organization; `None` when the credential is gone (account deleted).
 pub fn load_service(tx: &mut Tx<'_>, credential_id: &str) -> ApiResult<Option<ServiceState>> {
+    if let AnyConnection::Postgresql(pg) = tx.conn_for_own_settings() {
+        return load_service_in_one(pg, credential_id);
+    }
     let row: Option<(String, String, Option<NaiveDateTime>)> = service_credentials::table
         .find(credential_id)
         .select((
@@ -140,6 +143,9 @@ impl TokenState {
 
 /// Reads a personal access token by its hash, with its owner's role now.
 pub fn load_token(tx: &mut Tx<'_>, hash: &str) -> ApiResult<Option<TokenState>> {
+    if let AnyConnection::Postgresql(pg) = tx.conn_for_own_settings() {
+        return load_token_in_one(pg, hash);
+    }
     let row: Option<crate::db::rows::PersonalAccessTokenRow> = personal_access_tokens::table
         .filter(personal_access_tokens::token_hash.eq(hash))
         .first(tx.conn())
@@ -161,6 +167,46 @@ pub fn load_token(tx: &mut Tx<'_>, hash: &str) -> ApiResult<Option<TokenState>> 
         live: row.revoked_at.is_none() && org_live,
         expires_at: row.expires_at,
         last_used_at: row.last_used_at,
+    }))
+}
+
+/// On PostgreSQL, [`load_token`] as one statement (`liveness_pg`).
+fn load_token_in_one(pg: &mut diesel::PgConnection, hash: &str) -> ApiResult<Option<TokenState>> {
+    let Some(row) = super::liveness_pg::token(pg, hash)? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenState {
+        cap: Role::from_stored(&row.role)?,
+        current: row
+            .member_role
+            .as_deref()
+            .map(Role::from_stored)
+            .transpose()?,
+        live: row.revoked_at.is_none() && row.org_live,
+        token_id: row.id,
+        user_id: row.user_id,
+        org_id: row.org_id,
+        expires_at: row.expires_at,
+        last_used_at: row.last_used_at,
+    }))
+}
+
+/// On PostgreSQL, [`load_service`] as one statement (`liveness_pg`).
+fn load_service_in_one(
+    pg: &mut diesel::PgConnection,
+    credential_id: &str,
+) -> ApiResult<Option<ServiceState>> {
+    let Some(row) = super::liveness_pg::service(pg, credential_id)? else {
+        return Ok(None);
+    };
+    let (Some(role), true) = (row.role, row.account_found) else {
+        return Ok(None);
+    };
+    Ok(Some(ServiceState {
+        account_id: row.service_account_id,
+        org_id: row.org_id,
+        role: Role::from_stored(&role)?,
+        live: row.revoked_at.is_none() && row.disabled_at.is_none() && row.org_live,
     }))
 }
 

@@ -14,10 +14,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::{
-    OptionalExtension as _, QueryDsl as _, RunQueryDsl as _,
-    sql_types::{BigInt, Bool, Nullable, Text, Timestamp},
-};
+use diesel::{OptionalExtension as _, QueryDsl as _, RunQueryDsl as _};
 
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::{
@@ -304,38 +301,9 @@ fn load(tx: &mut crate::db::Tx<'_>, session_id: &str) -> ApiResult<Option<Live>>
     })))
 }
 
-/// A row of `tenantry_session_liveness` (migration 000012).
-#[derive(diesel::QueryableByName)]
-struct LivenessRow {
-    #[diesel(sql_type = Text)]
-    user_id: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    org_id: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    revoked_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Timestamp)]
-    absolute_expires_at: NaiveDateTime,
-    #[diesel(sql_type = Text)]
-    auth_method: String,
-    #[diesel(sql_type = BigInt)]
-    pin_generation: i64,
-    #[diesel(sql_type = Bool)]
-    org_live: bool,
-    #[diesel(sql_type = Bool)]
-    require_mfa: bool,
-    #[diesel(sql_type = Nullable<Text>)]
-    role: Option<String>,
-}
-
-/// On PostgreSQL, the same check as one statement: a SQL function reads the
-/// session, its organization and the membership there (acting for the
-/// organization the session row names, only inside the function).
+/// On PostgreSQL, the same check as one statement (`liveness_pg`).
 fn load_in_one(pg: &mut diesel::PgConnection, session_id: &str) -> ApiResult<Option<Live>> {
-    let row: Option<LivenessRow> = diesel::sql_query("SELECT * FROM tenantry_session_liveness($1)")
-        .bind::<Text, _>(session_id)
-        .get_result(pg)
-        .optional()?;
-    let Some(row) = row else {
+    let Some(row) = super::liveness_pg::session(pg, session_id)? else {
         return Ok(None);
     };
     let pinned = row.org_id.is_some();

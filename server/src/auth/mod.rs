@@ -4,6 +4,7 @@ pub mod credentials;
 mod email_verification;
 pub mod issue;
 pub mod liveness;
+mod liveness_pg;
 pub mod lockout;
 pub mod login;
 pub mod mfa;

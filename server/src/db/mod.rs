@@ -123,10 +123,9 @@ impl Db {
                 scoped: false,
                 failed: None,
             };
-            let result = f(&mut tx);
-            match tx.failed {
-                Some(err) => Err(err),
-                None => result,
+            match (f(&mut tx), tx.failed) {
+                (Ok(_), Some(failed)) => Err(failed),
+                (result, _) => result,
             }
         })
         .await

@@ -101,8 +101,9 @@ pub struct Tx<'c> {
     pub(super) kept: Option<&'c mut Settings>,
     /// Whether a scope was entered.
     pub(super) scoped: bool,
-    /// A failure to clear the kept settings before an unscoped statement:
-    /// the read then answers it, whatever its statements returned.
+    /// A failure to make a read's settings (to enter a scope, or to clear
+    /// them before an unscoped statement): the read answers it, whatever its
+    /// statements returned.
     pub(super) failed: Option<ApiError>,
 }
 
@@ -123,7 +124,7 @@ impl Tx<'_> {
     /// The connection as it is, for a statement that makes its own
     /// settings and restores the caller's (a SQL function with `SET`
     /// clauses, such as the liveness check).
-    pub fn conn_for_own_settings(&mut self) -> &mut AnyConnection {
+    pub(crate) fn conn_for_own_settings(&mut self) -> &mut AnyConnection {
         self.conn
     }
 
@@ -148,12 +149,18 @@ impl Tx<'_> {
 
     /// Sets the row-level-security settings: kept on the connection for a
     /// read, for the transaction alone in a write.
+    /// A read whose settings could not be made answers that failure even if
+    /// `f` goes on after it.
     fn enter(&mut self, org: Option<&str>, user: Option<&str>) -> ApiResult<()> {
         self.scoped = true;
-        match self.kept.as_deref_mut() {
-            Some(kept) => settings::keep(self.conn, kept, org, user),
-            None => settings::local(self.conn, org, user),
+        let Some(kept) = self.kept.as_deref_mut() else {
+            return settings::local(self.conn, org, user);
+        };
+        let made = settings::keep(self.conn, kept, org, user);
+        if made.is_err() {
+            self.failed.get_or_insert_with(ApiError::database_gone);
         }
+        made
     }
 }
 

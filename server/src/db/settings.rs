@@ -12,8 +12,9 @@
 //!   [`Tx::user`](super::Tx::user) compare and set before they hand out the
 //!   scoped handle;
 //! - a statement made before any scope runs with none: `Tx::conn` clears
-//!   what an earlier read left, and if that fails the read's answer is the
-//!   failure, whatever its statements returned;
+//!   what an earlier read left;
+//! - if making or clearing them fails, the read answers that failure,
+//!   whatever its statements returned (even if it went on after the error);
 //! - what a worker remembers is trusted only while nothing failed: a new
 //!   connection, any error and any panic make it [`Settings::Unknown`], and
 //!   the next read sets the settings outright;

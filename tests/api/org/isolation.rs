@@ -107,6 +107,57 @@ async fn foreign_ids_look_exactly_like_missing_ones(backend: Backend) {
 
 on_both_backends!(foreign_ids_look_exactly_like_missing_ones);
 
+/// Reads keep a scope's settings on their connection: on one query worker
+/// and one connection (so each step runs where the one before left its
+/// settings), under a superuser URL, no later read or write sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_settings_never_reach_another_scope() {
+    use diesel::RunQueryDsl as _;
+    use tenantry_server::db::{Db, TenantScope};
+
+    tenantry_tests::require_postgres();
+    let app = TestApp::start(Backend::Postgres).await;
+    let a = app.team("acme").await;
+    let b = app.team("globex").await;
+    let db = Db::open(&app.database_url(), 1, 1).unwrap();
+    let nothing: [String; 0] = [];
+    let only_b = std::slice::from_ref(&b.org.id);
+    // A's scope, then no scope: nothing.
+    assert_eq!(
+        visible(&db, Some(&a.org.id)).await,
+        std::slice::from_ref(&a.org.id)
+    );
+    assert_eq!(visible(&db, None).await, nothing);
+    // B's scope after A's on the same connection: B's rows only.
+    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
+    // A read that fails inside A's scope, then one without a scope: nothing.
+    let a_id = a.org.id.clone();
+    let failed = db
+        .read(move |tx| {
+            drop(tx.tenant(&TenantScope::verified(&a_id))?);
+            diesel::sql_query("SELECT no_such_column FROM memberships").execute(tx.conn())?;
+            Ok(())
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(visible(&db, None).await, nothing);
+    // A write without a scope, after a read kept B's settings: nothing.
+    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
+    let in_write = db
+        .write(|tx| {
+            let count: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM memberships)",
+            ))
+            .get_result(tx.conn())?;
+            Ok(count)
+        })
+        .await
+        .unwrap();
+    assert_eq!(in_write, 0);
+    // And the write's scope ended with it.
+    assert_eq!(visible(&db, None).await, nothing);
+}
+
 /// The organizations whose memberships, invitations or audit events a read
 /// sees in `org`'s scope (none: no scope).
 async fn visible(db: &tenantry_server::db::Db, org: Option<&str>) -> Vec<String> {
@@ -135,9 +186,7 @@ async fn visible(db: &tenantry_server::db::Db, org: Option<&str>) -> Vec<String>
 }
 
 /// Reaches under the API on purpose: raw SQL on the server's own pooled
-/// connections, opened with a superuser URL — one query worker on one
-/// connection, so every read and write below runs where the one before left
-/// its settings (reads keep a scope's settings on the connection).
+/// connections, opened with a superuser URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_level_security_holds_under_a_superuser_url() {
     use diesel::{QueryableByName, RunQueryDsl as _, sql_types::Text};
@@ -194,37 +243,9 @@ async fn row_level_security_holds_under_a_superuser_url() {
         ]
     );
 
-    // Without any scope, nothing at all — right after A's read kept A's
-    // settings on this connection.
+    // Without any scope, nothing at all (right after A's read, on the same
+    // connection).
     let nothing: [String; 0] = [];
-    let only_b = std::slice::from_ref(&b.org.id);
-    assert_eq!(visible(&db, None).await, nothing);
-    // B's scope after A's on the same connection: B's rows only.
-    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
-    // A read that fails inside A's scope, then one without a scope: nothing.
-    let a_id = a.org.id.clone();
-    let failed = db
-        .read(move |tx| {
-            drop(tx.tenant(&TenantScope::verified(&a_id))?);
-            diesel::sql_query("SELECT no_such_column FROM memberships").execute(tx.conn())?;
-            Ok(())
-        })
-        .await;
-    assert!(failed.is_err());
-    assert_eq!(visible(&db, None).await, nothing);
-    // A write without a scope, after a read kept B's settings: nothing.
-    assert_eq!(visible(&db, Some(&b.org.id)).await, only_b);
-    let in_write = db
-        .write(|tx| {
-            let rows: Vec<Row> =
-                diesel::sql_query("SELECT count(*)::text AS value FROM memberships")
-                    .load(tx.conn())?;
-            Ok(rows[0].value.clone())
-        })
-        .await
-        .unwrap();
-    assert_eq!(in_write, "0");
-    // And the write's scope ended with it.
     assert_eq!(visible(&db, None).await, nothing);
 
     // Writing another tenant's row from A's scope is refused.

@@ -3,11 +3,7 @@
 //! flight), a personal access token against a JWT, TLS against plaintext.
 
 use prost::Message as _;
-use tenantry_client::{
-    Tenantry,
-    auth::v1::{CreatePersonalAccessTokenRequest, GetMeRequest},
-    file::v1::GetFileRequest,
-};
+use tenantry_client::{auth::v1::GetMeRequest, file::v1::GetFileRequest};
 use tenantry_tests::baseline::EchoRequest;
 
 use crate::{
@@ -81,20 +77,8 @@ pub fn reads(section: &mut Section, baseline: &Process, server: &Process, token:
     }
 }
 
-/// GetMe with a personal access token against GetMe with a JWT.
-pub async fn personal_token(section: &mut Section, server: &Process, owner: &Tenantry) {
-    let pat = owner
-        .auth()
-        .create_personal_access_token(CreatePersonalAccessTokenRequest {
-            name: "bench h2load".into(),
-            role: 0,
-            expire_time: None,
-        })
-        .await
-        .expect("personal access token")
-        .into_inner()
-        .token;
-    let jwt = owner.access_token().await.expect("token").expect("token");
+/// GetMe with a personal access token (`pat`) against GetMe with a JWT.
+pub fn personal_token(section: &mut Section, server: &Process, pat: &str, jwt: &str) {
     let call = |token: &str| Call {
         addr: &server.addr,
         tls: false,
@@ -102,7 +86,7 @@ pub async fn personal_token(section: &mut Section, server: &Process, owner: &Ten
         message: GetMeRequest {}.encode_to_vec(),
         headers: h2load::bearer(token),
     };
-    let stats = h2load::interleaved(&[call(&jwt), call(&pat)], CONCURRENCY, ROUNDS);
+    let stats = h2load::interleaved(&[call(jwt), call(pat)], CONCURRENCY, ROUNDS);
     let (by_jwt, by_pat) = (&stats[0], &stats[1]);
     section.add(Row {
         baseline: Some(by_jwt.per_second),

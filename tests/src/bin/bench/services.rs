@@ -88,7 +88,6 @@ pub async fn services(section: &mut Section, server: &Process, owner: &Tenantry,
         });
     }
     personal_tokens(section, server, owner).await;
-    crate::outside::personal_token(section, server, owner).await;
     tls(section, server, owner, data).await;
 }
 
@@ -137,6 +136,7 @@ async fn personal_tokens(section: &mut Section, server: &Process, owner: &Tenant
             "calls/s",
         )
     });
+    crate::outside::personal_token(section, server, &pat, &jwt);
 }
 
 async fn tls(section: &mut Section, server: &Process, owner: &Tenantry, data: &Path) {
